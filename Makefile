@@ -1,0 +1,68 @@
+# Set-up and everyday commands. `make synth` and `make test` install what they need on first use
+# (virtual environment, pinned CDK CLI, a supported Node.js) and install nothing the second time.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_ENV := .tools/node.env
+# The CDK CLI and the app itself must never phone home: no notices, no telemetry.
+CDK_ENV := export CDK_DISABLE_CLI_TELEMETRY=true; . $(NODE_ENV); export PATH="$(CURDIR)/$(BIN):$$PATH"
+CDK := node_modules/.bin/cdk
+
+.PHONY: help synth test lint typecheck unit snapshot-update bench cdk clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+synth: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Synthesize the selected stage into cdk.out and summarize it
+	@$(CDK_ENV); $(CDK) synth --quiet $(if $(STAGE),--context stage=$(STAGE))
+	@$(BIN)/python -m genai_kit.synth_summary cdk.out
+
+test: lint typecheck unit ## Lint, type-check and run the whole offline test suite
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy .
+
+unit: $(VENV)/.dev $(NODE_ENV)
+	@$(CDK_ENV); $(BIN)/pytest $(PYTEST_ARGS)
+
+snapshot-update: $(VENV)/.dev $(NODE_ENV) ## Rewrite the template snapshots (review the diff before committing)
+	@$(CDK_ENV); $(BIN)/pytest tests/stacks/test_snapshots.py --snapshot-update
+
+bench: $(VENV)/.dev $(NODE_ENV) ## Benchmark the kit's synth against an empty CDK app (ratio of medians)
+	@$(CDK_ENV); $(BIN)/python scripts/bench_synth.py
+
+cdk: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Run the pinned CDK CLI, e.g. make cdk ARGS="diff 'GenAiKit-dev/*'"
+	@$(CDK_ENV); $(CDK) $(ARGS)
+
+clean: ## Remove cdk.out and every installed tool (.venv, node_modules, .tools, tools/node/node_modules)
+	rm -rf cdk.out $(VENV) node_modules .tools tools/node/node_modules
+
+$(VENV)/.python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@touch $@
+
+$(VENV)/.runtime: requirements.txt $(VENV)/.python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(NODE_ENV): scripts/node-env.sh tools/node/package-lock.json
+	@mkdir -p $(dir $@)
+	scripts/node-env.sh > $@.tmp && mv $@.tmp $@

@@ -1,0 +1,18 @@
+#!/usr/bin/env python3
+"""CDK entry point: load the configuration, build the selected stage with its checks, synthesize."""
+
+import sys
+
+import aws_cdk as cdk
+
+from genai_kit.cdk_context import cdk_json_context
+from genai_kit.config import ConfigError, load_config
+from stacks.kit_app import build_kit
+
+app = cdk.App(context=cdk_json_context())
+try:
+    config = load_config(app.node.get_all_context())
+except ConfigError as error:
+    sys.exit(str(error))
+build_kit(app, config)
+app.synth()

@@ -1,0 +1,93 @@
+"""Configuration of one deployment stage (dev, prod, ...): every setting the kit reads, with its default.
+
+Stages differ only in these values; no code branches on a stage's name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from genai_kit.config.base import StrictModel
+
+# Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+# Deliberately simple: SNS validates the address itself and asks the recipient to confirm it.
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
+_TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
+
+
+def _region(value: str) -> str:
+    if not _REGION_RE.match(value):
+        raise ValueError(f"got '{value}'; expected an AWS region code such as us-east-1 or eu-west-2")
+    return value
+
+
+def _account(value: str) -> str:
+    if not _ACCOUNT_RE.match(value):
+        raise ValueError(f"got '{value}'; expected a 12-digit AWS account id (as a string)")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL_RE.match(value):
+        raise ValueError(f"got '{value}'; expected an e-mail address such as ops@example.com")
+    return value
+
+
+def _tags(value: dict[str, str]) -> dict[str, str]:
+    for key, tag_value in value.items():
+        if not _TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
+            raise ValueError(
+                f"tag key '{key}' is not valid; "
+                "expected 1-128 letters, digits, spaces or _.:/=+-@, not starting with aws:"
+            )
+        if not _TAG_VALUE_RE.match(tag_value):
+            raise ValueError(f"tag '{key}' has value '{tag_value}'; expected 0-256 letters, digits, spaces or _.:/=+-@")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+AccountId = Annotated[str, AfterValidator(_account)]
+Email = Annotated[str, AfterValidator(_email)]
+Days = Annotated[int, Field(ge=1, le=36500)]
+
+
+class StorageConfig(StrictModel):
+    """Lifecycle of what the kit stores in its buckets."""
+
+    noncurrent_version_expiration_days: Days = Field(
+        90, description="Days a replaced or deleted object version is kept in the versioned buckets before expiry."
+    )
+    abort_incomplete_multipart_upload_days: Days = Field(
+        7, description="Days after which unfinished multipart uploads are aborted (their parts cost storage)."
+    )
+    data_capture_expiration_days: Days = Field(
+        90, description="Days endpoint data capture files are kept in the artifacts bucket."
+    )
+    access_logs_expiration_days: Days = Field(365, description="Days S3 server access logs are kept.")
+
+
+class StageConfig(StrictModel):
+    """Everything one stage deploys, keyed by the stage name under the ``stages`` context key."""
+
+    region: Region = Field("us-east-1", description="AWS region the stage deploys to.")
+    account: AccountId | None = Field(
+        None,
+        description="AWS account id; leave unset for an environment-agnostic synth (the CLI's credentials decide).",
+    )
+    removal_policy: Literal["destroy", "retain"] = Field(
+        "retain",
+        description="What `cdk destroy` does with the key, buckets and their objects: destroy (dev) or retain (prod).",
+    )
+    alarm_emails: tuple[Email, ...] = Field(
+        (), description="E-mail addresses subscribed to the alarm and pipeline notification topic."
+    )
+    tags: Annotated[dict[str, str], AfterValidator(_tags)] = Field(
+        default_factory=dict, description="Tags applied to every resource of the stage (cost allocation, ownership)."
+    )
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Bucket lifecycle settings.")

@@ -1,0 +1,1 @@
+"""CDK code of the kit: one module per deployable stack, reusable constructs in ``stacks.constructs``."""

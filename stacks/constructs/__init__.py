@@ -1,0 +1,1 @@
+"""Reusable L3 constructs shared by the kit's stacks."""

@@ -1,0 +1,134 @@
+"""Foundation stack: the KMS key, buckets and notification topic every other stack of the kit builds on."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from genai_kit.config import KitConfig
+from stacks.constructs.kit_bucket import KitBucket
+
+DATA_CAPTURE_PREFIX = "data-capture/"
+
+
+class FoundationStack(cdk.Stack):
+    """Customer-managed KMS key, datasets / artifacts / access-log buckets and the alarm topic.
+
+    Attributes other stacks use: ``key``, ``datasets_bucket``, ``artifacts_bucket``, ``alarm_topic``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        settings = config.settings
+        removal_policy = cdk.RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"Encrypts what the generative AI kit stores in stage {config.stage}",
+            alias=f"alias/genai-kit-{config.stage}",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self._allow_service_publishers()
+
+        self.access_logs_bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs",
+                    expiration=cdk.Duration.days(settings.storage.access_logs_expiration_days),
+                ),
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+        )
+        cdk.Validations.of(self.access_logs_bucket).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the access log target of the kit's buckets; logging it to itself would loop.",
+            )
+        )
+
+        self.datasets_bucket = KitBucket(
+            self,
+            "DatasetsBucket",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            storage=settings.storage,
+            removal_policy=removal_policy,
+        ).bucket
+        self.artifacts_bucket = KitBucket(
+            self,
+            "ArtifactsBucket",
+            encryption_key=self.key,
+            access_logs_bucket=self.access_logs_bucket,
+            storage=settings.storage,
+            removal_policy=removal_policy,
+            extra_lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireDataCapture",
+                    prefix=DATA_CAPTURE_PREFIX,
+                    expiration=cdk.Duration.days(settings.storage.data_capture_expiration_days),
+                ),
+            ],
+        ).bucket
+
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"GenAI kit {config.stage} alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        for email in settings.alarm_emails:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(email))
+
+        self._outputs()
+
+    def _allow_service_publishers(self) -> None:
+        """Let the AWS services that publish alarms and events use the key of the encrypted topic.
+
+        CloudWatch alarms and EventBridge rules publish to an SSE-KMS topic as their service principal,
+        so the key policy (not an IAM policy) must allow them; the source-account condition keeps
+        other accounts' alarms and rules out.
+        """
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlarmAndEventPublishersToEncrypt",
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                # In a key policy, "*" means this key and nothing else.
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+
+    def _outputs(self) -> None:
+        outputs = {
+            "KmsKeyArn": (self.key.key_arn, "ARN of the KMS key that encrypts the kit's data"),
+            "DatasetsBucketName": (self.datasets_bucket.bucket_name, "Bucket for fine-tuning datasets"),
+            "ArtifactsBucketName": (
+                self.artifacts_bucket.bucket_name,
+                f"Bucket for training output and endpoint data capture (under {DATA_CAPTURE_PREFIX})",
+            ),
+            "AccessLogsBucketName": (self.access_logs_bucket.bucket_name, "Bucket receiving S3 server access logs"),
+            "AlarmTopicArn": (self.alarm_topic.topic_arn, "SNS topic for alarms and pipeline notifications"),
+        }
+        for output_id, (value, description) in outputs.items():
+            cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,38 @@
+"""The kit's deployable unit: one CDK Stage per configured stage, composing every stack of the kit."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from genai_kit.config import KitConfig
+from stacks.foundation_stack import FoundationStack
+
+STAGE_ID_PREFIX = "GenAiKit"
+
+
+def stage_id(stage: str) -> str:
+    """Construct id of the CDK Stage, and the prefix of its stack names (e.g. ``GenAiKit-dev-Foundation``)."""
+    return f"{STAGE_ID_PREFIX}-{stage}"
+
+
+class KitStage(cdk.Stage):
+    """Every stack of one stage, wired through constructor arguments."""
+
+    def __init__(self, scope: Construct, *, config: KitConfig) -> None:
+        settings = config.settings
+        super().__init__(
+            scope,
+            stage_id(config.stage),
+            env=cdk.Environment(account=settings.account, region=settings.region),
+        )
+        self.foundation = FoundationStack(
+            self,
+            "Foundation",
+            config=config,
+            description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
+        )
+
+        cdk.Tags.of(self).add("genai-kit:stage", config.stage)
+        for key, value in settings.tags.items():
+            cdk.Tags.of(self).add(key, value)

@@ -1,0 +1,53 @@
+"""Whole-app checks: cdk-nag (AwsSolutions) and cfn-lint on every synthesized template, built-in validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import cdk_nag
+import pytest
+from aws_cdk import aws_s3 as s3
+from cfnlint.api import ManualArgs, lint
+
+from genai_kit.synth_summary import validation_findings
+from tests.synth import SynthResult, synthesize
+
+# CDK emits DependsOn that CloudFormation would infer anyway (W3005); every other error and warning counts.
+_CFN_LINT_CONFIG = ManualArgs(regions=["us-east-1"], ignore_checks=["W3005"])
+
+
+def _templates(assembly_dir: Path) -> list[Path]:
+    return sorted(assembly_dir.rglob("*.template.json"))
+
+
+def test_nag_has_no_unacknowledged_findings(dev: SynthResult) -> None:
+    assert validation_findings(dev.assembly_dir) == []
+
+
+def test_nag_reports_a_violation_when_there_is_one(tmp_path: Path) -> None:
+    # GIVEN an app with a bucket that allows plain HTTP, checked the way build_kit checks the kit
+    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    s3.Bucket(cdk.Stack(app, "Probe"), "PlainBucket")
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
+    # WHEN it synthesizes THEN synth fails and the report names the rule
+    with pytest.raises(RuntimeError):
+        app.synth()
+    assert "AwsSolutions-S10: Probe/PlainBucket/Resource" in validation_findings(tmp_path)
+
+
+def test_cfn_lint_is_clean_on_every_template(dev: SynthResult) -> None:
+    templates = _templates(dev.assembly_dir)
+    assert templates, "no template was synthesized"
+    problems = []
+    for path in templates:
+        matches = lint(path.read_text(encoding="utf-8"), config=_CFN_LINT_CONFIG)
+        problems += [f"{path.name}: {match.rule.id} {match.message}" for match in matches]
+    assert problems == []
+
+
+def test_builtin_cloudformation_validation_passes() -> None:
+    result = synthesize(stage="prod", builtin_validation=True)
+    report = json.loads((result.assembly_dir / "validation-report.json").read_text())
+    assert [plugin for plugin in report["pluginReports"] if plugin.get("violations")] == []
