@@ -18,7 +18,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 synth: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Synthesize the selected stage into cdk.out and summarize it
-	@$(CDK_ENV); $(CDK) synth --quiet $(if $(STAGE),--context stage=$(STAGE))
+	@$(CDK_ENV); $(CDK) synth --quiet '**' $(if $(STAGE),--context stage=$(STAGE))
 	@$(BIN)/python -m genai_kit.synth_summary cdk.out
 
 test: lint typecheck unit ## Lint, type-check and run the whole offline test suite

@@ -15,4 +15,10 @@ try:
 except ConfigError as error:
     sys.exit(str(error))
 build_kit(app, config)
-app.synth()
+try:
+    app.synth()
+except RuntimeError as error:
+    # A failed check (cdk-nag) is a report for the user, not a crash: print it without the jsii stack trace.
+    if "ValidationFailed" not in str(error):
+        raise
+    sys.exit(str(error))
