@@ -53,8 +53,11 @@ def _stacks(assembly_dir: Path) -> Iterator[StackSummary]:
                 name=properties.get("stackName", artifact.get("displayName", "?")),
                 environment=artifact.get("environment", "?"),
                 resource_types=Counter(resource["Type"] for resource in template.get("Resources", {}).values()),
+                # Outputs without a description are CDK's own cross-stack plumbing, not meant for people.
                 outputs={
-                    key: output.get("Description", "") for key, output in sorted(template.get("Outputs", {}).items())
+                    key: output["Description"]
+                    for key, output in sorted(template.get("Outputs", {}).items())
+                    if output.get("Description")
                 },
                 warnings=_warnings(assembly_dir, artifact),
             )

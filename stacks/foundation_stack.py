@@ -16,10 +16,20 @@ from stacks.constructs.kit_bucket import KitBucket
 DATA_CAPTURE_PREFIX = "data-capture/"
 
 
+def bucket_name(stage: str, purpose: str) -> str:
+    """Physical name of one of the kit's buckets, unique per stage, account and region.
+
+    Fixed names let other stacks write IAM statements from the name alone (account and region
+    are their own pseudo parameters), and let operators find each bucket by its purpose.
+    """
+    return f"genai-kit-{stage}-{purpose}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
+
+
 class FoundationStack(cdk.Stack):
     """Customer-managed KMS key, datasets / artifacts / access-log buckets and the alarm topic.
 
-    Attributes other stacks use: ``key``, ``datasets_bucket``, ``artifacts_bucket``, ``alarm_topic``.
+    Attributes other stacks use: ``key``, ``datasets_bucket``, ``artifacts_bucket`` (and its
+    ``artifacts_bucket_name``, usable without a cross-stack reference), ``alarm_topic``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: object) -> None:
@@ -40,6 +50,7 @@ class FoundationStack(cdk.Stack):
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogsBucket",
+            bucket_name=bucket_name(config.stage, "access-logs"),
             # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -65,14 +76,17 @@ class FoundationStack(cdk.Stack):
         self.datasets_bucket = KitBucket(
             self,
             "DatasetsBucket",
+            bucket_name=bucket_name(config.stage, "datasets"),
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
             storage=settings.storage,
             removal_policy=removal_policy,
         ).bucket
+        self.artifacts_bucket_name = bucket_name(config.stage, "artifacts")
         self.artifacts_bucket = KitBucket(
             self,
             "ArtifactsBucket",
+            bucket_name=self.artifacts_bucket_name,
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
             storage=settings.storage,

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from genai_kit.config import KitConfig
 from stacks.foundation_stack import FoundationStack
+from stacks.inference_stack import InferenceStack
 
 STAGE_ID_PREFIX = "GenAiKit"
 
@@ -31,6 +32,18 @@ class KitStage(cdk.Stage):
             "Foundation",
             config=config,
             description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
+        )
+        # CloudFormation refuses a stack without resources: no endpoints, no inference stack.
+        self.inference = (
+            InferenceStack(
+                self,
+                "Inference",
+                endpoints=config.endpoints,
+                foundation=self.foundation,
+                description=f"Generative AI kit ({config.stage}): Inferentia2 endpoints",
+            )
+            if config.endpoints
+            else None
         )
 
         cdk.Tags.of(self).add("genai-kit:stage", config.stage)

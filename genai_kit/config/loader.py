@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from genai_kit.config.base import UNKNOWN_KEY_ERROR
 from genai_kit.config.stage import StageConfig
+from genai_kit.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
 
 DEFAULT_STAGE = "dev"
 STAGE_CONTEXT_KEY = "stage"
@@ -38,10 +39,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class KitConfig:
-    """The selected stage: its name and its validated settings."""
+    """The selected stage: its name, its validated settings and its endpoints resolved for its region."""
 
     stage: str
     settings: StageConfig
+    endpoints: tuple[ResolvedEndpoint, ...]
 
 
 def load_config(context: Mapping[str, Any]) -> KitConfig:
@@ -61,6 +63,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
 
     problems: list[str] = []
     validated: dict[str, StageConfig] = {}
+    resolved: dict[str, tuple[ResolvedEndpoint, ...]] = {}
     for name, raw in stages.items():
         if not isinstance(name, str) or not _STAGE_NAME_RE.match(name):
             problems.append(
@@ -72,6 +75,8 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
             validated[name] = StageConfig.model_validate(_decode(raw, f"{STAGES_CONTEXT_KEY}.{name}"))
         except ValidationError as error:
             problems.extend(_describe(error, prefix=f"{STAGES_CONTEXT_KEY}.{name}"))
+            continue
+        resolved[name] = _resolve_endpoints(name, validated[name], problems)
     if problems:
         raise ConfigError(problems)
 
@@ -80,7 +85,18 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
         raise ConfigError(
             [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(validated))}"]
         )
-    return KitConfig(stage=selected, settings=validated[selected])
+    return KitConfig(stage=selected, settings=validated[selected], endpoints=resolved[selected])
+
+
+def _resolve_endpoints(stage: str, settings: StageConfig, problems: list[str]) -> tuple[ResolvedEndpoint, ...]:
+    """Resolve each endpoint against the catalog for the stage's region, appending a line per problem."""
+    endpoints = []
+    for index, endpoint in enumerate(settings.endpoints):
+        try:
+            endpoints.append(resolve_endpoint(endpoint, stage=stage, region=settings.region))
+        except EndpointError as error:
+            problems.append(f"{STAGES_CONTEXT_KEY}.{stage}.endpoints.{index}.{error.key}: {error}")
+    return tuple(endpoints)
 
 
 def _decode(value: Any, path: str) -> Any:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -20,21 +21,47 @@ BEGIN_MARKER = "<!-- config-reference:begin -->"
 END_MARKER = "<!-- config-reference:end -->"
 
 
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field holds: itself, the items of a tuple of models, or each member of a union."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _models(args[0])
+    if origin in (Union, UnionType):
+        return [model for arg in args for model in _models(arg)]
+    return []
+
+
 def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]:
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from _rows(annotation, f"{key}.")
+        if get_origin(annotation) is tuple and _models(get_args(annotation)[0]):
+            yield key, _default(field.default, field.default_factory), field.description or ""
+            for item_model in _models(get_args(annotation)[0]):
+                yield from _rows(item_model, f"{key}[].")
+            continue
+        members = _models(annotation)
+        if len(members) > 1:
+            yield key, "required", field.description or ""
+            for member in members:
+                kind = member.model_fields["kind"].annotation
+                yield from _rows(member, f"{key} (kind {get_args(kind)[0]}).")
+            continue
+        if members:
+            yield from _rows(members[0], f"{key}.")
             continue
         yield key, _default(field.default, field.default_factory), field.description or ""
 
 
 def _default(default: Any, factory: Any) -> str:
     if default is PydanticUndefined:
-        default = factory() if factory is not None else None
-        if default is None:
+        if factory is None:
             return "required"
+        default = factory()
+    if isinstance(default, tuple) and default and isinstance(default[0], BaseModel):
+        return f"{len(default)} (see cdk.json)" if len(default) > 1 else "one endpoint (below)"
     return f"`{json.dumps(default)}`"
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.base import StrictModel
+from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -72,6 +73,21 @@ class StorageConfig(StrictModel):
     access_logs_expiration_days: Days = Field(365, description="Days S3 server access logs are kept.")
 
 
+# Cheap, ungated and able to chat: TinyLlama 1.1B (Apache-2.0) on one ml.inf2.xlarge, served by the
+# Hugging Face TGI Neuron container, which compiles it for the instance's two NeuronCores at start-up.
+DEFAULT_ENDPOINT = EndpointConfig(
+    name="tinyllama",
+    source=HuggingFaceSource(
+        kind="huggingface",
+        model_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        container="huggingface-llm-neuronx",
+        container_version="0.3.0",
+    ),
+    instance_type="ml.inf2.xlarge",
+    serving=ServingOptions(tensor_parallel_degree=2, max_sequence_length=2048, max_batch_size=4, dtype="bf16"),
+)
+
+
 class StageConfig(StrictModel):
     """Everything one stage deploys, keyed by the stage name under the ``stages`` context key."""
 
@@ -91,3 +107,15 @@ class StageConfig(StrictModel):
         default_factory=dict, description="Tags applied to every resource of the stage (cost allocation, ownership)."
     )
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Bucket lifecycle settings.")
+    endpoints: tuple[EndpointConfig, ...] = Field(
+        default_factory=lambda: (DEFAULT_ENDPOINT,),
+        description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_endpoint_names(self) -> StageConfig:
+        names = [endpoint.name for endpoint in self.endpoints]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"endpoint names must be unique; '{duplicates[0]}' is used more than once")
+        return self

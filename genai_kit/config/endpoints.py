@@ -1,0 +1,186 @@
+"""Configuration of the Inferentia2 real-time endpoints: which model, where its weights come from, how it scales.
+
+A model comes from one of three sources:
+
+- ``jumpstart``: a model version of the kit's pinned JumpStart catalog (``model_artifacts/catalog``);
+- ``huggingface``: a Hugging Face Hub model id served by a Neuron deep learning container;
+- ``s3``: uncompressed weights under an S3 prefix, served by a Neuron deep learning container.
+
+Checks that need the catalog (supported instance types, image in the region, EULA) run in
+``genai_kit.endpoints`` once the region is known; this module checks form and AWS limits.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from genai_kit.config.base import StrictModel
+
+# SageMaker's EndpointName pattern, less the kit's prefix "genai-kit-<stage>-" (at most 22 characters).
+_ENDPOINT_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
+# Hugging Face Hub repository ids: "<namespace>/<name>".
+_HF_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
+_S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
+_ENV_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+
+NeuronContainer = Literal["djl-neuronx", "huggingface-llm-neuronx", "huggingface-vllm-neuronx"]
+# SageMaker's limits for ProductionVariant ModelDataDownloadTimeoutInSeconds and
+# ContainerStartupHealthCheckTimeoutInSeconds.
+TimeoutSeconds = Annotated[int, Field(ge=60, le=3600)]
+
+
+def _endpoint_name(value: str) -> str:
+    if not _ENDPOINT_NAME_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected 1-40 lowercase letters, digits and single hyphens, "
+            "starting and ending with a letter or digit (it becomes part of the SageMaker endpoint name)"
+        )
+    return value
+
+
+def _hf_model_id(value: str) -> str:
+    if not _HF_MODEL_ID_RE.match(value):
+        raise ValueError(f"got '{value}'; expected a Hugging Face Hub model id such as 'namespace/model-name'")
+    return value
+
+
+def _s3_prefix(value: str) -> str:
+    if not _S3_PREFIX_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected an S3 prefix of uncompressed weights ending in '/', such as s3://bucket/models/x/"
+        )
+    return value
+
+
+def _environment(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not _ENV_NAME_RE.match(name):
+            raise ValueError(f"environment variable name '{name}' is not valid; expected letters, digits and _")
+    return value
+
+
+class JumpStartSource(StrictModel):
+    """A model version from the kit's pinned JumpStart catalog."""
+
+    kind: Literal["jumpstart"] = Field(description="`jumpstart`")
+    model_id: str = Field(description="JumpStart model id, e.g. meta-textgenerationneuron-llama-2-7b.")
+    version: str = Field(description="Model version pinned in the catalog, e.g. 1.0.0.")
+    accept_eula: bool = Field(
+        False, description="Accept the model's end-user license agreement (required to deploy a gated model)."
+    )
+
+
+class HuggingFaceSource(StrictModel):
+    """A Hugging Face Hub model served by a Neuron container that downloads and compiles it at start-up."""
+
+    kind: Literal["huggingface"] = Field(description="`huggingface`")
+    model_id: Annotated[str, AfterValidator(_hf_model_id)] = Field(description="Hub model id.")
+    container: NeuronContainer = Field(description="Neuron serving container (LMI, TGI or vLLM).")
+    container_version: str = Field(description="Container version from the SageMaker SDK's image table.")
+
+
+class S3WeightsSource(StrictModel):
+    """Uncompressed model weights under an S3 prefix, served by a Neuron container."""
+
+    kind: Literal["s3"] = Field(description="`s3`")
+    s3_uri: Annotated[str, AfterValidator(_s3_prefix)] = Field(description="S3 prefix holding the weights.")
+    container: NeuronContainer = Field(description="Neuron serving container (LMI, TGI or vLLM).")
+    container_version: str = Field(description="Container version from the SageMaker SDK's image table.")
+
+
+ModelSource = Annotated[JumpStartSource | HuggingFaceSource | S3WeightsSource, Field(discriminator="kind")]
+
+
+class ServingOptions(StrictModel):
+    """Serving options, set through the container's own environment variables (LMI, TGI or vLLM names)."""
+
+    tensor_parallel_degree: int | None = Field(
+        None, ge=1, description="NeuronCores the model is sharded over; must divide the instance's core count."
+    )
+    max_sequence_length: int | None = Field(None, ge=1, description="Longest prompt plus completion, in tokens.")
+    max_batch_size: int | None = Field(None, ge=1, description="Requests batched together on the device.")
+    dtype: Literal["bf16", "fp16"] | None = Field(None, description="Data type the weights are cast to.")
+
+
+class AutoscalingConfig(StrictModel):
+    """Target tracking on invocations per instance, between min and max instances."""
+
+    min_instances: int = Field(1, ge=1, description="Instances kept running (at least 1 for a real-time endpoint).")
+    max_instances: int = Field(1, ge=1, description="Upper bound of the scaling range.")
+    target_invocations_per_instance: int = Field(
+        20, ge=1, description="Invocations per instance per minute that autoscaling keeps the endpoint at."
+    )
+    scale_in_cooldown_seconds: int = Field(600, ge=0, description="Wait after a scale-in before the next one.")
+    scale_out_cooldown_seconds: int = Field(300, ge=0, description="Wait after a scale-out before the next one.")
+
+    @model_validator(mode="after")
+    def _range(self) -> AutoscalingConfig:
+        if self.max_instances < self.min_instances:
+            raise ValueError(
+                f"max_instances ({self.max_instances}) is below min_instances ({self.min_instances}); "
+                "expected max_instances >= min_instances"
+            )
+        return self
+
+
+class AlarmThresholds(StrictModel):
+    """Thresholds of the alarms that page the alarm topic and roll back a bad deployment."""
+
+    invocation_5xx_errors: int = Field(5, ge=1, description="5XX responses in 5 minutes that raise the error alarm.")
+    model_errors: int = Field(5, ge=1, description="Model invocation errors in 5 minutes that raise the alarm.")
+    model_latency_p90_ms: int = Field(
+        30000, ge=1, description="p90 model latency over 5 minutes (milliseconds) that raises the latency alarm."
+    )
+
+
+class DataCaptureConfig(StrictModel):
+    """Request/response capture to the artifacts bucket (KMS-encrypted), for monitoring and evaluation."""
+
+    enabled: bool = Field(True, description="Capture requests and responses.")
+    sampling_percentage: int = Field(10, ge=0, le=100, description="Share of requests captured, in percent.")
+
+
+class BlueGreenConfig(StrictModel):
+    """How an update shifts traffic to the new fleet (all at once after a bake time), with alarm rollback."""
+
+    wait_interval_seconds: int = Field(
+        600, ge=0, le=3600, description="Bake time on the new fleet, watching the alarms, before the switch completes."
+    )
+    termination_wait_seconds: int = Field(
+        300, ge=0, le=3600, description="How long the old fleet stays after the switch, for a fast rollback."
+    )
+    maximum_execution_timeout_seconds: int = Field(
+        14400, ge=600, le=28800, description="Upper bound of the whole deployment before it is rolled back."
+    )
+
+
+class EndpointConfig(StrictModel):
+    """One Inferentia2 real-time endpoint."""
+
+    name: Annotated[str, AfterValidator(_endpoint_name)] = Field(
+        description="Short name: the API's model alias and the suffix of the endpoint name genai-kit-<stage>-<name>."
+    )
+    source: ModelSource = Field(description="Where the model comes from (kind: jumpstart, huggingface or s3).")
+    instance_type: str | None = Field(
+        None, description="ml.inf2.* instance type; default: the catalog's default (JumpStart) or ml.inf2.xlarge."
+    )
+    serving: ServingOptions = Field(default_factory=ServingOptions, description="Container serving options.")
+    environment: Annotated[dict[str, str], AfterValidator(_environment)] = Field(
+        default_factory=dict, description="Container environment overrides, applied last."
+    )
+    model_data_download_timeout_seconds: TimeoutSeconds | None = Field(
+        None, description="Model weights download timeout; default: the catalog's (3600 for Neuron LLMs)."
+    )
+    container_startup_health_check_timeout_seconds: TimeoutSeconds | None = Field(
+        None, description="Start-up health check timeout (Neuron compiles at start-up); default: the catalog's."
+    )
+    volume_size_gb: int | None = Field(
+        None, ge=1, le=512, description="ML storage volume per instance; default: the catalog's."
+    )
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Instance range.")
+    data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Data capture.")
+    alarms: AlarmThresholds = Field(default_factory=AlarmThresholds, description="Alarm thresholds.")
+    blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")

@@ -1,0 +1,82 @@
+"""Inference stack: one SageMaker real-time endpoint on Inferentia2 per configured endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from genai_kit.endpoints import ResolvedEndpoint
+from stacks.constructs.neuron_endpoint import NeuronEndpoint
+from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack
+
+SAMPLE_PROMPT = "What is AWS Inferentia2?"
+
+
+def sample_payload(endpoint: ResolvedEndpoint) -> dict[str, object]:
+    """A request body the endpoint's container understands, for the invoke command in the outputs."""
+    if endpoint.payload_family == "vllm":
+        return {"messages": [{"role": "user", "content": SAMPLE_PROMPT}], "max_tokens": 64}
+    # LMI, TGI and the JumpStart text-generation containers take "inputs" with generation "parameters".
+    return {"inputs": SAMPLE_PROMPT, "parameters": {"max_new_tokens": 64}}
+
+
+def invoke_command(endpoint: ResolvedEndpoint, region: str) -> str:
+    """The exact AWS CLI v2 line that calls the endpoint once and prints the answer."""
+    body = json.dumps(sample_payload(endpoint), separators=(",", ":"))
+    return (
+        f"aws sagemaker-runtime invoke-endpoint --region {region} --endpoint-name {endpoint.endpoint_name} "
+        f"--content-type application/json --cli-binary-format raw-in-base64-out --body '{body}' /dev/stdout"
+    )
+
+
+def _output_prefix(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+class InferenceStack(cdk.Stack):
+    """The configured Inferentia2 endpoints; ``endpoints`` maps each endpoint's short name to its construct."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoints: tuple[ResolvedEndpoint, ...],
+        foundation: FoundationStack,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.endpoints: dict[str, NeuronEndpoint] = {}
+        for endpoint in endpoints:
+            construct = NeuronEndpoint(
+                self,
+                _output_prefix(endpoint.name),
+                endpoint=endpoint,
+                encryption_key=foundation.key,
+                artifacts_bucket_name=foundation.artifacts_bucket_name,
+                data_capture_prefix=DATA_CAPTURE_PREFIX,
+                alarm_topic=foundation.alarm_topic,
+            )
+            self.endpoints[endpoint.name] = construct
+            self._outputs(endpoint, construct)
+
+    def _outputs(self, endpoint: ResolvedEndpoint, construct: NeuronEndpoint) -> None:
+        scaling = endpoint.config.autoscaling
+        values = {
+            "EndpointName": (endpoint.endpoint_name, "SageMaker endpoint name"),
+            "EndpointArn": (construct.endpoint_arn, "SageMaker endpoint ARN"),
+            "Model": (endpoint.model_label, "Model served (id@version, Hugging Face id or S3 prefix)"),
+            "Instances": (
+                f"{endpoint.instance_type} x {scaling.min_instances}-{scaling.max_instances}",
+                "Instance type and autoscaling range",
+            ),
+            "InvokeCommand": (invoke_command(endpoint, self.region), "Call the endpoint once with a sample payload"),
+        }
+        prefix = _output_prefix(endpoint.name)
+        for suffix, (value, description) in values.items():
+            output = cdk.CfnOutput(
+                self, f"{prefix}{suffix}", value=value, description=f"{endpoint.name}: {description}"
+            )
+            output.override_logical_id(f"{prefix}{suffix}")
