@@ -113,7 +113,7 @@ class FoundationStack(cdk.Stack):
         self._outputs()
 
     def _allow_service_publishers(self) -> None:
-        """Let the AWS services that publish alarms and events use the key of the encrypted topic.
+        """Let the AWS services that publish alarms and events, and CloudWatch Logs, use the key.
 
         CloudWatch alarms and EventBridge rules publish to an SSE-KMS topic as their service principal,
         so the key policy (not an IAM policy) must allow them; the source-account condition keeps
@@ -130,6 +130,23 @@ class FoundationStack(cdk.Stack):
                 # In a key policy, "*" means this key and nothing else.
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        # CloudWatch Logs encrypts a log group with the key only if the key policy lets the regional service
+        # principal use it, limited by the encryption context to this account's log groups in this region.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsToEncryptLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                        )
+                    }
+                },
             )
         )
 

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from genai_kit.config import KitConfig
+from stacks.api_stack import ApiStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 
@@ -45,6 +46,20 @@ class KitStage(cdk.Stage):
             if config.endpoints
             else None
         )
+        self.api = (
+            ApiStack(
+                self,
+                "Api",
+                config=config,
+                foundation=self.foundation,
+                description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
+            )
+            if settings.api.enabled
+            else None
+        )
+        if self.api is not None and self.inference is not None:
+            # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
+            self.api.add_stack_dependency(self.inference)
 
         cdk.Tags.of(self).add("genai-kit:stage", config.stage)
         for key, value in settings.tags.items():

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from genai_kit.config.api import ApiConfig
 from genai_kit.config.base import StrictModel
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 
@@ -111,6 +112,7 @@ class StageConfig(StrictModel):
         default_factory=lambda: (DEFAULT_ENDPOINT,),
         description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
     )
+    api: ApiConfig = Field(default_factory=ApiConfig, description="The OpenAI-compatible API.")
 
     @model_validator(mode="after")
     def _unique_endpoint_names(self) -> StageConfig:

@@ -218,3 +218,33 @@ def test_bucket_names_are_unique_per_stage_account_and_region(foundation: Templa
             }
         },
     )
+
+
+def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(foundation: Template) -> None:
+    foundation.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowCloudWatchLogsToEncryptLogGroups",
+                                "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                                "Condition": {
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": {
+                                            "Fn::Join": [
+                                                "",
+                                                ["arn:aws:logs:us-east-1:", {"Ref": "AWS::AccountId"}, ":log-group:*"],
+                                            ]
+                                        }
+                                    }
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

@@ -1,0 +1,72 @@
+"""Configuration of the OpenAI-compatible API (API Gateway REST API + router Lambda)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from genai_kit.config.base import StrictModel
+
+# The values CloudWatch Logs accepts for a log group's RetentionInDays.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"got {value}; expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+class UsagePlanConfig(StrictModel):
+    """API keys with a usage plan: per-key throttling and quota, on top of IAM authorization."""
+
+    rate_limit: float = Field(10, gt=0, description="Steady-state requests per second per key.")
+    burst_limit: int = Field(20, ge=1, description="Burst of requests per key.")
+    quota_per_day: int | None = Field(None, ge=1, description="Requests per key per day; unset for no quota.")
+
+
+class ApiConfig(StrictModel):
+    """The API every application calls, with IAM (SigV4) authorization."""
+
+    enabled: bool = Field(True, description="Deploy the API.")
+    throttling_rate_limit: float = Field(50, gt=0, description="Stage-wide steady-state requests per second.")
+    throttling_burst_limit: int = Field(100, ge=1, description="Stage-wide burst of requests.")
+    usage_plan: UsagePlanConfig | None = Field(
+        None, description="Require API keys (x-api-key header) with this usage plan; unset for IAM alone."
+    )
+    max_body_kib: int = Field(
+        1024, ge=1, le=6000, description="Largest request body accepted, in KiB (Lambda's payload limit is 6 MB)."
+    )
+    model_timeout_seconds: int = Field(
+        25, ge=1, le=28, description="How long the router waits for a model; below API Gateway's 29 s."
+    )
+    log_payloads: bool = Field(
+        False, description="Write prompts and answers to the router's logs (off: only metadata is logged)."
+    )
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(
+        90, description="Retention of the access and function logs (a CloudWatch Logs retention value)."
+    )

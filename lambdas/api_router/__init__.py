@@ -1,0 +1,1 @@
+"""OpenAI-compatible chat API over Amazon Bedrock and the kit's SageMaker endpoints (Lambda runtime code)."""
