@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from genai_kit.config.base import StrictModel
+from genai_kit.config.bedrock import BedrockConfig
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -91,3 +92,13 @@ class StageConfig(StrictModel):
         default_factory=dict, description="Tags applied to every resource of the stage (cost allocation, ownership)."
     )
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Bucket lifecycle settings.")
+    bedrock: BedrockConfig = Field(
+        default_factory=BedrockConfig,
+        description="Amazon Bedrock models, guardrail, invocation logging and cost attribution.",
+    )
+
+    @field_validator("bedrock")
+    @classmethod
+    def _bedrock_for_region(cls, value: BedrockConfig, info: ValidationInfo) -> BedrockConfig:
+        region = info.data.get("region")
+        return value.for_region(region) if region else value
