@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from genai_kit.config import KitConfig
+from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
 
 STAGE_ID_PREFIX = "GenAiKit"
@@ -31,6 +32,13 @@ class KitStage(cdk.Stage):
             "Foundation",
             config=config,
             description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
+        )
+        self.bedrock = BedrockStack(
+            self,
+            "Bedrock",
+            config=config,
+            foundation=self.foundation,
+            description=f"Generative AI kit ({config.stage}): Bedrock models, guardrail, invoke policy, logging",
         )
 
         cdk.Tags.of(self).add("genai-kit:stage", config.stage)
