@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
@@ -18,20 +18,14 @@ from stacks.constructs.log_retention import retention
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.foundation_stack import FoundationStack
 
+if TYPE_CHECKING:
+    from stacks.bedrock_stack import BedrockStack
+
 LAMBDAS_DIR = "lambdas"
 ROUTER_PACKAGE = "api_router"
 # Powertools for AWS Lambda (Python) v3 public layer, version 27 (docs/index.md of
 # aws-powertools/powertools-lambda-python): Logger, Metrics, Tracer and the event handler.
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
-
-
-class BedrockModels(Protocol):
-    """What the API needs from the Bedrock stack: the aliases it exposes and a way to grant invocation."""
-
-    @property
-    def model_targets(self) -> dict[str, str]: ...
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> None: ...
 
 
 def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, dict[str, str]]:
@@ -57,16 +51,16 @@ class ApiStack(cdk.Stack):
         *,
         config: KitConfig,
         foundation: FoundationStack,
-        bedrock: BedrockModels | None = None,
-        guardrail: tuple[str, str] | None = None,
+        bedrock: BedrockStack | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         models: dict[str, dict[str, str]] = endpoint_targets(config.endpoints)
+        guardrail: tuple[str, str] | None = None
         if bedrock is not None:
-            models |= {
-                alias: {"backend": "bedrock", "model": target} for alias, target in bedrock.model_targets.items()
-            }
+            models |= {alias: {"backend": "bedrock", "model": m.invoke_id} for alias, m in bedrock.models.items()}
+            if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
+                guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
         self.function = self._router(config, foundation, models, guardrail)
         if bedrock is not None:

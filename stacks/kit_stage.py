@@ -7,6 +7,7 @@ from constructs import Construct
 
 from genai_kit.config import KitConfig
 from stacks.api_stack import ApiStack
+from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 
@@ -34,6 +35,13 @@ class KitStage(cdk.Stage):
             config=config,
             description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
         )
+        self.bedrock = BedrockStack(
+            self,
+            "Bedrock",
+            config=config,
+            foundation=self.foundation,
+            description=f"Generative AI kit ({config.stage}): Bedrock models, guardrail, invoke policy, logging",
+        )
         # CloudFormation refuses a stack without resources: no endpoints, no inference stack.
         self.inference = (
             InferenceStack(
@@ -52,6 +60,7 @@ class KitStage(cdk.Stage):
                 "Api",
                 config=config,
                 foundation=self.foundation,
+                bedrock=self.bedrock,
                 description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
             )
             if settings.api.enabled

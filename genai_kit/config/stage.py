@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from genai_kit.config.api import ApiConfig
 from genai_kit.config.base import StrictModel
+from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
@@ -108,11 +109,22 @@ class StageConfig(StrictModel):
         default_factory=dict, description="Tags applied to every resource of the stage (cost allocation, ownership)."
     )
     storage: StorageConfig = Field(default_factory=StorageConfig, description="Bucket lifecycle settings.")
+    bedrock: BedrockConfig = Field(
+        default_factory=BedrockConfig,
+        description="Amazon Bedrock models, guardrail, invocation logging and cost attribution.",
+    )
+
     endpoints: tuple[EndpointConfig, ...] = Field(
         default_factory=lambda: (DEFAULT_ENDPOINT,),
         description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The OpenAI-compatible API.")
+
+    @field_validator("bedrock")
+    @classmethod
+    def _bedrock_for_region(cls, value: BedrockConfig, info: ValidationInfo) -> BedrockConfig:
+        region = info.data.get("region")
+        return value.for_region(region) if region else value
 
     @model_validator(mode="after")
     def _unique_endpoint_names(self) -> StageConfig:

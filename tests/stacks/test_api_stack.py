@@ -74,9 +74,14 @@ def test_router_configuration_lists_the_endpoints(api: Template) -> None:
     assert router["Timeout"] == 28
     assert router["TracingConfig"] == {"Mode": "Active"}
     environment = router["Environment"]["Variables"]
-    assert json.loads(environment["MODELS"]) == {
-        "tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages"}
+    # The Bedrock model's target is its application inference profile ARN, from the Bedrock stack.
+    before, profile_arn, after = environment["MODELS"]["Fn::Join"][1]
+    assert "PublishOutputFnGetAttModelsNovaLiteProfile" in profile_arn["Fn::GetStackOutput"]["OutputName"]
+    assert json.loads(f"{before}PROFILE{after}") == {
+        "nova-lite": {"backend": "bedrock", "model": "PROFILE"},
+        "tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages"},
     }
+    assert {"GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(environment)
     assert environment["LOG_PAYLOADS"] == "false"
     assert environment["MAX_BODY_BYTES"] == str(1024 * 1024)
     assert router["Layers"] == [
@@ -103,6 +108,18 @@ def test_router_may_invoke_only_the_configured_endpoints(api: Template) -> None:
     }
     others = [s for sid, s in statements.items() if sid != "InvokeKitEndpoints"]
     assert [sorted(s["Action"]) for s in others] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+
+
+def test_router_gets_the_bedrock_invoke_policy(api: Template) -> None:
+    role = api.find_resources("AWS::IAM::Role", {"Properties": {"Description": Match.absent()}})
+    managed = [
+        arn
+        for r in role.values()
+        for arn in r["Properties"].get("ManagedPolicyArns", [])
+        if "Fn::GetStackOutput" in arn
+    ]
+    assert len(managed) == 1
+    assert "InvokePolicy" in managed[0]["Fn::GetStackOutput"]["OutputName"]
 
 
 def test_no_usage_plan_by_default(api: Template) -> None:

@@ -1,0 +1,477 @@
+"""Configuration of the Amazon Bedrock access stack: models, guardrail, invocation logging, cost attribution.
+
+Enumerations and limits are the Bedrock API's own: botocore's ``bedrock`` service model (CreateGuardrail,
+PutModelInvocationLoggingConfiguration) and the CloudFormation schemas of ``AWS::Bedrock::Guardrail`` and
+``AWS::Bedrock::ApplicationInferenceProfile``. Checking them here turns a failed deployment into a synth error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from genai_kit.config.base import StrictModel
+
+# A foundation model id is <provider>.<model>[:<version>[:<variant>]], e.g. amazon.nova-lite-v1:0; AWS's own
+# pattern for foundation-model ARNs (AWS::Bedrock::ApplicationInferenceProfile.Models.ModelArn) allows these parts.
+_FOUNDATION_MODEL_RE = re.compile(r"^[a-z0-9-]{1,63}\.[a-z0-9-]{1,63}(:[a-z0-9-]{1,63}){0,2}$")
+
+# System (cross-region) inference profile ids are <geography>.<foundation model id>. Each geography says which
+# source regions may call the profile: a profile exists only in the regions of its own geography.
+_COMMERCIAL_EXCLUDED = ("us-gov-", "cn-", "us-iso", "eu-isoe-", "eusc-")
+GEOGRAPHY_SOURCE_REGIONS: dict[str, str] = {
+    "us": "a US commercial region (us-*)",
+    "us-gov": "an AWS GovCloud (US) region (us-gov-*)",
+    "eu": "a European region (eu-*)",
+    "apac": "an Asia Pacific region (ap-*)",
+    "jp": "a region in Japan (ap-northeast-*)",
+    "au": "a region in Australia (ap-southeast-*)",
+    "global": "a commercial region (not GovCloud, China or ISO)",
+}
+
+DEFAULT_MODEL_ALIAS = "nova-lite"
+DEFAULT_FOUNDATION_MODEL = "amazon.nova-lite-v1:0"
+ALIAS_MAX_LENGTH = 32
+_ALIAS_RE = re.compile(rf"^(?=.{{1,{ALIAS_MAX_LENGTH}}}$)[a-z0-9]+(-[a-z0-9]+)*$")
+# Bedrock's TagKey/TagValue patterns (botocore, CreateInferenceProfile): ASCII only, unlike most services.
+_BEDROCK_TAG_KEY_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]{1,128}$")
+_BEDROCK_TAG_VALUE_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]{0,256}$")
+# GuardrailTopicName (botocore): letters, digits and -_ !?.
+_TOPIC_NAME_RE = re.compile(r"^[0-9a-zA-Z\-_ !?.]{1,100}$")
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+FilterStrength = Literal["NONE", "LOW", "MEDIUM", "HIGH"]
+PiiEntityType = Literal[
+    "ADDRESS",
+    "AGE",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "CA_HEALTH_NUMBER",
+    "CA_SOCIAL_INSURANCE_NUMBER",
+    "CREDIT_DEBIT_CARD_CVV",
+    "CREDIT_DEBIT_CARD_EXPIRY",
+    "CREDIT_DEBIT_CARD_NUMBER",
+    "DRIVER_ID",
+    "EMAIL",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "IP_ADDRESS",
+    "LICENSE_PLATE",
+    "MAC_ADDRESS",
+    "NAME",
+    "PASSWORD",
+    "PHONE",
+    "PIN",
+    "SWIFT_CODE",
+    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+    "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
+    "URL",
+    "USERNAME",
+    "US_BANK_ACCOUNT_NUMBER",
+    "US_BANK_ROUTING_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+    "US_PASSPORT_NUMBER",
+    "US_SOCIAL_SECURITY_NUMBER",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+]
+SensitiveInformationAction = Literal["BLOCK", "ANONYMIZE", "NONE"]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a configured model id names: a foundation model, or a system inference profile over one."""
+
+    id: str
+    foundation_model_id: str
+    geography: str | None
+
+    @property
+    def is_profile(self) -> bool:
+        return self.geography is not None
+
+
+def parse_model_id(value: str) -> ModelRef:
+    """Split ``[<geography>.]<provider>.<model>[:<version>]`` into its parts.
+
+    Raises
+    ------
+    ValueError
+        Naming the id and the expected form, e.g. for ``nova-lite`` or ``xx.amazon.nova-lite-v1:0``.
+    """
+    parts = value.split(".", 1)
+    if value.count(".") >= 2:
+        geography, foundation_model_id = parts
+        if geography not in GEOGRAPHY_SOURCE_REGIONS:
+            raise ValueError(
+                f"got '{value}'; '{geography}' is not an inference profile geography; "
+                f"valid prefixes are: {', '.join(sorted(GEOGRAPHY_SOURCE_REGIONS))}"
+            )
+        if not _FOUNDATION_MODEL_RE.match(foundation_model_id):
+            raise ValueError(f"got '{value}'; {_EXPECTED_MODEL_ID}")
+        return ModelRef(id=value, foundation_model_id=foundation_model_id, geography=geography)
+    if not _FOUNDATION_MODEL_RE.match(value) or parts[0] in GEOGRAPHY_SOURCE_REGIONS:
+        raise ValueError(f"got '{value}'; {_EXPECTED_MODEL_ID}")
+    return ModelRef(id=value, foundation_model_id=value, geography=None)
+
+
+_EXPECTED_MODEL_ID = (
+    "expected a foundation model id <provider>.<model>[:<version>] such as amazon.nova-lite-v1:0, "
+    "or a system inference profile id <geography>.<provider>.<model>[:<version>] such as us.amazon.nova-lite-v1:0"
+)
+
+
+def source_region_allowed(geography: str, region: str) -> bool:
+    """Whether a system inference profile of ``geography`` can be called from ``region``."""
+    if geography == "us-gov":
+        return region.startswith("us-gov-")
+    if region.startswith(_COMMERCIAL_EXCLUDED):
+        return False
+    prefix = {"global": "", "us": "us-", "eu": "eu-", "apac": "ap-", "jp": "ap-northeast-", "au": "ap-southeast-"}
+    return region.startswith(prefix[geography])
+
+
+def default_geography(region: str) -> str | None:
+    """The geography whose Amazon Nova profile the default model uses in ``region``, if there is one."""
+    for geography in ("us", "eu", "apac"):
+        if source_region_allowed(geography, region):
+            return geography
+    return None
+
+
+def _model_id(value: str) -> str:
+    parse_model_id(value)
+    return value
+
+
+def _alias(value: str) -> str:
+    if not _ALIAS_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected 1-{ALIAS_MAX_LENGTH} lowercase letters or digits in words joined by '-', "
+            "e.g. nova-lite"
+        )
+    return value
+
+
+def _bedrock_tags(value: dict[str, str]) -> dict[str, str]:
+    for key, tag_value in value.items():
+        if not _BEDROCK_TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
+            raise ValueError(
+                f"tag key '{key}' is not valid; expected 1-128 ASCII letters, digits, spaces or _.:/=+-@, "
+                "not starting with aws:"
+            )
+        if not _BEDROCK_TAG_VALUE_RE.match(tag_value):
+            raise ValueError(
+                f"tag '{key}' has value '{tag_value}'; expected 0-256 ASCII letters, digits, spaces or _.:/=+-@"
+            )
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"got {value}; CloudWatch Logs accepts only these retention periods (days): "
+            f"{', '.join(str(days) for days in LOG_RETENTION_DAYS)}"
+        )
+    return value
+
+
+def _key_prefix(value: str) -> str:
+    if value.startswith("/") or not value.endswith("/") or "//" in value or len(value) > 200:
+        raise ValueError(f"got '{value}'; expected an S3 key prefix ending in '/', such as bedrock-invocation-logs/")
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_model_id)]
+Alias = Annotated[str, AfterValidator(_alias)]
+BedrockTags = Annotated[dict[str, str], AfterValidator(_bedrock_tags)]
+BlockedMessage = Annotated[str, Field(min_length=1, max_length=500)]
+Threshold = Annotated[float, Field(ge=0, le=0.99)]
+
+
+class BedrockModelConfig(StrictModel):
+    """One Bedrock model the kit's API exposes, under its alias."""
+
+    alias: Alias = Field(description="Name the API exposes the model under.")
+    id: ModelId = Field(description="Foundation model id or system inference profile id.")
+    tags: BedrockTags = Field(
+        default_factory=dict, description="Cost-allocation tags of this model's application inference profile."
+    )
+
+    @property
+    def ref(self) -> ModelRef:
+        return parse_model_id(self.id)
+
+
+class FilterStrengths(StrictModel):
+    """How strongly one content filter category filters prompts (input) and model responses (output)."""
+
+    input: FilterStrength
+    output: FilterStrength
+
+
+# Defaults are plain JSON (validated into models, as validate_default is on) so the README reference can show them.
+_HIGH: Any = {"input": "HIGH", "output": "HIGH"}
+_INPUT_HIGH: Any = {"input": "HIGH", "output": "NONE"}
+
+
+class ContentFiltersConfig(StrictModel):
+    """Content filter strengths per harmful category; ``null`` leaves a category unfiltered."""
+
+    sexual: FilterStrengths | None = Field(_HIGH, description="Sexual content filter: `{input, output}` strengths.")
+    violence: FilterStrengths | None = Field(_HIGH, description="Violence filter: `{input, output}` strengths.")
+    hate: FilterStrengths | None = Field(_HIGH, description="Hate filter: `{input, output}` strengths.")
+    insults: FilterStrengths | None = Field(_HIGH, description="Insults filter: `{input, output}` strengths.")
+    misconduct: FilterStrengths | None = Field(_HIGH, description="Misconduct filter: `{input, output}` strengths.")
+    prompt_attack: FilterStrengths | None = Field(
+        _INPUT_HIGH,
+        description="Prompt attack (jailbreak, injection) filter; applies to prompts only, so `output` is NONE.",
+    )
+
+    @model_validator(mode="after")
+    def _prompt_attack_filters_prompts_only(self) -> ContentFiltersConfig:
+        if self.prompt_attack is not None and self.prompt_attack.output != "NONE":
+            raise ValueError(
+                f"prompt_attack.output: got '{self.prompt_attack.output}'; the prompt attack filter applies to "
+                "prompts only, so its output strength must be NONE"
+            )
+        return self
+
+    def configured(self) -> dict[str, FilterStrengths]:
+        """The filters to create, keyed by the API's category name (e.g. ``PROMPT_ATTACK``)."""
+        return {name.upper(): value for name, value in self if value is not None}
+
+
+class DeniedTopicConfig(StrictModel):
+    """A topic the guardrail blocks in prompts and responses."""
+
+    name: str = Field(description="Topic name: letters, digits and -_ !?., at most 100 characters.")
+    definition: str = Field(min_length=1, max_length=200, description="What the topic covers.")
+    examples: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = Field(
+        (), max_length=5, description="Up to 5 example prompts that belong to the topic."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _topic_name(cls, value: str) -> str:
+        if not _TOPIC_NAME_RE.match(value):
+            raise ValueError(f"got '{value}'; expected 1-100 letters, digits, spaces or -_!?.")
+        return value
+
+
+class PiiEntityConfig(StrictModel):
+    """What the guardrail does with one type of personally identifiable information."""
+
+    type: PiiEntityType
+    action: SensitiveInformationAction
+
+
+class RegexConfig(StrictModel):
+    """A custom pattern of sensitive information, and what the guardrail does when it matches."""
+
+    name: str = Field(min_length=1, max_length=100)
+    pattern: str = Field(min_length=1, max_length=500)
+    action: SensitiveInformationAction
+    description: str | None = Field(None, min_length=1, max_length=1000)
+
+
+class ContextualGroundingConfig(StrictModel):
+    """Thresholds below which a response counts as ungrounded in the source, or irrelevant to the query."""
+
+    grounding_threshold: Threshold | None = Field(
+        None, description="Block responses less grounded in the source than this (0-0.99); null: no check."
+    )
+    relevance_threshold: Threshold | None = Field(
+        None, description="Block responses less relevant to the query than this (0-0.99); null: no check."
+    )
+
+
+class GuardrailConfig(StrictModel):
+    """The kit's guardrail: the API applies its published version to every Bedrock call."""
+
+    enabled: bool = Field(True, description="Create the guardrail and let the invoke policy apply it.")
+    enforce_with_iam: bool = Field(
+        False,
+        description="Deny model invocation without this guardrail version "
+        "(IAM condition `bedrock:GuardrailIdentifier`).",
+    )
+    blocked_input_message: BlockedMessage = Field(
+        "Sorry, I can't help with that request.", description="Returned instead of a response when a prompt is blocked."
+    )
+    blocked_output_message: BlockedMessage = Field(
+        "Sorry, I can't provide that response.", description="Returned instead of a response that is blocked."
+    )
+    content_filters: ContentFiltersConfig = Field(
+        default_factory=ContentFiltersConfig, description="Filter strengths per harmful category."
+    )
+    denied_topics: tuple[DeniedTopicConfig, ...] = Field(
+        (), max_length=30, description="Topics to block, each with a name, a definition and example prompts."
+    )
+    words: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = Field(
+        (), max_length=10000, description="Words or phrases to block."
+    )
+    profanity_filter: bool = Field(False, description="Block the words of AWS's managed profanity list.")
+    pii_entities: tuple[PiiEntityConfig, ...] = Field(
+        (), description="PII types (e.g. EMAIL) and their action: BLOCK, ANONYMIZE or NONE (detect only)."
+    )
+    regexes: tuple[RegexConfig, ...] = Field(
+        (), max_length=30, description="Custom sensitive-information patterns and their action."
+    )
+    contextual_grounding: ContextualGroundingConfig = Field(
+        default_factory=ContextualGroundingConfig, description="Grounding and relevance thresholds."
+    )
+
+    @field_validator("denied_topics")
+    @classmethod
+    def _unique_topics(cls, value: tuple[DeniedTopicConfig, ...]) -> tuple[DeniedTopicConfig, ...]:
+        _no_duplicates([topic.name for topic in value], "topic name")
+        return value
+
+    @field_validator("pii_entities")
+    @classmethod
+    def _unique_pii_types(cls, value: tuple[PiiEntityConfig, ...]) -> tuple[PiiEntityConfig, ...]:
+        _no_duplicates([entity.type for entity in value], "PII type")
+        return value
+
+    @field_validator("regexes")
+    @classmethod
+    def _unique_regexes(cls, value: tuple[RegexConfig, ...]) -> tuple[RegexConfig, ...]:
+        _no_duplicates([regex.name for regex in value], "regex name")
+        return value
+
+    @model_validator(mode="after")
+    def _enforced_only_if_enabled(self) -> GuardrailConfig:
+        if self.enforce_with_iam and not self.enabled:
+            raise ValueError("enforce_with_iam: is true but enabled is false; there is no guardrail to enforce")
+        if self.enabled and not self.has_policy:
+            raise ValueError(
+                "a guardrail needs at least one policy: content_filters, denied_topics, words, profanity_filter, "
+                "pii_entities, regexes or contextual_grounding (or set enabled to false)"
+            )
+        return self
+
+    @property
+    def has_policy(self) -> bool:
+        grounding = self.contextual_grounding
+        return bool(
+            self.content_filters.configured()
+            or self.denied_topics
+            or self.words
+            or self.profanity_filter
+            or self.pii_entities
+            or self.regexes
+            or grounding.grounding_threshold is not None
+            or grounding.relevance_threshold is not None
+        )
+
+
+class InvocationLoggingConfig(StrictModel):
+    """Bedrock model invocation logging: an account-and-region-wide setting, so off unless asked for."""
+
+    enabled: bool = Field(
+        False,
+        description="Turn on model invocation logging for the whole account and region "
+        "(replaces any existing setting).",
+    )
+    log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(
+        90, description="Days the invocation log group keeps its events."
+    )
+    s3_key_prefix: Annotated[str, AfterValidator(_key_prefix)] = Field(
+        "bedrock-invocation-logs/", description="Prefix of the invocation logs in the artifacts bucket."
+    )
+    text_data: bool = Field(True, description="Log the text of prompts and responses.")
+    image_data: bool = Field(False, description="Log image inputs and outputs.")
+    embedding_data: bool = Field(False, description="Log embeddings.")
+    video_data: bool = Field(False, description="Log video inputs and outputs.")
+    audio_data: bool = Field(False, description="Log audio inputs and outputs.")
+
+
+_DEFAULT_MODELS: Any = ({"alias": DEFAULT_MODEL_ALIAS, "id": f"us.{DEFAULT_FOUNDATION_MODEL}"},)
+
+
+class BedrockConfig(StrictModel):
+    """Governed access to Amazon Bedrock models for the kit's API and other applications."""
+
+    # An Amazon model needs no AWS Marketplace subscription; a geography profile spreads load over its regions.
+    models: tuple[BedrockModelConfig, ...] = Field(
+        _DEFAULT_MODELS,
+        description="Bedrock models by alias: `[{alias, id, tags}]`; `id` is a foundation model id "
+        "(`amazon.nova-lite-v1:0`) or a system inference profile id (`us.…`, `eu.…`, `apac.…`, `global.…`). "
+        "The default follows the stage's region: the `us.`, `eu.` or `apac.` Nova Lite profile.",
+    )
+    application_inference_profiles: bool = Field(
+        True,
+        description="Create an application inference profile per model, tagged for cost allocation, "
+        "and route the API through it.",
+    )
+    guardrail: GuardrailConfig = Field(default_factory=GuardrailConfig, description="The kit's guardrail.")
+    invocation_logging: InvocationLoggingConfig = Field(
+        default_factory=InvocationLoggingConfig, description="Model invocation logging."
+    )
+
+    @field_validator("models")
+    @classmethod
+    def _unique_aliases(cls, value: tuple[BedrockModelConfig, ...]) -> tuple[BedrockModelConfig, ...]:
+        # Checked here rather than with min_length, which also fires when an item is invalid.
+        if not value:
+            raise ValueError(
+                'got []; expected at least one model, e.g. [{"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"}]'
+            )
+        _no_duplicates([model.alias for model in value], "alias")
+        return value
+
+    def for_region(self, region: str) -> BedrockConfig:
+        """This configuration for a stage in ``region``: the default model follows the region's geography.
+
+        Raises
+        ------
+        ValueError
+            If a configured system inference profile cannot be called from ``region``.
+        """
+        geography = default_geography(region)
+        if "models" not in self.model_fields_set and geography is not None:
+            default = BedrockModelConfig(alias=DEFAULT_MODEL_ALIAS, id=f"{geography}.{DEFAULT_FOUNDATION_MODEL}")
+            return self.model_copy(update={"models": (default,)})
+        for index, model in enumerate(self.models):
+            profile_geography = model.ref.geography
+            if profile_geography is not None and not source_region_allowed(profile_geography, region):
+                raise ValueError(
+                    f"models.{index}.id: '{model.id}' is a '{profile_geography}' inference profile, which can only be "
+                    f"called from {GEOGRAPHY_SOURCE_REGIONS[profile_geography]}; the stage's region is '{region}', "
+                    "so configure a model or profile offered there"
+                )
+        return self
+
+
+def _no_duplicates(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} '{value}' appears twice; each must be unique")
+        seen.add(value)
