@@ -73,7 +73,7 @@ def resolve_hosting(
         container_startup_health_check_timeout=hosting.container_startup_health_check_timeout,
         volume_size_gb=inst.volume_size_gb,
         enable_network_isolation=hosting.network_isolation,
-        supported_instance_types=tuple(hosting.instance_types),
+        supported_instance_types=hosting.supported_instance_types,
         default_instance_type=hosting.default_instance_type,
         neuron=hosting.neuron,
         eula_uri=f"s3://{buckets.content_bucket}/{entry.eula_key}" if entry.eula_key else None,
@@ -136,7 +136,7 @@ def resolve_training(
         default_hyperparameters=defaults,
         container_hyperparameters=container,
         metric_definitions=inst.metrics,
-        supported_instance_types=tuple(training.instance_types),
+        supported_instance_types=training.supported_instance_types,
         default_instance_type=training.default_instance_type,
         max_run_seconds=training.max_run_seconds,
         encrypt_inter_container_traffic=training.encrypt_inter_container_traffic,
@@ -158,7 +158,7 @@ def require_neuron_hosting(model_id: str, version: str, *, root: Path | None = N
         return
     message = (
         f"model {model_id!r} version {version!r} is not a Neuron model: it is hosted on "
-        f"{choices(entry.hosting.instance_types)}"
+        f"{', '.join(entry.hosting.supported_instance_types)}"
     )
     if entry.neuron_twin is not None:
         twin = entry.neuron_twin

@@ -92,6 +92,7 @@ class HostingFacts(_Frozen):
 
     neuron: bool = Field(description="True if every supported hosting instance type has Neuron accelerators")
     default_instance_type: str
+    supported_instance_types: tuple[str, ...] = Field(description="in the spec's order")
     instance_types: dict[str, HostingInstance]
     images: dict[str, dict[str, str]] = Field(description="image alias -> region -> image URI")
     environment: dict[str, str] = Field(description="spec defaults the SDK's JumpStartModel sends")
@@ -120,6 +121,7 @@ class TrainingFacts(_Frozen):
 
     neuron: bool = Field(description="True if every supported training instance type has Neuron accelerators")
     default_instance_type: str
+    supported_instance_types: tuple[str, ...] = Field(description="in the spec's order")
     instance_types: dict[str, TrainingInstance]
     images: dict[str, dict[str, str]]
     script_key: str

@@ -207,6 +207,7 @@ def _hosting(spec: Spec, ident: str) -> HostingFacts:
     return HostingFacts(
         neuron=all(is_neuron(t) for t in instance_types),
         default_instance_type=spec["default_inference_instance_type"],
+        supported_instance_types=tuple(instance_types),
         instance_types=instances,
         images={alias: variants.images(alias) for alias in aliases},
         # What JumpStartModel sends: only the variables "required for the model class".
@@ -284,6 +285,7 @@ def _training(spec: Spec, ident: str) -> TrainingFacts:
     return TrainingFacts(
         neuron=all(is_neuron(t) for t in instance_types),
         default_instance_type=spec["default_training_instance_type"],
+        supported_instance_types=tuple(instance_types),
         instance_types=instances,
         images={alias: variants.images(alias) for alias in sorted({i.image for i in instances.values()})},
         script_key=spec.get("training_prepacked_script_key") or spec["training_script_key"],
