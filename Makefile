@@ -12,7 +12,7 @@ NODE_ENV := .tools/node.env
 CDK_ENV := export CDK_DISABLE_CLI_TELEMETRY=true; . $(NODE_ENV); export PATH="$(CURDIR)/$(BIN):$$PATH"
 CDK := node_modules/.bin/cdk
 
-.PHONY: help synth test lint typecheck unit snapshot-update bench cdk clean
+.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api cdk clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,11 +39,20 @@ snapshot-update: $(VENV)/.dev $(NODE_ENV) ## Rewrite the template snapshots (rev
 bench: $(VENV)/.dev $(NODE_ENV) ## Benchmark the kit's synth against an empty CDK app (ratio of medians)
 	@$(CDK_ENV); $(BIN)/python scripts/bench_synth.py
 
+bench-api: $(VENV)/.dev .venv-bench/.installed ## Benchmark the API router: cold import vs boto3 and litellm, overhead per request
+	$(BIN)/python scripts/bench_api.py --alternative-python .venv-bench/bin/python
+
+# The alternative the router is compared with lives in its own environment: it is no dependency of the kit.
+.venv-bench/.installed: requirements-bench.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
 cdk: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Run the pinned CDK CLI, e.g. make cdk ARGS="diff 'GenAiKit-dev/*'"
 	@$(CDK_ENV); $(CDK) $(ARGS)
 
-clean: ## Remove cdk.out and every installed tool (.venv, node_modules, .tools, tools/node/node_modules)
-	rm -rf cdk.out $(VENV) node_modules .tools tools/node/node_modules
+clean: ## Remove cdk.out and every installed tool (.venv*, node_modules, .tools, tools/node/node_modules)
+	rm -rf cdk.out $(VENV) .venv-bench node_modules .tools tools/node/node_modules
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'

@@ -89,6 +89,7 @@ class ApiStack(cdk.Stack):
             "MAX_BODY_BYTES": str(api_config.max_body_kib * 1024),
             "MODEL_TIMEOUT_SECONDS": str(api_config.model_timeout_seconds),
             "LOG_PAYLOADS": str(api_config.log_payloads).lower(),
+            "TRACE_MODEL_CALLS": str(api_config.trace_model_calls).lower(),
             "POWERTOOLS_SERVICE_NAME": "genai-kit-api",
             "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/Api",
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -67,6 +67,10 @@ class ApiConfig(StrictModel):
     log_payloads: bool = Field(
         False, description="Write prompts and answers to the router's logs (off: only metadata is logged)."
     )
+    trace_model_calls: bool = Field(
+        False,
+        description="X-Ray subsegments for every model call (Powertools Tracer); adds about 200 ms to cold starts.",
+    )
     log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(
         90, description="Retention of the access and function logs (a CloudWatch Logs retention value)."
     )

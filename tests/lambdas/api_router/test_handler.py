@@ -300,3 +300,13 @@ def test_every_log_line_carries_the_request_id(
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert lines
     assert all(line["correlation_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef" for line in lines)
+
+
+def test_sdk_tracing_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    def plain(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {}
+
+    monkeypatch.delenv("TRACE_MODEL_CALLS", raising=False)
+    assert handler._traced(plain) is plain
+    monkeypatch.setenv("TRACE_MODEL_CALLS", "true")
+    assert handler._traced(plain) is not plain
