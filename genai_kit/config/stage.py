@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.base import StrictModel
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
+from genai_kit.config.operations import MonitoringConfig, PipelineConfig
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -111,6 +112,10 @@ class StageConfig(StrictModel):
         default_factory=lambda: (DEFAULT_ENDPOINT,),
         description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
     )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig, description="Dashboard, paging alarms and monthly cost budget."
+    )
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Opt-in CI/CD pipeline.")
 
     @model_validator(mode="after")
     def _unique_endpoint_names(self) -> StageConfig:
