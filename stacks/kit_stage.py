@@ -8,6 +8,7 @@ from constructs import Construct
 from genai_kit.config import KitConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
+from stacks.monitoring_stack import MonitoringStack
 
 STAGE_ID_PREFIX = "GenAiKit"
 
@@ -44,6 +45,14 @@ class KitStage(cdk.Stage):
             )
             if config.endpoints
             else None
+        )
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            config=config,
+            foundation=self.foundation,
+            inference=self.inference,
+            description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
         )
 
         cdk.Tags.of(self).add("genai-kit:stage", config.stage)
