@@ -167,14 +167,15 @@ class MonitoringStack(cdk.Stack):
         )
 
     def _bedrock_row(self, model_id: str, thresholds: MonitoringAlarmsConfig) -> None:
-        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        def metric(name: str, statistic: str = "Sum", *, labelled: bool = True) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=BEDROCK_NAMESPACE,
                 metric_name=name,
                 dimensions_map={"ModelId": model_id},
                 statistic=statistic,
                 period=_FIVE_MINUTES,
-                label=f"{name} ({statistic})",
+                # A label turns an alarm's metric into a metric-math query; alarms get the plain metric.
+                label=f"{name} ({statistic})" if labelled else None,
             )
 
         self.dashboard.add_widgets(
@@ -200,14 +201,14 @@ class MonitoringStack(cdk.Stack):
         )
         self._alarm(
             f"Bedrock{_pascal(model_id)}Throttles",
-            metric("InvocationThrottles"),
+            metric("InvocationThrottles", labelled=False),
             thresholds.bedrock_throttles,
             f"Bedrock {model_id}: {thresholds.bedrock_throttles} or more throttled invocations in 5 minutes "
             "(raise the on-demand quota, or use a cross-region inference profile).",
         )
         self._alarm(
             f"Bedrock{_pascal(model_id)}ServerErrors",
-            metric("InvocationServerErrors"),
+            metric("InvocationServerErrors", labelled=False),
             thresholds.bedrock_server_errors,
             f"Bedrock {model_id}: {thresholds.bedrock_server_errors} or more server errors in 5 minutes.",
         )
