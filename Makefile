@@ -11,8 +11,10 @@ NODE_ENV := .tools/node.env
 # The CDK CLI and the app itself must never phone home: no notices, no telemetry.
 CDK_ENV := export CDK_DISABLE_CLI_TELEMETRY=true; . $(NODE_ENV); export PATH="$(CURDIR)/$(BIN):$$PATH"
 CDK := node_modules/.bin/cdk
+OPS_CLI := $(BIN)/python -m genai_kit.cli
+OPS_ARGS = $(if $(STAGE),--stage $(STAGE)) $(ARGS)
 
-.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api cdk clean
+.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api cdk preflight outputs cost clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +52,15 @@ bench-api: $(VENV)/.dev .venv-bench/.installed ## Benchmark the API router: cold
 
 cdk: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Run the pinned CDK CLI, e.g. make cdk ARGS="diff 'GenAiKit-dev/*'"
 	@$(CDK_ENV); $(CDK) $(ARGS)
+
+preflight: $(VENV)/.dev ## Check a stage's account before deploying, e.g. make preflight STAGE=prod ARGS="--profile ops"
+	@$(OPS_CLI) preflight $(OPS_ARGS)
+
+outputs: $(VENV)/.dev ## Show the deployed stacks' outputs of a stage (ARGS="--json" for JSON)
+	@$(OPS_CLI) outputs $(OPS_ARGS)
+
+cost: $(VENV)/.dev ## Estimate a stage's cost from cdk.out (run make synth first)
+	@$(OPS_CLI) cost $(OPS_ARGS)
 
 clean: ## Remove cdk.out and every installed tool (.venv*, node_modules, .tools, tools/node/node_modules)
 	rm -rf cdk.out $(VENV) .venv-bench node_modules .tools tools/node/node_modules

@@ -113,9 +113,9 @@ class FoundationStack(cdk.Stack):
         self._outputs()
 
     def _allow_service_publishers(self) -> None:
-        """Let the AWS services that publish alarms and events, and CloudWatch Logs, use the key.
+        """Let the AWS services that publish alarms, events and budget alerts, and CloudWatch Logs, use the key.
 
-        CloudWatch alarms and EventBridge rules publish to an SSE-KMS topic as their service principal,
+        CloudWatch alarms, EventBridge rules and AWS Budgets publish to an SSE-KMS topic as their service principal,
         so the key policy (not an IAM policy) must allow them; the source-account condition keeps
         other accounts' alarms and rules out.
         """
@@ -125,6 +125,7 @@ class FoundationStack(cdk.Stack):
                 principals=[
                     iam.ServicePrincipal("cloudwatch.amazonaws.com"),
                     iam.ServicePrincipal("events.amazonaws.com"),
+                    iam.ServicePrincipal("budgets.amazonaws.com"),
                 ],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 # In a key policy, "*" means this key and nothing else.

@@ -1,4 +1,4 @@
-"""Builds the kit into a CDK app: the selected stage and the checks every synth runs."""
+"""Builds the kit into a CDK app: the selected stage (or the pipeline deploying it) and the checks of every synth."""
 
 from __future__ import annotations
 
@@ -7,10 +7,27 @@ import cdk_nag
 
 from genai_kit.config import KitConfig
 from stacks.kit_stage import KitStage
+from stacks.pipeline_stack import PIPELINE_STACK_NAME, PipelineStack, pipeline_stage_configs
 
 
 def build_kit(app: cdk.App, config: KitConfig) -> KitStage:
-    """Add the stage for ``config`` and the AwsSolutions checks (cdk-nag) to ``app``."""
-    stage = KitStage(app, config=config)
+    """Add the stage for ``config`` and the AwsSolutions checks (cdk-nag) to ``app``.
+
+    With ``pipeline.enabled`` the stage is built inside the pipeline stack, which deploys it with the other
+    stages the pipeline lists; the returned stage is then the pipeline's copy of the selected stage.
+    """
+    settings = config.settings
+    if settings.pipeline.enabled:
+        pipeline = PipelineStack(
+            app,
+            PIPELINE_STACK_NAME,
+            config=config,
+            stage_configs=pipeline_stage_configs(app.node.get_all_context(), config),
+            env=cdk.Environment(account=settings.account, region=settings.region),
+            description=f"Generative AI kit: CI/CD pipeline deploying {', '.join(settings.pipeline.stages)}",
+        )
+        stage = pipeline.stages[config.stage]
+    else:
+        stage = KitStage(app, config=config)
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
     return stage

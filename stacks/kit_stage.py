@@ -10,6 +10,7 @@ from stacks.api_stack import ApiStack
 from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
+from stacks.monitoring_stack import MonitoringStack
 
 STAGE_ID_PREFIX = "GenAiKit"
 
@@ -69,6 +70,16 @@ class KitStage(cdk.Stage):
         if self.api is not None and self.inference is not None:
             # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
             self.api.add_stack_dependency(self.inference)
+        self.monitoring = MonitoringStack(
+            self,
+            "Monitoring",
+            config=config,
+            foundation=self.foundation,
+            inference=self.inference,
+            bedrock_model_ids=[model.id for model in settings.bedrock.models],
+            api=self.api.api if self.api is not None else None,
+            description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
+        )
 
         cdk.Tags.of(self).add("genai-kit:stage", config.stage)
         for key, value in settings.tags.items():

@@ -14,6 +14,7 @@ from genai_kit.config.api import ApiConfig
 from genai_kit.config.base import StrictModel
 from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
+from genai_kit.config.operations import MonitoringConfig, PipelineConfig
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -113,11 +114,14 @@ class StageConfig(StrictModel):
         default_factory=BedrockConfig,
         description="Amazon Bedrock models, guardrail, invocation logging and cost attribution.",
     )
-
     endpoints: tuple[EndpointConfig, ...] = Field(
         default_factory=lambda: (DEFAULT_ENDPOINT,),
         description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
     )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig, description="Dashboard, paging alarms and monthly cost budget."
+    )
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Opt-in CI/CD pipeline.")
     api: ApiConfig = Field(default_factory=ApiConfig, description="The OpenAI-compatible API.")
 
     @field_validator("bedrock")

@@ -43,7 +43,7 @@ def test_key_is_customer_managed_with_rotation(foundation: Template) -> None:
     foundation.has_resource_properties("AWS::KMS::Alias", {"AliasName": "alias/genai-kit-dev"})
 
 
-def test_key_policy_lets_alarm_and_event_services_publish_only_from_this_account(foundation: Template) -> None:
+def test_key_policy_lets_alarm_event_and_budget_services_publish_only_from_this_account(foundation: Template) -> None:
     foundation.has_resource_properties(
         "AWS::KMS::Key",
         {
@@ -54,7 +54,13 @@ def test_key_policy_lets_alarm_and_event_services_publish_only_from_this_account
                             {
                                 "Sid": "AllowAlarmAndEventPublishersToEncrypt",
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                                "Principal": {
+                                    "Service": [
+                                        "budgets.amazonaws.com",
+                                        "cloudwatch.amazonaws.com",
+                                        "events.amazonaws.com",
+                                    ]
+                                },
                                 "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
                             }
                         )

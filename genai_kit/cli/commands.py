@@ -1,0 +1,68 @@
+"""The three commands, run on parsed arguments: stage selection, AWS clients, then each command's report."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, TextIO
+
+from genai_kit.cli import cost, outputs, preflight
+from genai_kit.cli.assembly import DEFAULT_ASSEMBLY_DIR, bootstrap_requirement, stage_stacks
+from genai_kit.cli.aws import client_factory
+from genai_kit.cli.errors import CliError
+from genai_kit.cli.stage import default_stage, load_stage, stack_prefix
+from genai_kit.cli.table import render_table
+from genai_kit.pricing import load_price_table
+
+EXIT_FAILED_CHECKS = 1
+
+
+def run(args: argparse.Namespace, clients: Any, out: TextIO) -> int:
+    """Run ``args.command`` for ``args.stage``; ``clients`` replaces the boto3 client factory when given."""
+    stage = args.stage or default_stage()
+    config = load_stage(stage)
+    region = config.settings.region
+    if args.command == "cost":
+        return _cost(args, config, out)
+    if clients is None:
+        clients = client_factory(region, args.profile)
+    if args.command == "outputs":
+        stacks = outputs.stage_outputs(clients, prefix=stack_prefix(stage), stage=stage, region=region)
+        out.write((outputs.render_json(stacks) if args.json else outputs.render_text(stacks)) + "\n")
+        return 0
+    return _preflight(args, config, clients, out)
+
+
+def _preflight(args: argparse.Namespace, config: Any, clients: Any, out: TextIO) -> int:
+    stacks = stage_stacks(args.assembly or DEFAULT_ASSEMBLY_DIR, stack_prefix(config.stage))
+    version, parameter = bootstrap_requirement(stacks)
+    checks = preflight.Preflight(
+        clients=clients,
+        region=config.settings.region,
+        expected_account=config.settings.account,
+        endpoints=config.endpoints,
+        settings=config.settings,
+        bootstrap_version=version,
+        bootstrap_parameter=parameter,
+    ).run()
+    out.write(f"preflight of stage '{config.stage}' in {config.settings.region}\n\n")
+    out.write(preflight.render(checks, render_table) + "\n")
+    return EXIT_FAILED_CHECKS if preflight.has_failures(checks) else 0
+
+
+def _cost(args: argparse.Namespace, config: Any, out: TextIO) -> int:
+    assembly = args.assembly or DEFAULT_ASSEMBLY_DIR
+    stacks = stage_stacks(assembly, stack_prefix(config.stage))
+    if not stacks:
+        raise CliError(
+            f"no synthesized stack of stage '{config.stage}' in {assembly}; "
+            f"run `make synth STAGE={config.stage}` first (or pass --assembly DIR)"
+        )
+    result = cost.estimate(
+        stage=config.stage,
+        region=config.settings.region,
+        settings=config.settings,
+        stacks=stacks,
+        table=load_price_table(),
+    )
+    out.write((cost.render_json(result) if args.json else cost.render_text(result)) + "\n")
+    return 0

@@ -1,0 +1,32 @@
+"""Which stage the CLI works on: its validated configuration from cdk.json, and the names of its stacks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from genai_kit.cdk_context import CDK_JSON, cdk_json_context
+from genai_kit.cli.errors import CliError
+from genai_kit.config import ConfigError, KitConfig, load_config
+
+# Mirrors stacks.kit_stage.stage_id, which the CLI cannot import (it would load aws_cdk).
+STACK_NAME_PREFIX = "GenAiKit"
+
+
+def stack_prefix(stage: str) -> str:
+    """Every stack of a stage is named ``GenAiKit-<stage>-<Stack>``, e.g. ``GenAiKit-dev-Foundation``."""
+    return f"{STACK_NAME_PREFIX}-{stage}-"
+
+
+def default_stage(path: Path = CDK_JSON) -> str:
+    """The stage cdk.json selects (``context.stage``), which ``make synth`` and ``cdk deploy`` use too."""
+    return str(cdk_json_context(path).get("stage", "dev"))
+
+
+def load_stage(stage: str, context: Mapping[str, Any] | None = None) -> KitConfig:
+    """The validated ``KitConfig`` of ``stage``; an unknown stage or invalid configuration is a ``CliError``."""
+    try:
+        return load_config({**(cdk_json_context() if context is None else context), "stage": stage})
+    except ConfigError as error:
+        raise CliError(str(error)) from None

@@ -1,0 +1,345 @@
+"""Monitoring stack: the stage's CloudWatch dashboard, the alarms that page a human, and a monthly cost budget.
+
+The dashboard has a row per endpoint (from the inference stack), per Bedrock model, for the API, the training
+pipeline and the training jobs, each only when the stage has it. Endpoint alarms live with each endpoint (they
+also roll back a bad update); this stack adds alarms on Bedrock throttling and server errors, API 5XX responses
+and failed pipeline executions. All of them, and the budget, notify the foundation's alarm topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import aws_cdk as cdk
+from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from genai_kit.config import KitConfig
+from genai_kit.config.operations import MonitoringAlarmsConfig
+from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
+from stacks.foundation_stack import FoundationStack
+from stacks.inference_stack import InferenceStack
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+BEDROCK_NAMESPACE = "AWS/Bedrock"
+TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+STAGE_TAG = "genai-kit:stage"
+_FIVE_MINUTES = cdk.Duration.minutes(5)
+_WIDTH = 24
+
+
+class ApiMetricsSource(Protocol):
+    """What the dashboard reads from the API: an API Gateway REST or HTTP API construct has all four."""
+
+    def metric_count(self) -> cloudwatch.Metric: ...
+    def metric_client_error(self) -> cloudwatch.Metric: ...
+    def metric_server_error(self) -> cloudwatch.Metric: ...
+    def metric_latency(self) -> cloudwatch.Metric: ...
+
+
+def dashboard_name(stage: str) -> str:
+    """Physical dashboard name: fixed, so the URL in the outputs and in runbooks is known before deploy."""
+    return f"genai-kit-{stage}"
+
+
+class MonitoringStack(cdk.Stack):
+    """Dashboard, paging alarms and budget of one stage; exposes ``dashboard`` and ``alarms``.
+
+    ``bedrock_model_ids``, ``api``, ``training_pipeline`` and ``training_job_prefix`` are optional: each adds its
+    dashboard section (and alarms) once the stage has that part.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        foundation: FoundationStack,
+        inference: InferenceStack | None,
+        bedrock_model_ids: Sequence[str] = (),
+        api: ApiMetricsSource | None = None,
+        training_pipeline: sfn.IStateMachine | None = None,
+        training_job_prefix: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.stage = config.stage
+        self.thresholds = config.settings.monitoring.alarms
+        self.alarm_action = cloudwatch_actions.SnsAction(foundation.alarm_topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name(config.stage),
+            default_interval=cdk.Duration.hours(3),
+            period_override=cloudwatch.PeriodOverride.AUTO,
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# Generative AI kit: stage {config.stage}\n"
+                "Alarms notify the stage's alarm topic. Endpoint latency is in microseconds; endpoint CPU and "
+                "memory are percentages summed over the instance's vCPUs.",
+                width=_WIDTH,
+                height=2,
+            )
+        )
+        for endpoint in inference.endpoints.values() if inference else ():
+            self._endpoint_row(endpoint.endpoint_name)
+        for model_id in bedrock_model_ids:
+            self._bedrock_row(model_id, self.thresholds)
+        if api is not None:
+            self._api_row(api, self.thresholds)
+        if training_pipeline is not None:
+            self._pipeline_row(training_pipeline, self.thresholds)
+        if training_job_prefix is not None:
+            self._training_jobs_row(training_job_prefix)
+
+        budget = config.settings.monitoring.budget
+        if budget.enabled:
+            self._budget(foundation, config)
+
+        cdk.CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
+            f"#dashboards:name={dashboard_name(config.stage)}",
+            description="CloudWatch dashboard of the stage",
+        )
+
+    def _endpoint_row(self, endpoint_name: str) -> None:
+        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
+
+        def metric(
+            name: str, statistic: str, namespace: str = SAGEMAKER_NAMESPACE, label: str | None = None
+        ) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map=dimensions,
+                statistic=statistic,
+                period=_FIVE_MINUTES,
+                label=label or f"{name} ({statistic})",
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown=f"## Endpoint {endpoint_name}", width=_WIDTH, height=1),
+            cloudwatch.GraphWidget(
+                title="Invocations and errors",
+                left=[metric("Invocations", "Sum")],
+                right=[metric("Invocation4XXErrors", "Sum"), metric("Invocation5XXErrors", "Sum")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Model latency (microseconds)",
+                left=[metric("ModelLatency", percentile) for percentile in ("p50", "p90", "p99")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Instances",
+                # Each in-service instance reports CPUUtilization once a minute: the sample count is the fleet size.
+                left=[
+                    cloudwatch.Metric(
+                        namespace=ENDPOINT_METRICS_NAMESPACE,
+                        metric_name="CPUUtilization",
+                        dimensions_map=dimensions,
+                        statistic="SampleCount",
+                        period=cdk.Duration.minutes(1),
+                        label="Instances reporting",
+                    )
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="CPU and memory utilization (%)",
+                left=[
+                    metric("CPUUtilization", "Average", ENDPOINT_METRICS_NAMESPACE),
+                    metric("MemoryUtilization", "Average", ENDPOINT_METRICS_NAMESPACE),
+                ],
+                width=6,
+            ),
+        )
+
+    def _bedrock_row(self, model_id: str, thresholds: MonitoringAlarmsConfig) -> None:
+        def metric(name: str, statistic: str = "Sum", *, labelled: bool = True) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=BEDROCK_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"ModelId": model_id},
+                statistic=statistic,
+                period=_FIVE_MINUTES,
+                # A label turns an alarm's metric into a metric-math query; alarms get the plain metric.
+                label=f"{name} ({statistic})" if labelled else None,
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown=f"## Bedrock {model_id}", width=_WIDTH, height=1),
+            cloudwatch.GraphWidget(title="Invocations", left=[metric("Invocations")], width=6),
+            cloudwatch.GraphWidget(
+                title="Invocation latency (ms)",
+                left=[metric("InvocationLatency", "p50"), metric("InvocationLatency", "p90")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Tokens", left=[metric("InputTokenCount"), metric("OutputTokenCount")], width=6
+            ),
+            cloudwatch.GraphWidget(
+                title="Throttles and errors",
+                left=[
+                    metric("InvocationThrottles"),
+                    metric("InvocationServerErrors"),
+                    metric("InvocationClientErrors"),
+                ],
+                width=6,
+            ),
+        )
+        self._alarm(
+            f"Bedrock{_pascal(model_id)}Throttles",
+            metric("InvocationThrottles", labelled=False),
+            thresholds.bedrock_throttles,
+            f"Bedrock {model_id}: {thresholds.bedrock_throttles} or more throttled invocations in 5 minutes "
+            "(raise the on-demand quota, or use a cross-region inference profile).",
+        )
+        self._alarm(
+            f"Bedrock{_pascal(model_id)}ServerErrors",
+            metric("InvocationServerErrors", labelled=False),
+            thresholds.bedrock_server_errors,
+            f"Bedrock {model_id}: {thresholds.bedrock_server_errors} or more server errors in 5 minutes.",
+        )
+
+    def _api_row(self, api: ApiMetricsSource, thresholds: MonitoringAlarmsConfig) -> None:
+        server_errors = api.metric_server_error().with_(statistic="Sum", period=_FIVE_MINUTES)
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="## API", width=_WIDTH, height=1),
+            cloudwatch.GraphWidget(
+                title="Requests", left=[api.metric_count().with_(statistic="Sum", period=_FIVE_MINUTES)], width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="4XX and 5XX",
+                left=[api.metric_client_error().with_(statistic="Sum", period=_FIVE_MINUTES), server_errors],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Latency (ms)",
+                left=[api.metric_latency().with_(statistic=p, period=_FIVE_MINUTES, label=p) for p in ("p50", "p90")],
+                width=8,
+            ),
+        )
+        self._alarm(
+            "Api5xxAlarm",
+            server_errors,
+            thresholds.api_5xx_errors,
+            f"API: {thresholds.api_5xx_errors} or more 5XX responses in 5 minutes.",
+        )
+
+    def _pipeline_row(self, state_machine: sfn.IStateMachine, thresholds: MonitoringAlarmsConfig) -> None:
+        failed = state_machine.metric_failed(period=_FIVE_MINUTES, statistic="Sum")
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown="## Training pipeline", width=_WIDTH, height=1),
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[
+                    state_machine.metric_started(period=_FIVE_MINUTES, statistic="Sum", label="Started"),
+                    state_machine.metric_succeeded(period=_FIVE_MINUTES, statistic="Sum", label="Succeeded"),
+                    failed.with_(label="Failed"),
+                    state_machine.metric_timed_out(period=_FIVE_MINUTES, statistic="Sum", label="Timed out"),
+                ],
+                width=_WIDTH,
+            ),
+        )
+        self._alarm(
+            "PipelineFailedAlarm",
+            failed,
+            thresholds.pipeline_failed_executions,
+            f"Training pipeline: {thresholds.pipeline_failed_executions} or more failed executions in 5 minutes.",
+        )
+
+    def _training_jobs_row(self, job_prefix: str) -> None:
+        def search(metric_name: str) -> cloudwatch.MathExpression:
+            # Training hosts are named <job name>/algo-<n>; SEARCH finds every job of this stage by name.
+            return cloudwatch.MathExpression(
+                expression=f'SEARCH(\'{{{TRAINING_JOBS_NAMESPACE},Host}} MetricName="{metric_name}" '
+                f"{job_prefix}', 'Average', 300)",
+                using_metrics={},
+                label=metric_name,
+                period=_FIVE_MINUTES,
+            )
+
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown=f"## Training jobs ({job_prefix}*)", width=_WIDTH, height=1),
+            *(
+                cloudwatch.GraphWidget(title=f"{name} by host (%)", left=[search(name)], width=8)
+                for name in ("CPUUtilization", "MemoryUtilization", "DiskUtilization")
+            ),
+        )
+
+    def _alarm(self, alarm_id: str, metric: cloudwatch.IMetric, threshold: int, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            alarm_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self.alarm_action)
+        alarm.add_ok_action(self.alarm_action)
+        self.alarms.append(alarm)
+
+    def _budget(self, foundation: FoundationStack, config: KitConfig) -> None:
+        budget = config.settings.monitoring.budget
+        topic = foundation.alarm_topic
+        # AWS Budgets publishes as its service principal: the topic policy must let it, for this account only.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBudgetsToPublish",
+                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": foundation.account}},
+            )
+        )
+        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)]
+
+        def notify(notification_type: str, threshold: float) -> budgets.CfnBudget.NotificationWithSubscribersProperty:
+            return budgets.CfnBudget.NotificationWithSubscribersProperty(
+                notification=budgets.CfnBudget.NotificationProperty(
+                    notification_type=notification_type,
+                    comparison_operator="GREATER_THAN",
+                    threshold=threshold,
+                    threshold_type="PERCENTAGE",
+                ),
+                subscribers=subscribers,
+            )
+
+        notifications = [notify("ACTUAL", budget.alert_threshold_percent)]
+        if budget.forecast_alert:
+            notifications.append(notify("FORECASTED", 100))
+        budgets.CfnBudget(
+            self,
+            "MonthlyBudget",
+            budget=budgets.CfnBudget.BudgetDataProperty(
+                budget_name=f"genai-kit-{config.stage}-monthly",
+                budget_type="COST",
+                time_unit="MONTHLY",
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD"),
+                # Cost allocation tags are filtered as user:<key>$<value>.
+                cost_filters={"TagKeyValue": [f"user:{STAGE_TAG}${config.stage}"]}
+                if budget.filter_by_stage_tag
+                else None,
+            ),
+            notifications_with_subscribers=notifications,
+        )
+
+
+def _pascal(value: str) -> str:
+    """``us.amazon.nova-lite-v1:0`` -> ``UsAmazonNovaLiteV10``: a construct id from a model id."""
+    return "".join(part.capitalize() for part in value.replace(".", "-").replace(":", "-").split("-") if part)

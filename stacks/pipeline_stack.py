@@ -1,0 +1,152 @@
+"""Pipeline stack (opt-in): a CDK Pipelines pipeline that tests the kit and deploys its stages in order.
+
+Source: the configured repository and branch through an AWS CodeConnections connection. Synth: the README's
+two commands (``make test``, then ``make synth``) in CodeBuild. Then one pipeline stage per configured kit
+stage, in the listed order, each after a manual approval when it is listed in ``approval_before``. The
+pipeline updates itself first when its own definition changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import pipelines
+from constructs import Construct, IConstruct
+
+from genai_kit.config import ConfigError, KitConfig, load_config
+from stacks.constructs.nag import acknowledge_wildcards
+from stacks.kit_stage import KitStage
+
+PIPELINE_STACK_NAME = "GenAiKit-Pipeline"
+SYNTH_COMMANDS = ["make test", "make synth"]
+
+
+def pipeline_stage_configs(context: Mapping[str, Any], home: KitConfig) -> list[KitConfig]:
+    """The configuration of each stage the home stage's pipeline deploys, in order.
+
+    Raises
+    ------
+    ConfigError
+        If a listed stage is not configured, or the pipeline does not deploy its home stage.
+    """
+    pipeline = home.settings.pipeline
+    key = f"stages.{home.stage}.pipeline.stages"
+    configured = sorted(context.get("stages", {}))
+    unknown = [stage for stage in pipeline.stages if stage not in configured]
+    if unknown:
+        raise ConfigError(
+            [f"{key}: '{unknown[0]}' is not a configured stage; configured stages are: {', '.join(configured)}"]
+        )
+    if home.stage not in pipeline.stages:
+        raise ConfigError([f"{key}: must include '{home.stage}', the stage whose account and region host the pipeline"])
+    return [home if stage == home.stage else load_config({**context, "stage": stage}) for stage in pipeline.stages]
+
+
+class PipelineStack(cdk.Stack):
+    """The pipeline; ``stages`` maps each deployed stage's name to its ``KitStage``."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        stage_configs: Sequence[KitConfig],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        settings = config.settings.pipeline
+        if settings.connection_arn is None or settings.repository is None:
+            raise ValueError("the pipeline needs pipeline.connection_arn and pipeline.repository")
+        source = pipelines.CodePipelineSource.connection(
+            settings.repository,
+            settings.branch,
+            connection_arn=settings.connection_arn,
+            # Tests and synth need nothing from git history: a zip of the commit is enough.
+            code_build_clone_output=False,
+        )
+        cross_account = len({stage.settings.account for stage in stage_configs} | {config.settings.account}) > 1
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=f"genai-kit-{config.stage}",
+            synth=pipelines.ShellStep("Synth", input=source, commands=SYNTH_COMMANDS),
+            # A key for the artifact bucket is what lets other accounts' deploy roles read the artifacts.
+            cross_account_keys=cross_account,
+            enable_key_rotation=cross_account,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=codebuild.LinuxBuildImage.STANDARD_7_0)
+            ),
+        )
+        self.stages: dict[str, KitStage] = {}
+        for stage_config in stage_configs:
+            stage = KitStage(self, config=stage_config)
+            pre: list[pipelines.Step] = (
+                [pipelines.ManualApprovalStep(f"Approve-{stage_config.stage}")]
+                if stage_config.stage in settings.approval_before
+                else []
+            )
+            self.pipeline.add_stage(stage, pre=pre)
+            self.stages[stage_config.stage] = stage
+        self.pipeline.build_pipeline()
+        self._acknowledge_generated_resources()
+
+    def _acknowledge_generated_resources(self) -> None:
+        """CDK Pipelines generates its roles; their wildcards are how it works, acknowledged one by one."""
+        bucket = self.pipeline.pipeline.artifact_bucket
+        codebuild_arn = f"arn:{self.partition}:codebuild:{self.region}:{self.account}:report-group/"
+        logs_arn = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws/codebuild/"
+        # cdk-nag names a Ref as <LogicalId>.
+        projects = [
+            f"<{self._logical_id(project)}>"
+            for project in (self.pipeline.synth_project, self.pipeline.self_mutation_project)
+        ]
+        bucket_reason = (
+            "CDK Pipelines grants its roles read/write on the objects of the pipeline's own artifact bucket."
+        )
+        acknowledge_wildcards(
+            self.pipeline,
+            actions=["s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*"],
+            reason=bucket_reason,
+        )
+        # cdk-nag names a Fn::GetAtt as <LogicalId.Attribute>.
+        bucket_id = self._logical_id(bucket)
+        cdk.Validations.of(self.pipeline).acknowledge(
+            cdk.Acknowledgment(id=f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]", reason=bucket_reason)
+        )
+        cdk.Validations.of(self.pipeline).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-CB4",
+                reason="Build outputs go to the artifact bucket, encrypted at rest there (with the pipeline key "
+                "across accounts); the projects keep no other artifacts.",
+            )
+        )
+        cdk.Validations.of(bucket).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="The artifact bucket holds only the pipeline's own build artifacts; CloudTrail records access.",
+            )
+        )
+        acknowledge_wildcards(
+            self.pipeline,
+            resources=[
+                *(f"{logs_arn}{project}:*" for project in projects),
+                *(f"{codebuild_arn}{project}-*" for project in projects),
+                f"{logs_arn}*",
+                f"{codebuild_arn}*",
+            ],
+            reason="CodeBuild projects write their own log streams and test reports, named at run time.",
+        )
+        acknowledge_wildcards(
+            self.pipeline,
+            resources=["*", f"arn:*:iam::{self.account}:role/*"],
+            reason="Self-mutation and asset publishing assume the CDK bootstrap roles (cdk-hnb659fds-*) of the "
+            "target accounts and read CloudFormation stacks, as `cdk deploy` does; CDK Pipelines scopes them by "
+            "the bootstrap roles' tags.",
+        )
+
+    def _logical_id(self, construct: IConstruct) -> str:
+        return str(self.resolve(self.get_logical_id(cast(cdk.CfnElement, construct.node.default_child))))

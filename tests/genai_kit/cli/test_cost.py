@@ -1,0 +1,96 @@
+"""cost: endpoint, training and Bedrock prices for a stage, from its synthesized templates and the price table."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from genai_kit.cli.assembly import stage_stacks
+from genai_kit.cli.cost import estimate, render_text, synthesized_endpoints
+from genai_kit.cli.main import main
+from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
+from tests.synth import SynthResult
+
+SOURCE = {"source": "https://example.com/test-prices", "retrieved": date(2026, 1, 1)}
+
+
+def table(**prices: Any) -> PriceTable:
+    return PriceTable(
+        about="test",
+        currency="USD",
+        as_of=date(2026, 1, 1),
+        hours_per_month=730,
+        sagemaker_hosting=prices.get("hosting", ()),
+        sagemaker_training=prices.get("training", ()),
+        bedrock_tokens=prices.get("tokens", ()),
+    )
+
+
+def test_endpoints_are_read_from_the_synthesized_templates(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    assert synthesized_endpoints(stacks) == [("genai-kit-dev-tinyllama", "ml.inf2.xlarge", 1, 1)]
+
+
+def test_endpoint_cost_per_hour_and_month_from_the_table(dev: SynthResult) -> None:
+    # GIVEN a price for ml.inf2.xlarge hosting (a test figure, not a real price)
+    prices = table(
+        hosting=(InstancePrice(region="us-east-1", instance_type="ml.inf2.xlarge", usd_per_hour=2.0, **SOURCE),)
+    )
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    # WHEN the dev stage is estimated
+    result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=prices)
+    # THEN one instance costs 2 per hour and 730 hours a month
+    [endpoint] = result.endpoints
+    assert (endpoint.per_hour(1), result.monthly("min")) == (2.0, 1460.0)
+    assert "Endpoints per month: $1,460.00" in render_text(result)
+
+
+def test_price_missing_from_the_table_is_said_not_guessed(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=table())
+    text = render_text(result)
+    assert "ml.inf2.xlarge  1-1        no price in table" in text
+    assert "Endpoints per month: no price in table (without ml.inf2.xlarge: no price in table)" in text
+
+
+def test_training_and_bedrock_come_from_the_configuration(dev: SynthResult) -> None:
+    settings = SimpleNamespace(
+        training=SimpleNamespace(instance_type="ml.trn1.32xlarge", instance_count=2, spot=False),
+        bedrock=SimpleNamespace(models=[SimpleNamespace(id="us.amazon.nova-lite-v1:0")]),
+    )
+    prices = table(
+        training=(InstancePrice(region="us-east-1", instance_type="ml.trn1.32xlarge", usd_per_hour=10.0, **SOURCE),),
+        tokens=(
+            TokenPrice(
+                region="us-east-1",
+                model_id="amazon.nova-lite-v1:0",
+                input_per_1k_tokens=0.1,
+                output_per_1k_tokens=0.4,
+                **SOURCE,
+            ),
+        ),
+    )
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=prices)
+    assert result.training[0].per_hour == 20.0
+    # A cross-region profile is billed at the source region's price of its foundation model.
+    assert result.bedrock[0].price is not None
+    assert result.bedrock[0].price.output_per_1k_tokens == 0.4
+
+
+def test_cost_command_prints_json_from_the_assembly(dev: SynthResult) -> None:
+    out = io.StringIO()
+    assert main(["cost", "--stage", "dev", "--assembly", str(dev.assembly_dir), "--json"], out=out) == 0
+    document = json.loads(out.getvalue())
+    assert document["endpoints"][0]["instance_type"] == "ml.inf2.xlarge"
+    assert document["prices_as_of"] == "2026-11-26"
+
+
+def test_cost_without_a_synthesized_stage_says_to_synthesize(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cost", "--stage", "prod", "--assembly", str(tmp_path)]) == 2
+    assert "run `make synth STAGE=prod` first" in capsys.readouterr().err

@@ -1,0 +1,299 @@
+"""preflight: every check's PASS, and each FAIL path with its fix, against moto and botocore Stubbers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from botocore.exceptions import NoCredentialsError
+
+from genai_kit.cli.preflight import Check, Preflight, QuotaNeed, endpoint_needs, has_failures
+from genai_kit.config import KitConfig
+from tests.genai_kit.cli.conftest import MOTO_ACCOUNT, REGION, FakeAws
+
+QUOTAS = {"ServiceCode": "sagemaker"}
+IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.1.2-optimum0.0.27-neuronx-py310-ubuntu22.04"
+)
+
+
+def preflight(aws: Any, **overrides: Any) -> Preflight:
+    options: dict[str, Any] = {
+        "clients": aws,
+        "region": REGION,
+        "expected_account": None,
+        "endpoints": (),
+        "settings": SimpleNamespace(),
+        "bootstrap_version": 6,
+        "bootstrap_parameter": "/cdk-bootstrap/hnb659fds/version",
+        **overrides,
+    }
+    return Preflight(**options)
+
+
+def quota(name: str, value: float, code: str = "L-TEST0001") -> dict[str, Any]:
+    return {"QuotaName": name, "QuotaCode": code, "Value": value, "ServiceCode": "sagemaker"}
+
+
+def endpoint_need(count: int = 1) -> QuotaNeed:
+    return QuotaNeed("ml.inf2.xlarge", count, "endpoint usage", "max instances of tinyllama")
+
+
+# credentials
+
+
+def test_credentials_pass_names_the_account(aws: FakeAws) -> None:
+    check = preflight(aws).check_credentials()
+    assert (check.status, check.detail.split(" as ")[0]) == ("PASS", f"account {MOTO_ACCOUNT}")
+
+
+def test_missing_credentials_fail_with_how_to_log_in() -> None:
+    class NoCredentials:
+        def get_caller_identity(self) -> None:
+            raise NoCredentialsError()
+
+    checks = preflight(lambda service: NoCredentials()).run()
+    assert [(c.name, c.status) for c in checks] == [("credentials", "FAIL")]
+    assert "aws sso login" in checks[0].fix
+
+
+def test_expired_credentials_fail(aws: FakeAws) -> None:
+    aws.stub("sts").add_client_error("get_caller_identity", service_error_code="ExpiredToken")
+    assert preflight(aws).check_credentials().status == "FAIL"
+
+
+def test_credentials_of_another_account_fail(aws: FakeAws) -> None:
+    check = preflight(aws, expected_account="999999999999").check_credentials()
+    assert check.status == "FAIL"
+    assert "the stage deploys to 999999999999" in check.detail
+
+
+# quotas
+
+
+@pytest.mark.parametrize(("value", "status"), [(2, "PASS"), (1, "WARN"), (0, "FAIL")])
+def test_endpoint_quota_against_the_maximum_instances(aws: FakeAws, value: float, status: str) -> None:
+    # GIVEN an endpoint that scales to 1 instance and an account quota of `value`
+    aws.stub("service-quotas").add_response(
+        "list_service_quotas", {"Quotas": [quota("ml.inf2.xlarge for endpoint usage", value)]}, QUOTAS
+    )
+    # WHEN preflight checks it THEN a second fleet's room (blue/green) is a WARN, no room at all a FAIL
+    [check] = preflight(aws).check_quotas([endpoint_need(1)])
+    assert check.status == status
+
+
+def test_quota_fail_tells_how_to_request_an_increase_by_the_code_found_by_name(aws: FakeAws) -> None:
+    aws.stub("service-quotas").add_response(
+        "list_service_quotas", {"Quotas": [quota("ml.inf2.xlarge for endpoint usage", 1, code="L-ABCD1234")]}, QUOTAS
+    )
+    [check] = preflight(aws).check_quotas([endpoint_need(3)])
+    assert check.detail.startswith("quota 1, needed 3")
+    assert "--quota-code L-ABCD1234 --desired-value 3" in check.fix
+
+
+def test_quota_missing_from_applied_values_falls_back_to_the_default(aws: FakeAws) -> None:
+    stub = aws.stub("service-quotas")
+    stub.add_response("list_service_quotas", {"Quotas": []}, QUOTAS)
+    stub.add_response(
+        "list_aws_default_service_quotas", {"Quotas": [quota("ml.inf2.xlarge for endpoint usage", 4)]}, QUOTAS
+    )
+    [check] = preflight(aws).check_quotas([endpoint_need(1)])
+    assert (check.status, check.detail.split(" (")[0]) == ("PASS", "quota 4, needed 1")
+
+
+def test_instance_type_without_a_quota_in_the_region_fails_as_not_offered(aws: FakeAws) -> None:
+    stub = aws.stub("service-quotas")
+    stub.add_response("list_service_quotas", {"Quotas": []}, QUOTAS)
+    stub.add_response("list_aws_default_service_quotas", {"Quotas": []}, QUOTAS)
+    [check] = preflight(aws).check_quotas([endpoint_need(1)])
+    assert check.status == "FAIL"
+    assert check.detail == "SageMaker offers no ml.inf2.xlarge for endpoints in us-east-1 (no such quota)"
+
+
+def test_spot_training_is_checked_against_the_spot_training_quota(aws: FakeAws) -> None:
+    # GIVEN a stage that trains on two spot ml.trn1.32xlarge
+    settings = SimpleNamespace(training=SimpleNamespace(instance_type="ml.trn1.32xlarge", instance_count=2, spot=True))
+    aws.stub("service-quotas").add_response(
+        "list_service_quotas",
+        {
+            "Quotas": [
+                quota("ml.trn1.32xlarge for training job usage", 8),
+                quota("ml.trn1.32xlarge for spot training job usage", 1),
+            ]
+        },
+        QUOTAS,
+    )
+    # WHEN preflight runs its quota checks
+    checks = preflight(aws, settings=settings).run()
+    # THEN the spot quota decides
+    [check] = [c for c in checks if c.name.startswith("quota")]
+    assert (check.name, check.status) == ("quota ml.trn1.32xlarge for spot training job usage", "FAIL")
+
+
+def test_endpoint_needs_sum_max_instances_per_type(dev_config: KitConfig) -> None:
+    endpoint = dev_config.endpoints[0]
+    twice = [endpoint, endpoint]
+    [need] = endpoint_needs(twice)
+    assert (need.quota_name, need.count) == ("ml.inf2.xlarge for endpoint usage", 2)
+
+
+# images
+
+
+def test_existing_image_passes(aws: FakeAws) -> None:
+    aws.stub("ecr").add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageTag": "x"}}], "failures": []},
+        {
+            "registryId": "763104351884",
+            "repositoryName": "huggingface-pytorch-tgi-inference",
+            "imageIds": [{"imageTag": IMAGE.rsplit(":", 1)[1]}],
+        },
+    )
+    assert preflight(aws).check_image("tinyllama", IMAGE).status == "PASS"
+
+
+def test_missing_image_tag_fails(aws: FakeAws) -> None:
+    aws.stub("ecr").add_response("batch_get_image", {"images": [], "failures": [{"failureCode": "ImageNotFound"}]})
+    check = preflight(aws).check_image("tinyllama", IMAGE)
+    assert (check.status, check.detail.endswith("ImageNotFound")) == ("FAIL", True)
+
+
+def test_missing_image_repository_fails(aws: FakeAws) -> None:
+    aws.stub("ecr").add_client_error("batch_get_image", service_error_code="RepositoryNotFoundException")
+    assert preflight(aws).check_image("tinyllama", IMAGE).status == "FAIL"
+
+
+def test_image_that_cannot_be_read_is_a_warning(aws: FakeAws) -> None:
+    aws.stub("ecr").add_client_error("batch_get_image", service_error_code="AccessDeniedException")
+    check = preflight(aws).check_image("tinyllama", IMAGE)
+    assert (check.status, check.fix) == ("WARN", "allow ecr:BatchGetImage on the image's repository")
+
+
+def test_image_of_another_region_fails(aws: FakeAws) -> None:
+    check = preflight(aws).check_image("tinyllama", IMAGE.replace("us-east-1", "eu-west-1"))
+    assert check.status == "FAIL"
+
+
+# Bedrock
+
+
+def availability(**overrides: Any) -> dict[str, Any]:
+    return {
+        "modelId": "amazon.nova-lite-v1:0",
+        "agreementAvailability": {"status": "AVAILABLE"},
+        "authorizationStatus": "AUTHORIZED",
+        "entitlementAvailability": "AVAILABLE",
+        "regionAvailability": "AVAILABLE",
+        **overrides,
+    }
+
+
+PROFILE = {
+    "inferenceProfileName": "US Nova Lite",
+    "inferenceProfileArn": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0",
+    "models": [{"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"}],
+    "inferenceProfileId": "us.amazon.nova-lite-v1:0",
+    "status": "ACTIVE",
+    "type": "SYSTEM_DEFINED",
+}
+
+
+def test_profile_and_its_model_available_pass(aws: FakeAws) -> None:
+    stub = aws.stub("bedrock")
+    stub.add_response("get_inference_profile", PROFILE, {"inferenceProfileIdentifier": "us.amazon.nova-lite-v1:0"})
+    stub.add_response("get_foundation_model_availability", availability(), {"modelId": "amazon.nova-lite-v1:0"})
+    check = preflight(aws).check_bedrock_model("us.amazon.nova-lite-v1:0")
+    assert (check.status, check.detail) == (
+        "PASS",
+        "amazon.nova-lite-v1:0 available through profile us.amazon.nova-lite-v1:0",
+    )
+
+
+def test_unknown_profile_fails(aws: FakeAws) -> None:
+    aws.stub("bedrock").add_client_error("get_inference_profile", service_error_code="ResourceNotFoundException")
+    check = preflight(aws).check_bedrock_model("eu.amazon.nova-lite-v1:0")
+    assert check.status == "FAIL"
+    assert "list-inference-profiles" in check.fix
+
+
+@pytest.mark.parametrize(
+    ("overrides", "detail"),
+    [
+        ({"entitlementAvailability": "NOT_AVAILABLE"}, "no access to amazon.nova-lite-v1:0 in this account"),
+        ({"authorizationStatus": "NOT_AUTHORIZED"}, "this account is not authorized to use amazon.nova-lite-v1:0"),
+        (
+            {"agreementAvailability": {"status": "NOT_AVAILABLE"}},
+            "no accepted agreement (EULA) for amazon.nova-lite-v1:0: NOT_AVAILABLE",
+        ),
+        ({"regionAvailability": "NOT_AVAILABLE"}, "amazon.nova-lite-v1:0 is not offered in us-east-1"),
+    ],
+)
+def test_model_without_access_fails(aws: FakeAws, overrides: dict[str, Any], detail: str) -> None:
+    aws.stub("bedrock").add_response("get_foundation_model_availability", availability(**overrides))
+    check = preflight(aws).check_bedrock_model("amazon.nova-lite-v1:0")
+    assert (check.status, check.detail) == ("FAIL", detail)
+
+
+def test_models_come_from_the_bedrock_section_when_the_stage_has_one(aws: FakeAws) -> None:
+    settings = SimpleNamespace(
+        bedrock=SimpleNamespace(models=[SimpleNamespace(alias="lite", id="amazon.nova-lite-v1:0")])
+    )
+    aws.stub("bedrock").add_response("get_foundation_model_availability", availability())
+    aws.bootstrap()
+    names = [check.name for check in preflight(aws, settings=settings).run()]
+    assert "bedrock amazon.nova-lite-v1:0" in names
+
+
+# bootstrap
+
+
+def test_bootstrapped_account_passes(aws: FakeAws) -> None:
+    aws.bootstrap(version="21")
+    check = preflight(aws).check_bootstrap()
+    assert (check.status, check.detail) == ("PASS", "CDKToolkit CREATE_COMPLETE, version 21 (need >= 6)")
+
+
+def test_account_without_bootstrap_stack_fails_with_the_bootstrap_command(aws: FakeAws) -> None:
+    check = preflight(aws).check_bootstrap()
+    assert check.status == "FAIL"
+    assert check.fix == 'make cdk ARGS="bootstrap aws://<account>/us-east-1"'
+
+
+def test_bootstrap_older_than_the_templates_need_fails(aws: FakeAws) -> None:
+    aws.bootstrap(version="5")
+    check = preflight(aws, bootstrap_version=6).check_bootstrap()
+    assert (check.status, check.detail) == ("FAIL", "bootstrap version 5; the templates need 6 or newer")
+
+
+def test_bootstrap_without_version_parameter_fails(aws: FakeAws) -> None:
+    aws("cloudformation").create_stack(
+        StackName="CDKToolkit", TemplateBody='{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}'
+    )
+    assert preflight(aws).check_bootstrap().status == "FAIL"
+
+
+# the whole run
+
+
+def test_run_checks_credentials_quotas_images_and_bootstrap_in_order(aws: FakeAws, dev_config: KitConfig) -> None:
+    aws.bootstrap()
+    aws.stub("service-quotas").add_response(
+        "list_service_quotas", {"Quotas": [quota("ml.inf2.xlarge for endpoint usage", 2)]}, QUOTAS
+    )
+    aws.stub("ecr").add_response("batch_get_image", {"images": [{"imageId": {"imageTag": "x"}}]})
+    checks = preflight(aws, endpoints=dev_config.endpoints).run()
+    assert [(c.name, c.status) for c in checks] == [
+        ("credentials", "PASS"),
+        ("quota ml.inf2.xlarge for endpoint usage", "PASS"),
+        ("image of tinyllama", "PASS"),
+        ("cdk bootstrap", "PASS"),
+    ]
+    assert not has_failures(checks)
+
+
+def test_any_fail_is_a_failure() -> None:
+    assert has_failures([Check("a", "PASS", ""), Check("b", "WARN", ""), Check("c", "FAIL", "")])
+    assert not has_failures([Check("a", "PASS", ""), Check("b", "WARN", "")])

@@ -1,0 +1,26 @@
+"""The price table: every price sourced and dated, and look-ups that never guess."""
+
+from __future__ import annotations
+
+from genai_kit.pricing import PRICE_TABLE, foundation_model_of, load_price_table
+
+
+def test_price_table_is_valid_and_every_price_has_a_source_and_date() -> None:
+    table = load_price_table(PRICE_TABLE)
+    entries = [*table.sagemaker_hosting, *table.sagemaker_training, *table.bedrock_tokens]
+    assert entries
+    for entry in entries:
+        assert entry.source.startswith("https://")
+        assert entry.retrieved <= table.as_of
+
+
+def test_profile_ids_are_priced_as_their_foundation_model() -> None:
+    assert foundation_model_of("us.amazon.nova-lite-v1:0") == "amazon.nova-lite-v1:0"
+    assert foundation_model_of("amazon.nova-lite-v1:0") == "amazon.nova-lite-v1:0"
+
+
+def test_lookup_of_an_unknown_item_returns_none() -> None:
+    table = load_price_table(PRICE_TABLE)
+    assert table.hosting("us-east-1", "ml.inf2.bogus") is None
+    assert table.tokens("eu-west-3", "amazon.nova-lite-v1:0") is None
+    assert table.tokens("us-east-1", "us.amazon.nova-lite-v1:0") is not None

@@ -1,0 +1,213 @@
+"""Assertions on the monitoring stack: dashboard per stage, paging alarms to the alarm topic, monthly budget."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Match, Template
+
+from genai_kit.cdk_context import cdk_json_context
+from genai_kit.config import load_config
+from stacks.foundation_stack import FoundationStack
+from stacks.monitoring_stack import MonitoringStack
+from tests.synth import SynthResult
+
+
+@pytest.fixture(scope="module")
+def monitoring(dev: SynthResult) -> Template:
+    return dev.template("Monitoring")
+
+
+def _dashboard_body(template: Template) -> dict[str, Any]:
+    [dashboard] = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    text = body if isinstance(body, str) else "".join(p if isinstance(p, str) else "0" for p in body["Fn::Join"][1])
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def _metrics(body: dict[str, Any]) -> list[list[Any]]:
+    return [metric for widget in body["widgets"] for metric in widget.get("properties", {}).get("metrics", [])]
+
+
+def test_dashboard_is_named_after_the_stage(monitoring: Template) -> None:
+    monitoring.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": "genai-kit-dev"})
+
+
+@pytest.mark.parametrize(
+    ("namespace", "metric"),
+    [
+        ("AWS/SageMaker", "Invocations"),
+        ("AWS/SageMaker", "ModelLatency"),
+        ("AWS/SageMaker", "Invocation4XXErrors"),
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("/aws/sagemaker/Endpoints", "CPUUtilization"),
+        ("/aws/sagemaker/Endpoints", "MemoryUtilization"),
+    ],
+)
+def test_dashboard_graphs_each_endpoint(monitoring: Template, namespace: str, metric: str) -> None:
+    metrics = _metrics(_dashboard_body(monitoring))
+    assert [namespace, metric, "EndpointName", "genai-kit-dev-tinyllama", "VariantName", "AllTraffic"] in [
+        m[:6] for m in metrics
+    ]
+
+
+def test_model_latency_shows_p50_p90_and_p99(monitoring: Template) -> None:
+    stats = [m[-1].get("stat") for m in _metrics(_dashboard_body(monitoring)) if m[1] == "ModelLatency"]
+    assert stats == ["p50", "p90", "p99"]
+
+
+def test_dashboard_url_is_an_output(monitoring: Template) -> None:
+    monitoring.has_output(
+        "DashboardUrl",
+        {"Value": Match.string_like_regexp(r"#dashboards:name=genai-kit-dev$")},
+    )
+
+
+def test_monthly_budget_notifies_the_alarm_topic_at_the_configured_threshold(monitoring: Template) -> None:
+    monitoring.has_resource_properties(
+        "AWS::Budgets::Budget",
+        {
+            "Budget": {
+                "BudgetName": "genai-kit-dev-monthly",
+                "BudgetType": "COST",
+                "TimeUnit": "MONTHLY",
+                "BudgetLimit": {"Amount": 1000, "Unit": "USD"},
+            },
+            "NotificationsWithSubscribers": Match.array_with(
+                [
+                    {
+                        "Notification": {
+                            "NotificationType": "ACTUAL",
+                            "ComparisonOperator": "GREATER_THAN",
+                            "Threshold": 80,
+                            "ThresholdType": "PERCENTAGE",
+                        },
+                        "Subscribers": [{"SubscriptionType": "SNS", "Address": Match.any_value()}],
+                    }
+                ]
+            ),
+        },
+    )
+
+
+def test_budget_limit_threshold_and_tag_filter_follow_the_config(synth: Any) -> None:
+    budget = {
+        "monthly_limit_usd": 250,
+        "alert_threshold_percent": 50,
+        "forecast_alert": False,
+        "filter_by_stage_tag": True,
+    }
+    template = synth("dev", stages={"dev": {"monitoring": {"budget": budget}}}).template("Monitoring")
+    [resource] = template.find_resources("AWS::Budgets::Budget").values()
+    properties = resource["Properties"]
+    assert properties["Budget"]["BudgetLimit"] == {"Amount": 250, "Unit": "USD"}
+    assert properties["Budget"]["CostFilters"] == {"TagKeyValue": ["user:genai-kit:stage$dev"]}
+    assert [n["Notification"]["Threshold"] for n in properties["NotificationsWithSubscribers"]] == [50]
+
+
+def test_topic_policy_lets_budgets_publish_only_for_this_account(dev: SynthResult) -> None:
+    dev.template("Foundation").has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "AllowBudgetsToPublish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "budgets.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_budget_can_be_turned_off(synth: Any) -> None:
+    template = synth("dev", stages={"dev": {"monitoring": {"budget": {"enabled": False}}}}).template("Monitoring")
+    template.resource_count_is("AWS::Budgets::Budget", 0)
+
+
+def test_default_stage_pages_on_bedrock_and_api_but_has_no_pipeline_alarm(monitoring: Template) -> None:
+    alarms = monitoring.find_resources("AWS::CloudWatch::Alarm")
+    assert sorted(a["Properties"]["MetricName"] for a in alarms.values()) == [
+        "5XXError",
+        "InvocationServerErrors",
+        "InvocationThrottles",
+    ]
+
+
+@pytest.fixture(scope="module")
+def wired() -> Template:
+    """The monitoring stack wired to a Bedrock model, an API and a training pipeline, as the stage will wire it."""
+    context = cdk_json_context()
+    config = load_config({**context, "stage": "dev"})
+    app = cdk.App(context=context)
+    foundation = FoundationStack(app, "Foundation", config=config)
+    parts = cdk.Stack(app, "Parts")
+    api = apigateway.RestApi(parts, "Api")
+    api.root.add_method("GET")
+    state_machine = sfn.StateMachine(
+        parts, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(parts, "Pass"))
+    )
+    stack = MonitoringStack(
+        app,
+        "Monitoring",
+        config=config,
+        foundation=foundation,
+        inference=None,
+        bedrock_model_ids=["us.amazon.nova-lite-v1:0"],
+        api=api,
+        training_pipeline=state_machine,
+        training_job_prefix="genai-kit-dev-",
+    )
+    return Template.from_stack(stack)
+
+
+@pytest.mark.parametrize(
+    ("metric", "namespace", "threshold"),
+    [
+        ("InvocationThrottles", "AWS/Bedrock", 10),
+        ("InvocationServerErrors", "AWS/Bedrock", 5),
+        ("5XXError", "AWS/ApiGateway", 5),
+        ("ExecutionsFailed", "AWS/States", 1),
+    ],
+)
+def test_paging_alarms_notify_the_alarm_topic(wired: Template, metric: str, namespace: str, threshold: int) -> None:
+    wired.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": metric,
+            "Namespace": namespace,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "AlarmActions": [Match.any_value()],
+            "OKActions": [Match.any_value()],
+        },
+    )
+
+
+def test_bedrock_row_graphs_tokens_latency_and_throttles(wired: Template) -> None:
+    names = {m[1] for m in _metrics(_dashboard_body(wired)) if m[0] == "AWS/Bedrock"}
+    assert {"Invocations", "InvocationLatency", "InputTokenCount", "OutputTokenCount", "InvocationThrottles"} <= names
+
+
+def test_pipeline_row_graphs_started_succeeded_and_failed(wired: Template) -> None:
+    names = {m[1] for m in _metrics(_dashboard_body(wired)) if m[0] == "AWS/States"}
+    assert {"ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed"} <= names
+
+
+def test_training_jobs_row_searches_the_stage_s_training_hosts(wired: Template) -> None:
+    expressions = [m[0].get("expression", "") for m in _metrics(_dashboard_body(wired)) if isinstance(m[0], dict)]
+    assert any("/aws/sagemaker/TrainingJobs" in e and "genai-kit-dev-" in e for e in expressions)
