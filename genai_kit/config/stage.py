@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.base import StrictModel
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
+from genai_kit.config.training import TrainingConfig
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -110,6 +111,9 @@ class StageConfig(StrictModel):
     endpoints: tuple[EndpointConfig, ...] = Field(
         default_factory=lambda: (DEFAULT_ENDPOINT,),
         description="Inferentia2 real-time endpoints (see 'Endpoints' below); default: one small ungated chat model.",
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="Fine-tuning pipeline on Trainium (see 'Fine-tuning' below)."
     )
 
     @model_validator(mode="after")

@@ -46,7 +46,7 @@ def test_context_values_given_as_json_strings_are_decoded() -> None:
         (
             {"regoin": "us-east-1"},
             "stages.dev.regoin: unknown key (did you mean 'region'?); valid keys are: "
-            "account, alarm_emails, endpoints, region, removal_policy, storage, tags",
+            "account, alarm_emails, endpoints, region, removal_policy, storage, tags, training",
         ),
         (
             {"storage": {"logs_days": 3}},
