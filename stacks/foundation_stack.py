@@ -46,6 +46,7 @@ class FoundationStack(cdk.Stack):
             removal_policy=removal_policy,
         )
         self._allow_service_publishers()
+        self._allow_log_encryption()
 
         self.access_logs_bucket = s3.Bucket(
             self,
@@ -130,6 +131,29 @@ class FoundationStack(cdk.Stack):
                 # In a key policy, "*" means this key and nothing else.
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+
+    def _allow_log_encryption(self) -> None:
+        """Let CloudWatch Logs encrypt the kit's log groups (Lambda and state machine logs) with the key.
+
+        CloudWatch Logs uses the key as its regional service principal; the encryption context names the
+        log group, so the condition limits the grant to log groups of this account and region.
+        """
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsToEncrypt",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                # In a key policy, "*" means this key and nothing else.
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                        )
+                    }
+                },
             )
         )
 

@@ -8,6 +8,7 @@ from constructs import Construct
 from genai_kit.config import KitConfig
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
+from stacks.training_stack import TrainingStack
 
 STAGE_ID_PREFIX = "GenAiKit"
 
@@ -43,6 +44,17 @@ class KitStage(cdk.Stage):
                 description=f"Generative AI kit ({config.stage}): Inferentia2 endpoints",
             )
             if config.endpoints
+            else None
+        )
+        self.training = (
+            TrainingStack(
+                self,
+                "Training",
+                config=config,
+                foundation=self.foundation,
+                description=f"Generative AI kit ({config.stage}): fine-tuning pipeline on Trainium",
+            )
+            if settings.training.enabled
             else None
         )
 

@@ -11,7 +11,11 @@ from tests.synth import SynthResult
 
 def test_summary_lists_each_stack_with_counts_and_outputs(dev: SynthResult) -> None:
     stacks = summarize(dev.assembly_dir)
-    assert [stack.name for stack in stacks] == ["GenAiKit-dev-Foundation", "GenAiKit-dev-Inference"]
+    assert [stack.name for stack in stacks] == [
+        "GenAiKit-dev-Foundation",
+        "GenAiKit-dev-Inference",
+        "GenAiKit-dev-Training",
+    ]
     foundation = stacks[0]
     assert foundation.environment == "aws://unknown-account/us-east-1"
     assert foundation.resource_types["AWS::S3::Bucket"] == 3
@@ -23,7 +27,7 @@ def test_summary_lists_each_stack_with_counts_and_outputs(dev: SynthResult) -> N
 def test_render_ends_with_totals(dev: SynthResult) -> None:
     text = render(summarize(dev.assembly_dir), [])
     resources = sum(len(template["Resources"]) for template in dev.templates.values())
-    assert text.splitlines()[-1] == f"2 stacks, {resources} resources, 0 warnings, 0 nag findings"
+    assert text.splitlines()[-1] == f"{len(dev.templates)} stacks, {resources} resources, 0 warnings, 0 nag findings"
 
 
 def _write_assembly(root: Path, metadata: dict[str, list[dict[str, str]]]) -> None:
