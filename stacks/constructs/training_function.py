@@ -79,6 +79,7 @@ class TrainingFunction(Construct):
         environment: Mapping[str, str],
         encryption_key: kms.IKey,
         log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
         timeout: cdk.Duration,
         memory_mb: int = 256,
         with_catalog: bool = False,
@@ -90,7 +91,7 @@ class TrainingFunction(Construct):
             "LogGroup",
             retention=log_retention,
             encryption_key=encryption_key,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
         # An own role instead of the default one: no AWSLambdaBasicExecutionRole (it may write any log group).
         self.role = iam.Role(

@@ -93,7 +93,7 @@ class TrainingPipeline(Construct):
         group.apply_removal_policy(removal_policy)
 
         self.training_role = self._training_role(training, encryption_key)
-        functions = self._functions(training, encryption_key, log_retention)
+        functions = self._functions(training, encryption_key, log_retention, removal_policy)
         self.prepare, self.validate_dataset, self.evaluate = functions
 
         log_group = logs.LogGroup(
@@ -217,7 +217,11 @@ class TrainingPipeline(Construct):
     # ---- Lambdas -----------------------------------------------------------------------------------------
 
     def _functions(
-        self, training: ResolvedTraining, key: kms.IKey, retention: logs.RetentionDays
+        self,
+        training: ResolvedTraining,
+        key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
     ) -> tuple[TrainingFunction, TrainingFunction, TrainingFunction]:
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
@@ -240,6 +244,7 @@ class TrainingPipeline(Construct):
             },
             encryption_key=key,
             log_retention=retention,
+            removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(30),
             with_catalog=True,
             extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": training.settings.model_dump_json(indent=1)},
@@ -252,6 +257,7 @@ class TrainingPipeline(Construct):
             environment={"DATASET_RULES": config.dataset.model_dump_json()},
             encryption_key=key,
             log_retention=retention,
+            removal_policy=removal_policy,
             # Streams every record of up to max_files files: allow Lambda's maximum.
             timeout=cdk.Duration.minutes(15),
             memory_mb=1024,
@@ -282,6 +288,7 @@ class TrainingPipeline(Construct):
             },
             encryption_key=key,
             log_retention=retention,
+            removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(60),
         )
         evaluate.role.add_to_policy(

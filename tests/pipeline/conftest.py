@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Powertools reads these when a handler module is imported (as Lambda sets them before the import).
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GenAiKit/FineTuning")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "fine-tuning")
+
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
