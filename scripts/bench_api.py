@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-LAMBDAS = ROOT / "lambdas"
 IMPORT_TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 ENV = {
     **os.environ,
-    "PYTHONPATH": str(LAMBDAS),
+    "PYTHONPATH": str(ROOT),
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_METRICS_NAMESPACE": "Bench",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -47,14 +46,14 @@ def cold_import(module: str, runs: int, python: str = sys.executable) -> float:
 
 def request_overhead(requests: int) -> tuple[float, float]:
     """Median and p99 milliseconds the router spends per chat request when the model answers instantly."""
-    sys.path.insert(0, str(LAMBDAS))
+    sys.path.insert(0, str(ROOT))
     os.environ.update(ENV)
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["MODELS"] = json.dumps({"m": {"backend": "bedrock", "model": "amazon.nova-lite-v1:0"}})
     # Imported here, after the environment above is set: the handler reads it when it is imported.
-    from api_router import handler  # noqa: PLC0415
-    from api_router.completion import Completion  # noqa: PLC0415
+    from lambdas.api_router import handler  # noqa: PLC0415
+    from lambdas.api_router.completion import Completion  # noqa: PLC0415
 
     handler.complete = lambda *_: Completion("ok", "stop", 1, 1)  # type: ignore[attr-defined]
     event: dict[str, Any] = json.loads((ROOT / "tests/lambdas/api_router/events/rest_api_request.json").read_text())
@@ -88,7 +87,7 @@ def main() -> int:
     args = parser.parse_args()
 
     boto3_s = cold_import("boto3", args.imports)
-    router_s = cold_import("api_router.handler", args.imports)
+    router_s = cold_import("lambdas.api_router.handler", args.imports)
     print(f"cold import, median of {args.imports}:")
     print(f"  boto3 alone        {boto3_s * 1000:7.1f} ms")
     print(f"  router handler     {router_s * 1000:7.1f} ms   {router_s / boto3_s:5.2f}x boto3 (target <= 1.5x)")

@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from genai_kit.cdk_context import PROJECT_ROOT
 from genai_kit.config import KitConfig
 from genai_kit.endpoints import ResolvedEndpoint
 from stacks.constructs.log_retention import retention
@@ -21,7 +22,6 @@ from stacks.foundation_stack import FoundationStack
 if TYPE_CHECKING:
     from stacks.bedrock_stack import BedrockStack
 
-LAMBDAS_DIR = "lambdas"
 ROUTER_PACKAGE = "api_router"
 # Powertools for AWS Lambda (Python) v3 public layer, version 27 (docs/index.md of
 # aws-powertools/powertools-lambda-python): Logger, Metrics, Tracer and the event handler.
@@ -102,12 +102,20 @@ class ApiStack(cdk.Stack):
             description=f"OpenAI-compatible router of the generative AI kit ({config.stage})",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.X86_64,
-            handler=f"{ROUTER_PACKAGE}.handler.handler",
-            # Only the router's package, importable as "api_router" exactly as the tests import it.
+            handler=f"lambdas.{ROUTER_PACKAGE}.handler.handler",
+            # Only the router's package, importable as lambdas.api_router exactly as the tests import it.
             code=lambda_.Code.from_asset(
-                LAMBDAS_DIR,
+                str(PROJECT_ROOT),
                 ignore_mode=cdk.IgnoreMode.GIT,
-                exclude=["/*", f"!/{ROUTER_PACKAGE}/", "__pycache__/", "*.pyc"],
+                exclude=[
+                    "/*",
+                    "!/lambdas/",
+                    "/lambdas/*",
+                    "!/lambdas/__init__.py",
+                    f"!/lambdas/{ROUTER_PACKAGE}/",
+                    "__pycache__/",
+                    "*.pyc",
+                ],
             ),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(

@@ -46,6 +46,7 @@ class FoundationStack(cdk.Stack):
             removal_policy=removal_policy,
         )
         self._allow_service_publishers()
+        self._allow_log_encryption()
 
         self.access_logs_bucket = s3.Bucket(
             self,
@@ -113,7 +114,7 @@ class FoundationStack(cdk.Stack):
         self._outputs()
 
     def _allow_service_publishers(self) -> None:
-        """Let the AWS services that publish alarms, events and budget alerts, and CloudWatch Logs, use the key.
+        """Let the AWS services that publish alarms, events and budget alerts use the key of the encrypted topic.
 
         CloudWatch alarms, EventBridge rules and AWS Budgets publish to an SSE-KMS topic as their service principal,
         so the key policy (not an IAM policy) must allow them; the source-account condition keeps
@@ -133,13 +134,19 @@ class FoundationStack(cdk.Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
         )
-        # CloudWatch Logs encrypts a log group with the key only if the key policy lets the regional service
-        # principal use it, limited by the encryption context to this account's log groups in this region.
+
+    def _allow_log_encryption(self) -> None:
+        """Let CloudWatch Logs encrypt the kit's log groups (Lambda and state machine logs) with the key.
+
+        CloudWatch Logs uses the key as its regional service principal; the encryption context names the
+        log group, so the condition limits the grant to log groups of this account and region.
+        """
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchLogsToEncryptLogGroups",
+                sid="AllowCloudWatchLogsToEncrypt",
                 principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                # In a key policy, "*" means this key and nothing else.
                 resources=["*"],
                 conditions={
                     "ArnLike": {

@@ -11,6 +11,7 @@ from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 from stacks.monitoring_stack import MonitoringStack
+from stacks.training_stack import TrainingStack
 
 STAGE_ID_PREFIX = "GenAiKit"
 
@@ -70,6 +71,18 @@ class KitStage(cdk.Stage):
         if self.api is not None and self.inference is not None:
             # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
             self.api.add_stack_dependency(self.inference)
+        self.training = (
+            TrainingStack(
+                self,
+                "Training",
+                config=config,
+                foundation=self.foundation,
+                description=f"Generative AI kit ({config.stage}): fine-tuning pipeline on Trainium",
+            )
+            if settings.training.enabled
+            else None
+        )
+        training_pipeline = self.training.pipeline if self.training is not None else None
         self.monitoring = MonitoringStack(
             self,
             "Monitoring",
@@ -78,6 +91,8 @@ class KitStage(cdk.Stage):
             inference=self.inference,
             bedrock_model_ids=[model.id for model in settings.bedrock.models],
             api=self.api.api if self.api is not None else None,
+            training_pipeline=training_pipeline.state_machine if training_pipeline is not None else None,
+            training_job_prefix=training_pipeline.job_prefix if training_pipeline is not None else None,
             description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
         )
 

@@ -15,6 +15,7 @@ from genai_kit.config.base import StrictModel
 from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 from genai_kit.config.operations import MonitoringConfig, PipelineConfig
+from genai_kit.config.training import TrainingConfig
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -123,6 +124,9 @@ class StageConfig(StrictModel):
     )
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Opt-in CI/CD pipeline.")
     api: ApiConfig = Field(default_factory=ApiConfig, description="The OpenAI-compatible API.")
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="Fine-tuning pipeline on Trainium (see 'Fine-tuning' below)."
+    )
 
     @field_validator("bedrock")
     @classmethod

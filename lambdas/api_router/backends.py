@@ -13,10 +13,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
-from api_router.chat_request import ChatRequest, Message
-from api_router.completion import Completion
-from api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
-from api_router.settings import BedrockTarget, EndpointTarget, settings
+from lambdas.api_router.chat_request import ChatRequest, Message
+from lambdas.api_router.completion import Completion
+from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
+from lambdas.api_router.settings import BedrockTarget, EndpointTarget, settings
 
 # Converse stop reasons -> OpenAI finish reasons.
 _FINISH_REASONS = {

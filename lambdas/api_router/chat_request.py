@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from api_router.errors import bad_request
+from lambdas.api_router.errors import bad_request
 
 ROLES = ("system", "user", "assistant")
 MAX_STOP_SEQUENCES = 4

@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_router.backends import complete
-from api_router.chat_request import parse_chat_request
-from api_router.completion import chat_completion, chat_completion_stream
-from api_router.errors import ApiError, not_found
-from api_router.settings import settings
+from lambdas.api_router.backends import complete
+from lambdas.api_router.chat_request import parse_chat_request
+from lambdas.api_router.completion import chat_completion, chat_completion_stream
+from lambdas.api_router.errors import ApiError, not_found
+from lambdas.api_router.settings import settings
 
 logger = Logger()
 metrics = Metrics(namespace="GenAiKit/Api")

@@ -19,7 +19,7 @@ def api(dev: SynthResult) -> Template:
 
 def _router(template: Template) -> dict[str, Any]:
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "api_router.handler.handler"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": "lambdas.api_router.handler.handler"}}
     )
     assert len(functions) == 1
     return dict(next(iter(functions.values()))["Properties"])

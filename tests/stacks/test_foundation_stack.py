@@ -236,7 +236,7 @@ def test_key_policy_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups(f
                     [
                         Match.object_like(
                             {
-                                "Sid": "AllowCloudWatchLogsToEncryptLogGroups",
+                                "Sid": "AllowCloudWatchLogsToEncrypt",
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
                                 "Condition": {
                                     "ArnLike": {

@@ -58,7 +58,8 @@ def test_dashboard_graphs_each_endpoint(monitoring: Template, namespace: str, me
 
 
 def test_model_latency_shows_p50_p90_and_p99(monitoring: Template) -> None:
-    stats = [m[-1].get("stat") for m in _metrics(_dashboard_body(monitoring)) if m[1] == "ModelLatency"]
+    metrics = _metrics(_dashboard_body(monitoring))
+    stats = [m[-1].get("stat") for m in metrics if len(m) > 1 and m[1] == "ModelLatency"]
     assert stats == ["p50", "p90", "p99"]
 
 
@@ -139,10 +140,11 @@ def test_budget_can_be_turned_off(synth: Any) -> None:
     template.resource_count_is("AWS::Budgets::Budget", 0)
 
 
-def test_default_stage_pages_on_bedrock_and_api_but_has_no_pipeline_alarm(monitoring: Template) -> None:
+def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Template) -> None:
     alarms = monitoring.find_resources("AWS::CloudWatch::Alarm")
     assert sorted(a["Properties"]["MetricName"] for a in alarms.values()) == [
         "5XXError",
+        "ExecutionsFailed",
         "InvocationServerErrors",
         "InvocationThrottles",
     ]

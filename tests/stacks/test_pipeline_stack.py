@@ -87,7 +87,7 @@ def test_stages_deploy_in_order_with_approval_before_prod(pipeline: Template) ->
 
 
 def test_pipeline_stage_copies_keep_the_stack_names(enabled: SynthResult) -> None:
-    assert set(enabled.templates) == {"Foundation", "Bedrock", "Inference", "Api", "Monitoring"}
+    assert set(enabled.templates) == {"Foundation", "Bedrock", "Inference", "Training", "Api", "Monitoring"}
     assert enabled.stage.foundation.stack_name == "GenAiKit-dev-Foundation"
 
 

@@ -35,7 +35,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", ["Foundation", "Bedrock", "Inference", "Api", "Monitoring"])
+@pytest.mark.parametrize("stack", ["Foundation", "Bedrock", "Inference", "Training", "Api", "Monitoring"])
 def test_template_matches_snapshot(dev: SynthResult, stack: str, snapshot_json: SnapshotAssertion) -> None:
     assert normalize(dev.templates[stack]) == snapshot_json
 

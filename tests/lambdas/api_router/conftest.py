@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_router import backends, settings
 
+from lambdas.api_router import backends, settings
 from tests.lambdas.fakes import FakeLambdaContext
 
 EVENTS = Path(__file__).parent / "events"

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-from api_router import backends, handler
-from api_router.settings import settings
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
+
+from lambdas.api_router import backends, handler
+from lambdas.api_router.settings import settings
 
 CHAT = {"model": "nova-lite", "messages": [{"role": "user", "content": "Hello"}]}
 CONVERSE_OK = {

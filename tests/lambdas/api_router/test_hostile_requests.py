@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from api_router import handler
-from api_router.completion import Completion
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from lambdas.api_router import handler
+from lambdas.api_router.completion import Completion
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
 json_values = st.recursive(

@@ -11,10 +11,10 @@ from typing import Any
 import openai
 import pytest
 import requests
-from api_router import backends, handler
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from lambdas.api_router import backends, handler
 from tests.lambdas.fakes import FakeLambdaContext
 
 CONVERSE_OK = {

@@ -1,0 +1,615 @@
+"""The fine-tuning pipeline: a Step Functions state machine from dataset to a registered model version.
+
+    Prepare -> ValidateDataset -> Train (SageMaker .sync on Trainium) -> Evaluate -> Register -> Notify
+
+Every path ends in ``Notify`` (the foundation's topic) and then in ``Succeeded`` or in ``Failed`` with the
+error and reason of the outcome: input refused, dataset refused, training failed, model rejected, or an
+unexpected error of any step (caught, never left dangling). Nothing is created before training starts, a
+training job's name derives from the execution's, and the model package carries an idempotency token, so
+a retried or redriven execution neither starts a second job nor registers a second version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from genai_kit.catalog import HostingSpec
+from genai_kit.config.training import TrainingConfig
+from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
+from stacks.constructs.nag import acknowledge_wildcards
+from stacks.constructs.neuron_endpoint import ecr_repository_arn, split_s3_uri
+from stacks.constructs.training_function import TrainingFunction
+
+DATASETS_PREFIX = "fine-tuning/"
+OUTPUT_PREFIX = "training/output/"
+CHECKPOINT_PREFIX = "training/checkpoints/"
+COMPILE_CACHE_PREFIX = "training/neuron-compile-cache/"
+EVALUATION_PREFIX = "training/evaluation/"
+# Where SageMaker training jobs write their logs and instance metrics (with the training role).
+TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+# The managed rule Step Functions creates to learn when a .sync training job ends.
+SYNC_RULE_NAME = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
+SUCCEEDED = "SUCCEEDED"
+
+
+@dataclass(frozen=True)
+class ResolvedTraining:
+    """The training configuration resolved against the catalog for the stage's region (see training_stack)."""
+
+    config: TrainingConfig
+    settings: PipelineSettings
+    hosting: HostingSpec
+    stage: str
+
+
+class TrainingPipeline(Construct):
+    """State machine, its Lambdas and roles, the training role and the model package group.
+
+    Exposes ``state_machine``, ``training_role``, ``model_package_group_name``, ``job_prefix``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        training: ResolvedTraining,
+        encryption_key: kms.IKey,
+        datasets_bucket_name: str,
+        artifacts_bucket_name: str,
+        topic: sns.ITopic,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stage = training.stage
+        self.job_prefix = f"genai-kit-{stage}-ft"
+        self.model_package_group_name = f"genai-kit-{stage}-finetuned"
+        self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
+        self._datasets_bucket = datasets_bucket_name
+        self._artifacts_bucket = artifacts_bucket_name
+
+        group = sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=self.model_package_group_name,
+            model_package_group_description=(
+                f"Fine-tuned {training.settings.model_id}@{training.settings.version} versions, "
+                f"served on {training.config.serving_instance_type}"
+            ),
+        )
+        group.apply_removal_policy(removal_policy)
+
+        self.training_role = self._training_role(training, encryption_key)
+        functions = self._functions(training, encryption_key, log_retention, removal_policy)
+        self.prepare, self.validate_dataset, self.evaluate = functions
+
+        log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            retention=log_retention,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            comment=f"Fine-tune {training.settings.model_id} on Trainium, evaluate, register (stage {stage})",
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(training, topic)),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        self._state_machine_permissions(training, encryption_key, topic)
+
+    # ---- roles -------------------------------------------------------------------------------------------
+
+    def _training_role(self, training: ResolvedTraining, key: kms.IKey) -> iam.Role:
+        role = iam.Role(
+            self,
+            "TrainingRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker execution role of the {training.stage} fine-tuning jobs ({self.job_prefix}-*)",
+        )
+        datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
+        artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
+        specs = training.settings.specs.values()
+        jumpstart_objects = sorted(
+            {uri for spec in specs for uri in (spec.script_uri, spec.gated_model_uri, spec.model_artifact_uri) if uri}
+        )
+        writable = [OUTPUT_PREFIX, CHECKPOINT_PREFIX, COMPILE_CACHE_PREFIX]
+        log_group = (
+            f"{self._partition_arn}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:{TRAINING_JOBS_NAMESPACE}"
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadDatasets", actions=["s3:GetObject"], resources=[f"{datasets}/{DATASETS_PREFIX}*"]
+            ),
+            iam.PolicyStatement(
+                sid="ListDatasets",
+                actions=["s3:ListBucket"],
+                resources=[datasets],
+                conditions={"StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadJumpStartArtifacts",
+                actions=["s3:GetObject"],
+                resources=[
+                    f"{self._partition_arn}:s3:::{split_s3_uri(uri)[0]}/{split_s3_uri(uri)[1]}"
+                    for uri in jumpstart_objects
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ListJumpStartArtifacts",
+                actions=["s3:ListBucket"],
+                resources=sorted({f"{self._partition_arn}:s3:::{split_s3_uri(uri)[0]}" for uri in jumpstart_objects}),
+                conditions={"StringEquals": {"s3:prefix": [split_s3_uri(uri)[1] for uri in jumpstart_objects]}},
+            ),
+            iam.PolicyStatement(
+                sid="WriteTrainingOutput",
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[f"{artifacts}/{prefix}*" for prefix in writable],
+            ),
+            iam.PolicyStatement(
+                sid="ListTrainingOutput",
+                actions=["s3:ListBucket"],
+                resources=[artifacts],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in writable]}},
+            ),
+            iam.PolicyStatement(
+                sid="PullTrainingImage",
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=sorted({ecr_repository_arn(spec.image_uri) for spec in specs}),
+            ),
+            iam.PolicyStatement(
+                sid="AuthenticateToEcr",
+                actions=["ecr:GetAuthorizationToken"],
+                # GetAuthorizationToken is account-wide: ECR supports no resource-level permission for it.
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[log_group, f"{log_group}:log-stream:{self.job_prefix}-*"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishOwnMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                # PutMetricData supports no resource-level permission; the namespace condition scopes it.
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": TRAINING_JOBS_NAMESPACE}},
+            ),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        # Reads the SSE-KMS dataset, writes SSE-KMS output, checkpoints and the compile cache.
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge_wildcards(
+            policy,
+            resources=["*"],
+            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
+            "PutMetricData is limited to the training jobs namespace by condition.",
+        )
+        acknowledge_wildcards(
+            policy,
+            resources=[
+                f"{datasets}/{DATASETS_PREFIX}*",
+                *(f"{artifacts}/{prefix}*" for prefix in writable),
+                f"{log_group}:log-stream:{self.job_prefix}-*",
+            ],
+            reason="Object and log-stream names are created at run time under prefixes owned by the pipeline: "
+            "its datasets folder, its output/checkpoint/compile-cache prefixes and its jobs' log streams.",
+        )
+        return role
+
+    # ---- Lambdas -----------------------------------------------------------------------------------------
+
+    def _functions(
+        self,
+        training: ResolvedTraining,
+        key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> tuple[TrainingFunction, TrainingFunction, TrainingFunction]:
+        datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
+        artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
+        config = training.config
+        prepare = TrainingFunction(
+            self,
+            "PrepareFunction",
+            name="training_prepare",
+            description="Fine-tuning pipeline: check the input, merge hyperparameters, build the training job",
+            environment={
+                "TRAINING_JOB_PREFIX": self.job_prefix,
+                "TRAINING_ROLE_ARN": self.training_role.role_arn,
+                "DATASETS_BUCKET": self._datasets_bucket,
+                "DATASETS_PREFIX": DATASETS_PREFIX,
+                "ARTIFACTS_BUCKET": self._artifacts_bucket,
+                "OUTPUT_PREFIX": OUTPUT_PREFIX,
+                "CHECKPOINT_PREFIX": CHECKPOINT_PREFIX,
+                "COMPILE_CACHE_PREFIX": COMPILE_CACHE_PREFIX,
+                "KMS_KEY_ARN": key.key_arn,
+            },
+            encryption_key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+            timeout=cdk.Duration.seconds(30),
+            with_catalog=True,
+            extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": training.settings.model_dump_json(indent=1)},
+        )
+        validate = TrainingFunction(
+            self,
+            "ValidateDatasetFunction",
+            name="training_validate_dataset",
+            description="Fine-tuning pipeline: check the dataset's files, records and size",
+            environment={"DATASET_RULES": config.dataset.model_dump_json()},
+            encryption_key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+            # Streams every record of up to max_files files: allow Lambda's maximum.
+            timeout=cdk.Duration.minutes(15),
+            memory_mb=1024,
+        )
+        validate.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadDatasets", actions=["s3:GetObject"], resources=[f"{datasets}/{DATASETS_PREFIX}*"]
+            )
+        )
+        validate.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListDatasets",
+                actions=["s3:ListBucket"],
+                resources=[datasets],
+                conditions={"StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*"]}},
+            )
+        )
+        key.grant(validate.role, "kms:Decrypt")
+        evaluate = TrainingFunction(
+            self,
+            "EvaluateFunction",
+            name="training_evaluate",
+            description="Fine-tuning pipeline: compare the training job's final metrics with the thresholds",
+            environment={
+                "THRESHOLDS": json.dumps([t.model_dump() for t in config.thresholds], separators=(",", ":")),
+                "ARTIFACTS_BUCKET": self._artifacts_bucket,
+                "EVALUATION_PREFIX": EVALUATION_PREFIX,
+            },
+            encryption_key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+            timeout=cdk.Duration.seconds(60),
+        )
+        evaluate.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnTrainingJobs",
+                actions=["sagemaker:DescribeTrainingJob"],
+                resources=[self._training_job_arn()],
+            )
+        )
+        evaluate.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteEvaluationReports", actions=["s3:PutObject"], resources=[f"{artifacts}/{EVALUATION_PREFIX}*"]
+            )
+        )
+        key.grant(evaluate.role, "kms:GenerateDataKey")
+        acknowledge_wildcards(
+            validate.role.node.find_child("DefaultPolicy"),
+            resources=[f"{datasets}/{DATASETS_PREFIX}*"],
+            reason="Datasets are any objects under the pipeline's datasets folder.",
+        )
+        acknowledge_wildcards(
+            evaluate.role.node.find_child("DefaultPolicy"),
+            resources=[self._training_job_arn(), f"{artifacts}/{EVALUATION_PREFIX}*"],
+            reason="Training jobs and reports are named per execution under the pipeline's own prefixes.",
+        )
+        return prepare, validate, evaluate
+
+    def _training_job_arn(self) -> str:
+        return f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:training-job/{self.job_prefix}-*"
+
+    # ---- state machine -----------------------------------------------------------------------------------
+
+    def _definition(self, training: ResolvedTraining, topic: sns.ITopic) -> sfn.IChainable:
+        def outcome(state_id: str, status: str, error: str, reason: str, subject: str) -> sfn.Pass:
+            """A Pass state recording how the execution ends, for the notification and the final state."""
+            error_field = {"error.$": error} if error.startswith("$") else {"error": error}
+            reason_field = {"reason.$": reason} if reason.startswith(("$", "States.")) else {"reason": reason}
+            return sfn.Pass(
+                self,
+                state_id,
+                parameters={
+                    "status": status,
+                    **error_field,
+                    **reason_field,
+                    "subject": subject,
+                    "pipeline": self.model_package_group_name,
+                    "execution.$": "$$.Execution.Id",
+                },
+                result_path="$.outcome",
+            )
+
+        succeeded = sfn.Succeed(self, "Succeeded")
+        failed = sfn.Fail(self, "Failed", error_path="$.outcome.error", cause_path="$.outcome.reason")
+        notify = tasks.SnsPublish(
+            self,
+            "Notify",
+            topic=topic,
+            subject=sfn.JsonPath.string_at("$.outcome.subject"),
+            message=sfn.TaskInput.from_json_path_at("$.outcome"),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.add_retry(errors=["SNS.ThrottledException", "SNS.InternalErrorException"], max_attempts=3)
+        notify.add_catch(
+            sfn.Fail(self, "NotificationFailed", error="NotificationFailed", cause_path="$.error.Cause"),
+            result_path="$.error",
+        )
+        notify.next(
+            sfn.Choice(self, "OutcomeSucceeded?")
+            .when(sfn.Condition.string_equals("$.outcome.status", SUCCEEDED), succeeded)
+            .otherwise(failed)
+        )
+
+        # Error names of the execution are the kit's own: "States.*" names are reserved for Step Functions.
+        step_failed = outcome(
+            "StepFailed",
+            "FAILED",
+            "PipelineError",
+            "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+            "GenAI kit fine-tuning failed (pipeline error)",
+        ).next(notify)
+
+        prepare = tasks.LambdaInvoke(
+            self,
+            "Prepare",
+            lambda_function=self.prepare.function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                    "execution": {
+                        "name": sfn.JsonPath.string_at("$$.Execution.Name"),
+                        "id": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    },
+                }
+            ),
+            payload_response_only=True,
+            result_path="$.prepared",
+        )
+        validate = tasks.LambdaInvoke(
+            self,
+            "ValidateDataset",
+            lambda_function=self.validate_dataset.function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "bucket": sfn.JsonPath.string_at("$.prepared.dataset.bucket"),
+                    "prefix": sfn.JsonPath.string_at("$.prepared.dataset.prefix"),
+                }
+            ),
+            payload_response_only=True,
+            result_path="$.dataset",
+        )
+        train = self._train_state(training)
+        evaluate = tasks.LambdaInvoke(
+            self,
+            "Evaluate",
+            lambda_function=self.evaluate.function,
+            payload=sfn.TaskInput.from_object(
+                {"trainingJobName": sfn.JsonPath.string_at("$.training.TrainingJobName")}
+            ),
+            payload_response_only=True,
+            result_path="$.evaluation",
+        )
+        register = self._register_state(training)
+        for state in (prepare, validate, evaluate, register):
+            state.add_catch(step_failed, result_path="$.error")
+        train.add_catch(
+            outcome(
+                "TrainingFailed",
+                "FAILED",
+                "TrainingJobFailed",
+                "States.Format('Training job {} did not complete ({}): {}', $.prepared.trainingJobName, "
+                "$.error.Error, $.error.Cause)",
+                "GenAI kit fine-tuning failed (training job)",
+            ).next(notify),
+            result_path="$.error",
+        )
+
+        registered = outcome(
+            "Registered",
+            SUCCEEDED,
+            "none",
+            "States.Format('Registered {} (PendingManualApproval) from training job {}. {}', "
+            "$.registered.ModelPackageArn, $.training.TrainingJobName, $.evaluation.reason)",
+            "GenAI kit fine-tuning succeeded: model pending approval",
+        ).next(notify)
+
+        register.next(registered)
+        evaluate.next(
+            sfn.Choice(self, "ModelAccepted?")
+            .when(
+                sfn.Condition.boolean_equals("$.evaluation.ok", False),
+                outcome(
+                    "Rejected",
+                    "REJECTED",
+                    "$.evaluation.error",
+                    "$.evaluation.reason",
+                    "GenAI kit fine-tuning rejected the model",
+                ).next(notify),
+            )
+            .otherwise(register)
+        )
+        train.next(evaluate)
+        validate.next(
+            sfn.Choice(self, "DatasetAccepted?")
+            .when(
+                sfn.Condition.boolean_equals("$.dataset.ok", False),
+                outcome(
+                    "DatasetRefused",
+                    "FAILED",
+                    "$.dataset.error",
+                    "$.dataset.reason",
+                    "GenAI kit fine-tuning refused the dataset",
+                ).next(notify),
+            )
+            .otherwise(train)
+        )
+        prepare.next(
+            sfn.Choice(self, "InputAccepted?")
+            .when(
+                sfn.Condition.boolean_equals("$.prepared.ok", False),
+                outcome(
+                    "InputRefused",
+                    "FAILED",
+                    "$.prepared.error",
+                    "$.prepared.reason",
+                    "GenAI kit fine-tuning refused its input",
+                ).next(notify),
+            )
+            .otherwise(validate)
+        )
+        return prepare
+
+    def _train_state(self, training: ResolvedTraining) -> sfn.CustomState:
+        """CreateTrainingJob.sync with the full API shape (the L2 task lacks checkpoints, spot, isolation...)."""
+        fields = [
+            "TrainingJobName",
+            "AlgorithmSpecification",
+            "HyperParameters",
+            "InputDataConfig",
+            "OutputDataConfig",
+            "ResourceConfig",
+            "StoppingCondition",
+            "EnableNetworkIsolation",
+            "EnableInterContainerTrafficEncryption",
+            "EnableManagedSpotTraining",
+            "CheckpointConfig",
+            "Environment",
+        ]
+        parameters: dict[str, Any] = {f"{name}.$": f"$.prepared.request.{name}" for name in fields}
+        # Fixed here, not taken from the Lambda's output: the state machine can pass this role and no other.
+        parameters["RoleArn"] = self.training_role.role_arn
+        state = sfn.CustomState(
+            self,
+            "Train",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync",
+                "Parameters": parameters,
+                "ResultSelector": {
+                    "TrainingJobName.$": "$.TrainingJobName",
+                    "TrainingJobArn.$": "$.TrainingJobArn",
+                    "TrainingJobStatus.$": "$.TrainingJobStatus",
+                },
+                "ResultPath": "$.training",
+            },
+        )
+        # Throttling and transient service errors; a job that exists already (same name) is not created twice.
+        state.add_retry(
+            errors=["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
+            interval=cdk.Duration.seconds(30),
+            max_attempts=3,
+            backoff_rate=2,
+        )
+        return state
+
+    def _register_state(self, training: ResolvedTraining) -> tasks.CallAwsService:
+        hosting = training.hosting
+        state = tasks.CallAwsService(
+            self,
+            "Register",
+            service="sagemaker",
+            action="createModelPackage",
+            iam_resources=[
+                f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:model-package-group/"
+                f"{self.model_package_group_name}",
+                f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:model-package/"
+                f"{self.model_package_group_name}/*",
+            ],
+            parameters={
+                "ModelPackageGroupName": self.model_package_group_name,
+                "ModelPackageDescription": sfn.JsonPath.format(
+                    f"Fine-tuned {training.settings.model_id}@{training.settings.version} by training job {{}}",
+                    sfn.JsonPath.string_at("$.training.TrainingJobName"),
+                ),
+                "ModelApprovalStatus": "PendingManualApproval",
+                "ClientToken": sfn.JsonPath.string_at("$.prepared.clientToken"),
+                "InferenceSpecification": {
+                    "Containers": [
+                        {
+                            "Image": hosting.image_uri,
+                            "Environment": hosting.environment,
+                            "ModelDataSource": {
+                                "S3DataSource": sfn.JsonPath.object_at("$.evaluation.modelData"),
+                            },
+                        }
+                    ],
+                    "SupportedRealtimeInferenceInstanceTypes": [training.config.serving_instance_type],
+                    "SupportedContentTypes": [hosting.payload.content_type or "application/json"],
+                    "SupportedResponseMIMETypes": [hosting.payload.accept or "application/json"],
+                },
+                "ModelMetrics": {"ModelQuality": {"Statistics": sfn.JsonPath.object_at("$.evaluation.report")}},
+                "CustomerMetadataProperties": sfn.JsonPath.object_at("$.evaluation.metadata"),
+            },
+            result_selector={"ModelPackageArn": sfn.JsonPath.string_at("$.ModelPackageArn")},
+            result_path="$.registered",
+        )
+        state.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=3, backoff_rate=2)
+        return state
+
+    def _state_machine_permissions(self, training: ResolvedTraining, key: kms.IKey, topic: sns.ITopic) -> None:
+        role = self.state_machine.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="RunOwnTrainingJobs",
+                actions=["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+                resources=[self._training_job_arn()],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="TrackTrainingJobsForSync",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[f"{self._partition_arn}:events:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:rule/{SYNC_RULE_NAME}"],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassTrainingRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.training_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        # Publishing to the KMS-encrypted topic needs a data key from the kit's key.
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        policy = self.state_machine.node.find_child("Role").node.find_child("DefaultPolicy")
+        acknowledge_wildcards(
+            policy,
+            resources=[
+                self._training_job_arn(),
+                f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:model-package/"
+                f"{self.model_package_group_name}/*",
+                *(
+                    f"<{cdk.Stack.of(self).get_logical_id(fn.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
+                    for fn in (self.prepare, self.validate_dataset, self.evaluate)
+                ),
+            ],
+            reason="Training jobs are named per execution under the pipeline's prefix; model package versions are "
+            "numbered by SageMaker inside the pipeline's group; Lambda invoke covers the functions' versions.",
+        )
+        acknowledge_wildcards(
+            policy,
+            resources=["*"],
+            reason="CloudWatch Logs delivery and X-Ray actions of Step Functions support no resource-level permission.",
+        )

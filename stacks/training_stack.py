@@ -1,0 +1,160 @@
+"""Training stack: the fine-tuning pipeline on AWS Trainium, from dataset to a model version awaiting approval."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from genai_kit.catalog import CatalogError, load_entry, resolve_hosting, resolve_training
+from genai_kit.config import KitConfig
+from genai_kit.config.training import TrainingConfig, training_hyperparameter_specs
+from genai_kit.neuron import NEURON_INSTANCES, has_efa, instance_family, is_trainium
+from lambdas.training_prepare.settings import PipelineSettings
+from stacks.constructs.training_pipeline import DATASETS_PREFIX, ResolvedTraining, TrainingPipeline
+from stacks.foundation_stack import FoundationStack, bucket_name
+
+# Trainium instances carry local NVMe instance storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId
+# for instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
+LOCAL_STORAGE_FAMILIES = frozenset({"trn1", "trn1n"})
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+class TrainingConfigError(ValueError):
+    """The training configuration cannot be resolved in the stage's region."""
+
+
+def resolve(config: KitConfig) -> ResolvedTraining:
+    """Resolve ``training`` against the catalog in the stage's region: every supported Trainium type, and hosting."""
+    training: TrainingConfig = config.settings.training
+    region = config.settings.region
+    try:
+        entry = load_entry(training.model_id, training.version)
+        if entry.training is None:
+            raise CatalogError(f"model {training.model_id!r} version {training.version!r} does not support training")
+        specs = {}
+        for instance_type in sorted(t for t in entry.training.instance_types if is_trainium(t)):
+            try:
+                specs[instance_type] = resolve_training(
+                    training.model_id, training.version, region=region, instance_type=instance_type
+                )
+            except CatalogError:
+                continue
+        default = training.instance_type or entry.training.default_instance_type
+        if default not in specs:
+            # Re-raise the catalog's own message: it lists the regions that have the training image.
+            resolve_training(training.model_id, training.version, region=region, instance_type=default)
+        hosting = resolve_hosting(
+            training.model_id, training.version, region=region, instance_type=training.serving_instance_type
+        )
+    except CatalogError as error:
+        raise TrainingConfigError(
+            f"stages.{config.stage}.training: {error} (set training.enabled to false to deploy the stage without "
+            "the fine-tuning pipeline)"
+        ) from None
+    configured = {}
+    if training.hyperparameters:
+        merged = training_hyperparameter_specs(entry.training.hyperparameters, entry.training.instance_types[default])
+        names = {spec.name for spec in merged}
+        configured = {name: str(value) for name, value in training.hyperparameters.items() if name in names}
+    settings = PipelineSettings(
+        model_id=training.model_id,
+        version=training.version,
+        eula_uri=hosting.eula_uri,
+        specs=specs,
+        default_instance_type=default,
+        instance_count=training.instance_count,
+        max_instance_count=training.max_instance_count,
+        hyperparameters=configured,
+        max_runtime_seconds=training.max_runtime_seconds,
+        volume_size_gb=training.volume_size_gb,
+        spot=training.spot.enabled,
+        spot_max_wait_seconds=training.spot.max_wait_seconds,
+        warm_pool_seconds=training.warm_pool_seconds,
+        efa_instance_types=tuple(t for t in specs if has_efa(t)),
+        local_storage_instance_types=tuple(
+            t for t in sorted(NEURON_INSTANCES) if instance_family(t) in LOCAL_STORAGE_FAMILIES
+        ),
+    )
+    return ResolvedTraining(config=training, settings=settings, hosting=hosting, stage=config.stage)
+
+
+def sample_input(datasets_bucket: str, training: ResolvedTraining) -> dict[str, object]:
+    """An execution input that fine-tunes the configured model on a dataset folder, for the outputs and docs."""
+    sample: dict[str, object] = {
+        "dataset": f"s3://{datasets_bucket}/{DATASETS_PREFIX}my-dataset/",
+        "instance_type": training.settings.default_instance_type,
+        "instance_count": training.settings.instance_count,
+        "hyperparameters": {"max_steps": 100},
+    }
+    if any(spec.accept_eula_required for spec in training.settings.specs.values()):
+        sample["accept_eula"] = True
+    return sample
+
+
+class TrainingStack(cdk.Stack):
+    """The fine-tuning pipeline; ``pipeline`` exposes the state machine, roles and model package group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: KitConfig,
+        foundation: FoundationStack,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.pipeline: TrainingPipeline | None = None
+        try:
+            training = resolve(config)
+        except TrainingConfigError as error:
+            # Reported by synth as a failed check with this message, like the other checks of the kit.
+            cdk.Annotations.of(self).add_error(str(error))
+            return
+        removal_policy = (
+            cdk.RemovalPolicy.DESTROY if config.settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        )
+        datasets_bucket = bucket_name(config.stage, "datasets")
+        pipeline = TrainingPipeline(
+            self,
+            "Pipeline",
+            training=training,
+            encryption_key=foundation.key,
+            datasets_bucket_name=datasets_bucket,
+            artifacts_bucket_name=foundation.artifacts_bucket_name,
+            topic=foundation.alarm_topic,
+            log_retention=LOG_RETENTION,
+            removal_policy=removal_policy,
+        )
+        self.pipeline = pipeline
+        self._outputs(pipeline, training, datasets_bucket)
+
+    def _outputs(self, pipeline: TrainingPipeline, training: ResolvedTraining, datasets_bucket: str) -> None:
+        state_machine_arn = pipeline.state_machine.state_machine_arn
+        settings = training.settings
+        sample = json.dumps(sample_input(datasets_bucket, training), separators=(",", ":"))
+        values = {
+            "StateMachineArn": (state_machine_arn, "Fine-tuning pipeline (Step Functions state machine)"),
+            "ModelPackageGroupName": (
+                pipeline.model_package_group_name,
+                "Model registry group of the fine-tuned versions (review and approve them here)",
+            ),
+            "DatasetsPrefix": (
+                f"s3://{datasets_bucket}/{DATASETS_PREFIX}",
+                "Upload each dataset as a folder of JSON Lines files under this prefix",
+            ),
+            "TrainingModel": (
+                f"{settings.model_id}@{settings.version} on {settings.default_instance_type}",
+                "Model fine-tuned and its default Trainium instance type",
+            ),
+            "StartExecutionCommand": (
+                f"aws stepfunctions start-execution --region {self.region} --state-machine-arn {state_machine_arn} "
+                f"--name my-run-1 --input '{sample}'",
+                "Start a fine-tuning run with a sample input (edit the dataset folder first)",
+            ),
+        }
+        for output_id, (value, description) in values.items():
+            cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,141 @@
+"""A moto account with the kit's buckets, topic and model package group, and the synthesized pipeline in it."""
+
+from __future__ import annotations
+
+import os
+
+# Powertools reads these when a handler module is imported (as Lambda sets them before the import).
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GenAiKit/FineTuning")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "fine-tuning")
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sagemaker.models import sagemaker_backends
+from moto.sns.models import sns_backends
+
+from lambdas.shared.aws import client
+from lambdas.training_prepare.settings import load_settings
+from tests.pipeline.harness import (
+    ACCOUNT,
+    REGION,
+    Resolver,
+    SageMakerSync,
+    functions_of,
+    install_lambda_adapter,
+    install_sagemaker_sync,
+    wait_for_execution,
+)
+from tests.synth import SynthResult
+
+DATASETS = Path(__file__).resolve().parents[1] / "data" / "datasets"
+TRAIN_LOSS = "meta-textgenerationneuron:train-loss"
+# The stage the execution tests run: the default training configuration plus a bar on the training loss.
+STAGES = {"dev": {"removal_policy": "destroy", "training": {"thresholds": [{"metric": TRAIN_LOSS, "max": 1.0}]}}}
+
+
+@dataclass
+class Pipeline:
+    """The deployed pipeline in moto, with helpers to seed data, steer the training job and run executions."""
+
+    state_machine_arn: str
+    topic_arn: str
+    datasets_bucket: str
+    artifacts_bucket: str
+    group_name: str
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def upload_dataset(self, folder: str, *files: str) -> str:
+        s3 = boto3.client("s3", region_name=REGION)
+        for name in files:
+            s3.put_object(
+                Bucket=self.datasets_bucket, Key=f"fine-tuning/{folder}/{name}", Body=(DATASETS / name).read_bytes()
+            )
+        return f"s3://{self.datasets_bucket}/fine-tuning/{folder}/"
+
+    def when_trained(self, *, status: str = "Completed", loss: float | None = 0.42, reason: str | None = None) -> None:
+        """What the next training job reports once it ends (moto completes jobs at once)."""
+
+        def steer(job_name: str) -> None:
+            job = sagemaker_backends[ACCOUNT][REGION].training_jobs[job_name]
+            job.training_job_status = status
+            if reason is not None:
+                job.failure_reason = reason  # type: ignore[attr-defined]
+            job.final_metric_data_list = (
+                [] if loss is None else [{"MetricName": TRAIN_LOSS, "Value": loss, "Timestamp": job.creation_time}]
+            )
+
+        SageMakerSync.on_created = steer
+
+    def run(self, execution_input: dict[str, Any], name: str = "run-1") -> dict[str, Any]:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        started = sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+        )
+        return wait_for_execution(sfn, started["executionArn"])
+
+    def notifications(self) -> list[dict[str, Any]]:
+        topic = sns_backends[ACCOUNT][REGION].topics[self.topic_arn]
+        return [{"subject": subject, **json.loads(message)} for _, message, subject, _, _ in topic.sent_notifications]
+
+    def training_jobs(self) -> list[str]:
+        return list(sagemaker_backends[ACCOUNT][REGION].training_jobs)
+
+    def model_packages(self) -> list[dict[str, Any]]:
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        summaries = sagemaker.list_model_packages(ModelPackageGroupName=self.group_name)["ModelPackageSummaryList"]
+        return [sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+
+    def endpoints(self) -> list[str]:
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        return [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+
+
+@pytest.fixture(scope="session")
+def pipeline_stage(synth: Callable[..., SynthResult]) -> SynthResult:
+    return synth("dev", stages=STAGES)
+
+
+@pytest.fixture
+def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
+    template = pipeline_stage.templates["Training"]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client.cache_clear()
+        load_settings.cache_clear()
+        s3 = boto3.client("s3", region_name=REGION)
+        datasets, artifacts = (f"genai-kit-dev-{purpose}-{ACCOUNT}-{REGION}" for purpose in ("datasets", "artifacts"))
+        for bucket in (datasets, artifacts):
+            s3.create_bucket(Bucket=bucket)
+        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="alarm-topic")["TopicArn"]
+        group = "genai-kit-dev-finetuned"
+        boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName=group)
+
+        resolve = Resolver(
+            template,
+            stack_outputs={"AlarmTopic": topic_arn, "Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/kit"},
+        )
+        (machine,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+        definition = resolve(machine["Properties"]["DefinitionString"])
+        arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name="fine-tuning", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/states"
+        )["stateMachineArn"]
+
+        state = Pipeline(arn, topic_arn, datasets, artifacts, group)
+        undo_lambda = install_lambda_adapter(functions_of(template, resolve, pipeline_stage.assembly_dir), state.calls)
+        undo_sync = install_sagemaker_sync()
+        SageMakerSync.requests.clear()
+        SageMakerSync.on_created = None
+        try:
+            yield state
+        finally:
+            undo_sync()
+            undo_lambda()
+            SageMakerSync.on_created = None
+            client.cache_clear()
+            load_settings.cache_clear()

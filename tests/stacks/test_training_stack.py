@@ -1,0 +1,214 @@
+"""Assertions on the training stack: the state machine, the roles (least privilege) and the pipeline Lambdas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from genai_kit.config import ConfigError, load_config
+from stacks.constructs.training_function import POWERTOOLS_LAYER_ACCOUNT
+from tests.synth import SynthResult, kit_context, synthesize
+
+
+@pytest.fixture(scope="module")
+def training(dev: SynthResult) -> Template:
+    return dev.template("Training")
+
+
+def _resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in template.find_resources(resource_type).items()}
+
+
+def _definition(template: Template) -> dict[str, Any]:
+    """The state machine definition, with every token (ARN, partition) shown as TOKEN."""
+    (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["DefinitionString"]["Fn::Join"][1]
+    definition: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+    return definition
+
+
+def _policy(template: Template, path_part: str) -> dict[str, dict[str, Any]]:
+    """Statements by Sid (or by action) of the one IAM policy whose logical id contains ``path_part``."""
+    (policy,) = [p for k, p in _resources(template, "AWS::IAM::Policy").items() if path_part in k]
+    statements = {}
+    for statement in policy["PolicyDocument"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statements[statement.get("Sid") or ",".join(actions)] = statement
+    return statements
+
+
+def test_train_state_runs_sagemaker_sync_with_the_fixed_role(training: Template) -> None:
+    train = _definition(training)["States"]["Train"]
+    assert train["Resource"] == "arn:TOKEN:states:::sagemaker:createTrainingJob.sync"
+    assert train["Parameters"]["RoleArn"] == "TOKEN"
+    assert train["Parameters"]["TrainingJobName.$"] == "$.prepared.request.TrainingJobName"
+    assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "TrainingFailed"}]
+    assert train["Retry"][0]["ErrorEquals"] == ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"]
+
+
+def test_every_task_is_caught_and_every_path_notifies(training: Template) -> None:
+    states = _definition(training)["States"]
+    tasks = [name for name, state in states.items() if state["Type"] == "Task" and name != "Notify"]
+    assert sorted(tasks) == ["Evaluate", "Prepare", "Register", "Train", "ValidateDataset"]
+    assert all(states[name]["Catch"][0]["ErrorEquals"] == ["States.ALL"] for name in tasks)
+    outcomes = [name for name, state in states.items() if state["Type"] == "Pass"]
+    assert sorted(outcomes) == [
+        "DatasetRefused",
+        "InputRefused",
+        "Registered",
+        "Rejected",
+        "StepFailed",
+        "TrainingFailed",
+    ]
+    assert {states[name]["Next"] for name in outcomes} == {"Notify"}
+    assert states["Failed"] == {"Type": "Fail", "ErrorPath": "$.outcome.error", "CausePath": "$.outcome.reason"}
+
+
+def test_register_creates_a_version_pending_approval_served_on_inf2(training: Template) -> None:
+    register = _definition(training)["States"]["Register"]
+    assert register["Resource"] == "arn:TOKEN:states:::aws-sdk:sagemaker:createModelPackage"
+    parameters = register["Parameters"]
+    assert parameters["ModelApprovalStatus"] == "PendingManualApproval"
+    assert parameters["ModelPackageGroupName"] == "genai-kit-dev-finetuned"
+    assert parameters["ClientToken.$"] == "$.prepared.clientToken"
+    spec = parameters["InferenceSpecification"]
+    assert spec["SupportedRealtimeInferenceInstanceTypes"] == ["ml.inf2.xlarge"]
+    assert spec["Containers"][0]["Environment"]["OPTION_TENSOR_PARALLEL_DEGREE"] == "2"
+
+
+def test_state_machine_passes_only_the_training_role_and_only_to_sagemaker(training: Template) -> None:
+    statement = _policy(training, "StateMachineRole")["PassTrainingRoleToSageMaker"]
+    assert statement["Action"] == "iam:PassRole"
+    assert statement["Resource"] == {"Fn::GetAtt": [statement["Resource"]["Fn::GetAtt"][0], "Arn"]}
+    assert "TrainingRole" in statement["Resource"]["Fn::GetAtt"][0]
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_state_machine_runs_only_its_own_training_jobs(training: Template) -> None:
+    statements = _policy(training, "StateMachineRole")
+    jobs = statements["RunOwnTrainingJobs"]
+    assert jobs["Action"] == [
+        "sagemaker:CreateTrainingJob",
+        "sagemaker:DescribeTrainingJob",
+        "sagemaker:StopTrainingJob",
+    ]
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":training-job/genai-kit-dev-ft-*"
+    rule = statements["TrackTrainingJobsForSync"]
+    assert rule["Resource"]["Fn::Join"][1][-1] == ":rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"
+    assert statements["sagemaker:createModelPackage"]["Resource"][0]["Fn::Join"][1][-1] == (
+        ":model-package-group/genai-kit-dev-finetuned"
+    )
+
+
+def test_training_role_is_sagemaker_only_and_reads_only_the_datasets_folder(training: Template) -> None:
+    (role,) = [r for k, r in _resources(training, "AWS::IAM::Role").items() if "TrainingRole" in k]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+    ]
+    assert "ManagedPolicyArns" not in role
+    statements = _policy(training, "TrainingRole")
+    assert statements["ReadDatasets"]["Resource"]["Fn::Join"][1][-1] == "/fine-tuning/*"
+    jumpstart = sorted(r["Fn::Join"][1][-1] for r in statements["ReadJumpStartArtifacts"]["Resource"])
+    assert jumpstart == [
+        ":s3:::jumpstart-cache-prod-us-east-1/source-directory-tarballs/meta/transfer_learning/textgenerationneuron/"
+        "prepack/v1.0.0/sourcedir.tar.gz",
+        ":s3:::jumpstart-private-cache-prod-us-east-1/meta-training/trn1/v1.0.0/"
+        "train-meta-textgenerationneuron-llama-2-7b.tar.gz",
+        ":s3:::jumpstart-private-cache-prod-us-east-1/meta-training/trn1n/v1.0.0/"
+        "train-meta-textgenerationneuron-llama-2-7b.tar.gz",
+    ]
+    assert statements["PullTrainingImage"]["Resource"]["Fn::Join"][1][-1] == (
+        ":ecr:us-east-1:763104351884:repository/pytorch-training-neuronx"
+    )
+    unscoped = sorted(sid for sid, s in statements.items() if s["Resource"] == "*")
+    assert unscoped == ["AuthenticateToEcr", "PublishOwnMetrics"]
+
+
+def test_lambdas_use_powertools_layer_and_encrypted_log_groups(training: Template) -> None:
+    functions = _resources(training, "AWS::Lambda::Function")
+    assert len(functions) == 3
+    for function in functions.values():
+        assert function["Runtime"] == "python3.13"
+        assert function["Architectures"] == ["x86_64"]
+        (layer,) = function["Layers"]
+        assert (
+            f":{POWERTOOLS_LAYER_ACCOUNT}:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:"
+            in layer["Fn::Join"][1][-1]
+        )
+        assert function["TracingConfig"] == {"Mode": "Active"}
+    for log_group in _resources(training, "AWS::Logs::LogGroup").values():
+        assert "KmsKeyId" in log_group
+        assert log_group["RetentionInDays"] == 90
+
+
+def test_outputs_give_a_ready_to_run_start_execution_line(training: Template) -> None:
+    outputs = training.find_outputs("*")
+    assert {"StateMachineArn", "ModelPackageGroupName", "DatasetsPrefix", "StartExecutionCommand"} <= set(outputs)
+    command = "".join(
+        p if isinstance(p, str) else "<arn>" for p in outputs["StartExecutionCommand"]["Value"]["Fn::Join"][1]
+    )
+    assert command.startswith("aws stepfunctions start-execution --region us-east-1 --state-machine-arn <arn> --name ")
+    sample = json.loads(command.split("--input '", 1)[1].rstrip("'").replace("<arn>", ""))
+    assert sample["accept_eula"] is True
+    assert sample["instance_type"] == "ml.trn1.32xlarge"
+
+
+def test_foundation_key_lets_cloudwatch_logs_encrypt_the_account_log_groups(dev: SynthResult) -> None:
+    (key,) = _resources(dev.template("Foundation"), "AWS::KMS::Key").values()
+    (statement,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Sid") == "AllowCloudWatchLogsToEncrypt"]
+    assert statement["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    condition = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert condition["Fn::Join"][1][-1] == ":log-group:*"
+
+
+def test_disabled_training_deploys_no_training_stack(synth: Callable[..., SynthResult]) -> None:
+    result = synth("dev", stages={"dev": {"training": {"enabled": False}}})
+    assert "Training" not in result.templates
+
+
+@pytest.mark.parametrize(
+    ("training", "expected"),
+    [
+        (
+            {"hyperparameters": {"learning_rate": 5}},
+            "stages.dev.training: hyperparameters.learning_rate: hyperparameter 'learning_rate' of "
+            "meta-textgenerationneuron-llama-2-7b@1.0.0 cannot be 5: allowed <= 1",
+        ),
+        (
+            {"hyperparameters": {"sagemaker_program": "x.py"}},
+            "stages.dev.training: hyperparameters.sagemaker_program: set by the training container, not configurable",
+        ),
+        (
+            {"instance_type": "ml.inf2.xlarge"},
+            "stages.dev.training: instance_type: got 'ml.inf2.xlarge'; meta-textgenerationneuron-llama-2-7b@1.0.0 "
+            "trains on: ml.trn1.32xlarge, ml.trn1n.32xlarge",
+        ),
+        (
+            {"thresholds": [{"metric": "loss", "max": 1}]},
+            "stages.dev.training: thresholds: metric 'loss' is not reported by "
+            "meta-textgenerationneuron-llama-2-7b@1.0.0; its metrics are: meta-textgenerationneuron:train-loss",
+        ),
+        (
+            {"spot": {"enabled": True}, "warm_pool_seconds": 600},
+            "stages.dev.training: warm_pool_seconds: SageMaker warm pools do not work with managed spot training",
+        ),
+    ],
+)
+def test_bad_training_settings_stop_synth_naming_the_key(training: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))
+    assert error.value.problems == [expected]
+
+
+def test_region_without_a_training_image_fails_synth_with_the_regions_that_have_one() -> None:
+    with pytest.raises(RuntimeError, match="ValidationFailed") as error:
+        synthesize(overrides={"stages": {"dev": {"region": "eu-west-1", "endpoints": []}}})
+    assert (
+        "stages.dev.training: region 'eu-west-1' has no training image for model "
+        "'meta-textgenerationneuron-llama-2-7b' version '1.0.0' on ml.trn1.32xlarge; regions: us-east-1, us-east-2, "
+        "us-west-2 (set training.enabled to false" in str(error.value)
+    )
