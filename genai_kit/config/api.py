@@ -2,43 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import Field
 
-from pydantic import AfterValidator, Field
-
-from genai_kit.config.base import StrictModel
-
-# The values CloudWatch Logs accepts for a log group's RetentionInDays.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-
-
-def _retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"got {value}; expected one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
-    return value
+from genai_kit.config.base import LogRetentionDays, StrictModel
 
 
 class UsagePlanConfig(StrictModel):
@@ -71,6 +37,6 @@ class ApiConfig(StrictModel):
         False,
         description="X-Ray subsegments for every model call (Powertools Tracer); adds about 200 ms to cold starts.",
     )
-    log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(
+    log_retention_days: LogRetentionDays = Field(
         90, description="Retention of the access and function logs (a CloudWatch Logs retention value)."
     )

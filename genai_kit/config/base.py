@@ -7,9 +7,9 @@ cdk.json that is silently ignored deploys something other than what the user wro
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 UNKNOWN_KEY_ERROR = "unknown_key"
@@ -37,3 +37,42 @@ class StrictModel(BaseModel):
                 {"key": key, "suggestion": suggestion, "valid": ", ".join(sorted(allowed))},
             )
         return data
+
+
+# The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy's retentionInDays).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"got {value}; CloudWatch Logs accepts only these retention periods (days): "
+            f"{', '.join(str(days) for days in LOG_RETENTION_DAYS)}"
+        )
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]

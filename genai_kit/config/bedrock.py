@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from genai_kit.config.base import StrictModel
+from genai_kit.config.base import LogRetentionDays, StrictModel
 
 # A foundation model id is <provider>.<model>[:<version>[:<variant>]], e.g. amazon.nova-lite-v1:0; AWS's own
 # pattern for foundation-model ARNs (AWS::Bedrock::ApplicationInferenceProfile.Models.ModelArn) allows these parts.
@@ -41,31 +41,6 @@ _BEDROCK_TAG_KEY_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]{1,128}$")
 _BEDROCK_TAG_VALUE_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]{0,256}$")
 # GuardrailTopicName (botocore): letters, digits and -_ !?.
 _TOPIC_NAME_RE = re.compile(r"^[0-9a-zA-Z\-_ !?.]{1,100}$")
-# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 
 FilterStrength = Literal["NONE", "LOW", "MEDIUM", "HIGH"]
 PiiEntityType = Literal[
@@ -190,15 +165,6 @@ def _bedrock_tags(value: dict[str, str]) -> dict[str, str]:
             raise ValueError(
                 f"tag '{key}' has value '{tag_value}'; expected 0-256 ASCII letters, digits, spaces or _.:/=+-@"
             )
-    return value
-
-
-def _retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"got {value}; CloudWatch Logs accepts only these retention periods (days): "
-            f"{', '.join(str(days) for days in LOG_RETENTION_DAYS)}"
-        )
     return value
 
 
@@ -399,9 +365,7 @@ class InvocationLoggingConfig(StrictModel):
         description="Turn on model invocation logging for the whole account and region "
         "(replaces any existing setting).",
     )
-    log_retention_days: Annotated[int, AfterValidator(_retention)] = Field(
-        90, description="Days the invocation log group keeps its events."
-    )
+    log_retention_days: LogRetentionDays = Field(90, description="Days the invocation log group keeps its events.")
     s3_key_prefix: Annotated[str, AfterValidator(_key_prefix)] = Field(
         "bedrock-invocation-logs/", description="Prefix of the invocation logs in the artifacts bucket."
     )

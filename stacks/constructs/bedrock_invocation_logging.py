@@ -23,32 +23,9 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from genai_kit.config.bedrock import InvocationLoggingConfig
+from stacks.constructs.log_retention import retention
 
 LOG_STREAM = "aws/bedrock/modelinvocations"
-_RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
 
 
 class InvocationLogging(Construct):
@@ -102,7 +79,7 @@ class InvocationLogging(Construct):
             "LogGroup",
             log_group_name=log_group_name,
             encryption_key=encryption_key,
-            retention=_RETENTION[config.log_retention_days],
+            retention=retention(config.log_retention_days),
             removal_policy=removal_policy,
         )
 
