@@ -22,6 +22,8 @@ help: ## List the targets
 synth: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Synthesize the selected stage into cdk.out and summarize it
 	@$(CDK_ENV); $(CDK) synth --quiet '**' $(if $(STAGE),--context stage=$(STAGE))
 	@$(BIN)/python -m genai_kit.synth_summary cdk.out
+	@echo
+	@$(BIN)/python -m genai_kit.cli cost $(if $(STAGE),--stage $(STAGE)) --assembly cdk.out
 
 test: lint typecheck unit ## Lint, type-check and run the whole offline test suite
 
