@@ -55,13 +55,13 @@ bench-api: $(VENV)/.dev .venv-bench/.installed ## Benchmark the API router: cold
 cdk: $(VENV)/.runtime node_modules/.installed $(NODE_ENV) ## Run the pinned CDK CLI, e.g. make cdk ARGS="diff 'GenAiKit-dev/*'"
 	@$(CDK_ENV); $(CDK) $(ARGS)
 
-preflight: $(VENV)/.dev ## Check a stage's account before deploying, e.g. make preflight STAGE=prod ARGS="--profile ops"
+preflight: $(VENV)/.runtime ## Check a stage's account before deploying, e.g. make preflight STAGE=prod ARGS="--profile ops"
 	@$(OPS_CLI) preflight $(OPS_ARGS)
 
-outputs: $(VENV)/.dev ## Show the deployed stacks' outputs of a stage (ARGS="--json" for JSON)
+outputs: $(VENV)/.runtime ## Show the deployed stacks' outputs of a stage (ARGS="--json" for JSON)
 	@$(OPS_CLI) outputs $(OPS_ARGS)
 
-cost: $(VENV)/.dev ## Estimate a stage's cost from cdk.out (run make synth first)
+cost: $(VENV)/.runtime ## Estimate a stage's cost from cdk.out (run make synth first)
 	@$(OPS_CLI) cost $(OPS_ARGS)
 
 clean: ## Remove cdk.out and every installed tool (.venv*, node_modules, .tools, tools/node/node_modules)
