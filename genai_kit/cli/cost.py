@@ -126,7 +126,7 @@ def estimate(
         TrainingCost(
             need.instance_type, need.count, need.usage.startswith("spot"), table.training(region, need.instance_type)
         )
-        for need in training_needs(settings)
+        for need in training_needs(settings, at_most=False)
     ]
     bedrock = [BedrockCost(model_id, table.tokens(region, model_id)) for model_id in bedrock_model_ids(settings)]
     return CostEstimate(stage, region, table, endpoints, training, bedrock)

@@ -74,24 +74,39 @@ def endpoint_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
     ]
 
 
-def training_needs(settings: Any) -> list[QuotaNeed]:
+def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
 
     Read defensively (``instance_type``, ``instance_count``, ``spot`` or ``use_spot`` as a flag or a section
-    with ``enabled``), so preflight works before and after the training pipeline's configuration exists.
+    with ``enabled``). ``at_most`` counts the most instances an execution may ask for (quotas); otherwise
+    the configured count (cost).
     """
     training = getattr(settings, "training", None)
     if training is None or getattr(training, "enabled", True) is False:
         return []
-    instance_type = getattr(training, "instance_type", None)
+    instance_type = getattr(training, "instance_type", None) or _catalog_training_default(training)
     if not isinstance(instance_type, str):
         return []
     count = getattr(training, "instance_count", 1)
+    if at_most:
+        # An execution may ask for up to max_instance_count instances: the quota must cover that.
+        count = max(count, getattr(training, "max_instance_count", 1))
     spot = _flag(getattr(training, "spot", None)) or _flag(getattr(training, "use_spot", None))
     usage: Literal["training job usage", "spot training job usage"] = (
         "spot training job usage" if spot else "training job usage"
     )
     return [QuotaNeed(instance_type, int(count), usage, "the training job")]
+
+
+def _catalog_training_default(training: Any) -> str | None:
+    """The catalog's default training instance type of the configured model (what the pipeline then uses)."""
+    from genai_kit.catalog import CatalogError, load_entry  # noqa: PLC0415  (only when the config names no type)
+
+    try:
+        facts = load_entry(training.model_id, training.version).training
+    except (AttributeError, CatalogError):
+        return None
+    return facts.default_instance_type if facts is not None else None
 
 
 def bedrock_model_ids(settings: Any) -> list[str]:
