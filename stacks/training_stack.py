@@ -10,11 +10,13 @@ from constructs import Construct
 
 from genai_kit.catalog import CatalogError, load_entry, resolve_hosting, resolve_training
 from genai_kit.config import KitConfig
-from genai_kit.config.training import TrainingConfig, training_hyperparameter_specs
+from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig, training_hyperparameter_specs
+from genai_kit.endpoints import endpoint_name
 from genai_kit.neuron import NEURON_INSTANCES, has_efa, instance_family, is_trainium
 from lambdas.training_prepare.settings import PipelineSettings
-from stacks.constructs.training_pipeline import DATASETS_PREFIX, ResolvedTraining, TrainingPipeline
-from stacks.foundation_stack import FoundationStack, bucket_name
+from stacks.constructs.model_rollout import ModelRollout
+from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, ResolvedTraining, TrainingPipeline
+from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket_name
 
 # Trainium instances carry local NVMe instance storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId
 # for instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
@@ -130,6 +132,31 @@ class TrainingStack(cdk.Stack):
             removal_policy=removal_policy,
         )
         self.pipeline = pipeline
+        self.rollout: ModelRollout | None = None
+        if training.config.rollout.enabled:
+            hosting = training.hosting
+            self.rollout = ModelRollout(
+                self,
+                "Rollout",
+                rollout=training.config.rollout,
+                endpoint_name=endpoint_name(config.stage, FINETUNED_ENDPOINT),
+                resource_prefix=pipeline.job_prefix,
+                model_package_group_name=pipeline.model_package_group_name,
+                serving_instance_type=training.config.serving_instance_type,
+                serving_image_uri=hosting.image_uri,
+                model_data_download_timeout=hosting.model_data_download_timeout,
+                container_startup_health_check_timeout=hosting.container_startup_health_check_timeout,
+                volume_size_gb=hosting.volume_size_gb,
+                model_artifacts_prefix=OUTPUT_PREFIX,
+                data_capture_prefix=DATA_CAPTURE_PREFIX,
+                artifacts_bucket_name=foundation.artifacts_bucket_name,
+                encryption_key=foundation.key,
+                topic=foundation.alarm_topic,
+                # The stage's tags, for what the deploy Lambda creates outside CloudFormation.
+                tags={"genai-kit:stage": config.stage, **config.settings.tags},
+                log_retention=LOG_RETENTION,
+                removal_policy=removal_policy,
+            )
         self._outputs(pipeline, training, datasets_bucket)
 
     def _outputs(self, pipeline: TrainingPipeline, training: ResolvedTraining, datasets_bucket: str) -> None:
@@ -156,5 +183,19 @@ class TrainingStack(cdk.Stack):
                 "Start a fine-tuning run with a sample input (edit the dataset folder first)",
             ),
         }
+        if self.rollout is not None:
+            package = (
+                f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:model-package/"
+                f"{pipeline.model_package_group_name}/<version>"
+            )
+            values["FineTunedEndpointName"] = (
+                self.rollout.endpoint_name,
+                "Endpoint each approved model version is rolled out to (created on the first approval)",
+            )
+            values["ApproveCommand"] = (
+                f"aws sagemaker update-model-package --region {self.region} --model-package-arn {package} "
+                "--model-approval-status Approved",
+                "Approve a registered version (replace <version>): it is rolled out blue/green",
+            )
         for output_id, (value, description) in values.items():
             cdk.CfnOutput(self, output_id, value=value, description=description)

@@ -17,12 +17,15 @@ from pydantic import AfterValidator, Field, model_validator
 from genai_kit.catalog import CatalogError, HyperparameterSpec, load_entry, validate_hyperparameters
 from genai_kit.catalog.schema import TrainingInstance
 from genai_kit.config.base import StrictModel
+from genai_kit.config.endpoints import AlarmThresholds, BlueGreenConfig, DataCaptureConfig
 from genai_kit.neuron import NeuronError, has_efa, is_inf2, is_trainium
 
 DEFAULT_TRAINING_MODEL_ID = "meta-textgenerationneuron-llama-2-7b"
 DEFAULT_TRAINING_MODEL_VERSION = "1.0.0"
 # SageMaker's limit for StoppingCondition.MaxRuntimeInSeconds and MaxWaitTimeInSeconds (28 days).
 MAX_TRAINING_SECONDS = 2_419_200
+# Short name of the endpoint approved versions are rolled out to: genai-kit-<stage>-finetuned.
+FINETUNED_ENDPOINT = "finetuned"
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 HyperparameterValue = str | int | float | bool
@@ -75,6 +78,20 @@ class MetricThreshold(StrictModel):
         return self
 
 
+class RolloutConfig(StrictModel):
+    """Deploy on approval: an approved model version is rolled out to the endpoint genai-kit-<stage>-finetuned."""
+
+    enabled: bool = Field(
+        True, description="Roll each approved model version out to its Inferentia2 endpoint (blue/green)."
+    )
+    instance_count: int = Field(1, ge=1, description="Instances of the fine-tuned endpoint.")
+    data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Data capture.")
+    alarms: AlarmThresholds = Field(
+        default_factory=AlarmThresholds, description="Alarm thresholds (they also roll a bad rollout back)."
+    )
+    blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")
+
+
 class TrainingConfig(StrictModel):
     """The fine-tuning pipeline: a Step Functions state machine that costs nothing while idle."""
 
@@ -113,6 +130,7 @@ class TrainingConfig(StrictModel):
         "ml.inf2.xlarge",
         description="ml.inf2.* type the registered model version is served on (its inference specification).",
     )
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig, description="Deploy on approval.")
 
     @model_validator(mode="after")
     def _against_catalog(self) -> TrainingConfig:

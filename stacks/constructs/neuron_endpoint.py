@@ -12,12 +12,20 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from genai_kit.config.endpoints import AlarmThresholds
 from genai_kit.endpoints import ModelData, ResolvedEndpoint
 from stacks.constructs.nag import acknowledge_wildcards
 
 VARIANT_NAME = "AllTraffic"
 # Namespace of the endpoint instance metrics (CPU, memory, disk) SageMaker publishes with the execution role.
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
+# Name suffixes of an endpoint's alarms, when they get fixed names (see endpoint_alarms).
+ALARM_SUFFIXES = ("invocation-5xx", "model-errors", "model-latency-p90")
+
+
+def alarm_names(prefix: str) -> list[str]:
+    """The fixed names :func:`endpoint_alarms` gives an endpoint's alarms with ``alarm_name_prefix=prefix``."""
+    return [f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES]
 
 
 def ecr_repository_arn(image_uri: str) -> str:
@@ -94,7 +102,9 @@ class NeuronEndpoint(Construct):
             data_capture_config=self._data_capture(endpoint, artifacts_bucket_name, capture_prefix, encryption_key),
         )
 
-        self.alarms = self._alarms(endpoint, alarm_topic)
+        self.alarms = endpoint_alarms(
+            self, endpoint_name=endpoint.endpoint_name, thresholds=endpoint.config.alarms, topic=alarm_topic
+        )
         blue_green = endpoint.config.blue_green
         cfn_endpoint = sagemaker.CfnEndpoint(
             self,
@@ -203,44 +213,6 @@ class NeuronEndpoint(Construct):
             ),
         )
 
-    def _alarms(self, endpoint: ResolvedEndpoint, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
-        thresholds = endpoint.config.alarms
-        dimensions = {"EndpointName": endpoint.endpoint_name, "VariantName": VARIANT_NAME}
-        five_minutes = cdk.Duration.minutes(5)
-
-        def metric(name: str, statistic: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name=name,
-                dimensions_map=dimensions,
-                statistic=statistic,
-                period=five_minutes,
-            )
-
-        definitions = [
-            ("Invocation5xxAlarm", "Invocation5XXErrors", "Sum", thresholds.invocation_5xx_errors, "5XX responses"),
-            ("ModelErrorAlarm", "InvocationModelErrors", "Sum", thresholds.model_errors, "model invocation errors"),
-            # ModelLatency is reported in microseconds.
-            ("ModelLatencyAlarm", "ModelLatency", "p90", thresholds.model_latency_p90_ms * 1000, "p90 model latency"),
-        ]
-        alarms = []
-        for alarm_id, metric_name, statistic, threshold, what in definitions:
-            alarm = cloudwatch.Alarm(
-                self,
-                alarm_id,
-                metric=metric(metric_name, statistic),
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"{endpoint.endpoint_name}: {what} at or above {threshold} over 5 minutes; "
-                "also rolls back a blue/green update in progress.",
-            )
-            alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-            alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
-            alarms.append(alarm)
-        return alarms
-
     def _autoscaling(self, endpoint: ResolvedEndpoint, cfn_endpoint: sagemaker.CfnEndpoint) -> None:
         scaling = endpoint.config.autoscaling
         # L1 on purpose: without RoleARN, Application Auto Scaling uses (and creates) its service-linked role
@@ -273,6 +245,57 @@ class NeuronEndpoint(Construct):
                 )
             ),
         )
+
+
+def endpoint_alarms(
+    scope: Construct,
+    *,
+    endpoint_name: str,
+    thresholds: AlarmThresholds,
+    topic: sns.ITopic,
+    alarm_name_prefix: str | None = None,
+) -> list[cloudwatch.Alarm]:
+    """5XX, model error and p90 latency alarms of an endpoint's variant: they page the topic and roll back updates.
+
+    The alarms need only the endpoint's name, so they can exist before the endpoint does. With
+    ``alarm_name_prefix`` they get fixed names (``<prefix>-invocation-5xx``...), for code that names them.
+    """
+    dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
+    five_minutes = cdk.Duration.minutes(5)
+
+    def metric(name: str, statistic: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name=name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=five_minutes,
+        )
+
+    definitions = [
+        ("Invocation5xxAlarm", "Invocation5XXErrors", "Sum", thresholds.invocation_5xx_errors, "5XX responses"),
+        ("ModelErrorAlarm", "InvocationModelErrors", "Sum", thresholds.model_errors, "model invocation errors"),
+        # ModelLatency is reported in microseconds.
+        ("ModelLatencyAlarm", "ModelLatency", "p90", thresholds.model_latency_p90_ms * 1000, "p90 model latency"),
+    ]
+    alarms = []
+    for (alarm_id, metric_name, statistic, threshold, what), suffix in zip(definitions, ALARM_SUFFIXES, strict=True):
+        alarm = cloudwatch.Alarm(
+            scope,
+            alarm_id,
+            alarm_name=f"{alarm_name_prefix}-{suffix}" if alarm_name_prefix else None,
+            metric=metric(metric_name, statistic),
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{endpoint_name}: {what} at or above {threshold} over 5 minutes; "
+            "also rolls back a blue/green update in progress.",
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+        alarms.append(alarm)
+    return alarms
 
 
 def _model_data(

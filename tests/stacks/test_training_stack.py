@@ -130,7 +130,7 @@ def test_training_role_is_sagemaker_only_and_reads_only_the_datasets_folder(trai
 
 def test_lambdas_use_powertools_layer_and_encrypted_log_groups(training: Template) -> None:
     functions = _resources(training, "AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 4
     for function in functions.values():
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["x86_64"]

@@ -1,0 +1,325 @@
+"""Deploy on approval: roll an approved fine-tuned model version out to its Inferentia2 endpoint.
+
+Triggered by EventBridge ("SageMaker Model Package State Change") for the kit's model package group:
+
+- ``Approved``: create the SageMaker model (the package's inference specification, network isolation on,
+  the serving role) and an endpoint config (the configured inf2 type, KMS, Neuron timeouts, data capture),
+  both named ``<prefix>-v<version>``; then update the endpoint blue/green with the auto-rollback alarms,
+  or create it when it does not exist yet. Returns once SageMaker accepted the update: the new fleet
+  starts, bakes and takes the traffic (or rolls back on an alarm) on its own.
+- ``Rejected``: notify the topic; nothing changes.
+
+Names derive from the version, so a redelivered event finds the model and config it already made and an
+endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
+what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.shared.aws import client
+from lambdas.training_deploy.settings import Environment
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+VARIANT_NAME = "AllTraffic"
+APPROVED = "Approved"
+REJECTED = "Rejected"
+# SNS limits a subject to 100 characters.
+_SUBJECT_MAX = 100
+
+Status = Literal["CREATING", "UPDATING", "UNCHANGED", "REJECTED", "IGNORED"]
+
+
+class RolloutError(RuntimeError):
+    """The approved version cannot be rolled out; the message says why and what was left unchanged."""
+
+
+class PackageDetail(BaseModel):
+    """The fields of a model package state change the function reads (the event carries more)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    model_package_arn: str = Field(alias="ModelPackageArn")
+    model_package_group_name: str = Field(alias="ModelPackageGroupName")
+    model_approval_status: str = Field(alias="ModelApprovalStatus")
+
+
+class PackageStateChange(EventBridgeModel):
+    """An EventBridge "SageMaker Model Package State Change" event."""
+
+    detail: PackageDetail
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
+    change = parse(event=event, model=PackageStateChange)
+    return handle(change.detail, Environment.from_os())
+
+
+def handle(detail: PackageDetail, env: Environment) -> dict[str, Any]:
+    """What the handler does once the event is parsed (the tests call this with their own environment)."""
+    package_arn = detail.model_package_arn
+    logger.append_keys(model_package_arn=package_arn)
+    if detail.model_package_group_name != env.model_package_group_name:
+        logger.warning(
+            "event for another model package group ignored", extra={"group": detail.model_package_group_name}
+        )
+        return {"status": "IGNORED", "modelPackageArn": package_arn}
+    if detail.model_approval_status == REJECTED:
+        reason = f"{package_arn} was rejected; endpoint {env.endpoint_name} is unchanged"
+        notify(env, "REJECTED", f"GenAI kit fine-tuned model rejected (endpoint {env.endpoint_name} unchanged)", reason)
+        metrics.add_metric(name="ModelPackageRejected", unit=MetricUnit.Count, value=1)
+        return {"status": "REJECTED", "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
+    if detail.model_approval_status != APPROVED:
+        return {"status": "IGNORED", "modelPackageArn": package_arn}
+    try:
+        result = roll_out(package_arn, env)
+    except Exception as error:
+        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); endpoint {env.endpoint_name} "
+        reason += "keeps serving what it served"
+        logger.exception("rollout failed")
+        metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
+        notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
+        raise
+    metrics.add_metric(name=f"Rollout{result['status'].capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("rollout accepted", extra=result)
+    if result["status"] != "UNCHANGED":
+        notify(env, result["status"], f"GenAI kit rollout to {env.endpoint_name} started", result["reason"])
+    return result
+
+
+def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
+    """Model and endpoint config for the version, then the endpoint switched to them (blue/green)."""
+    sagemaker = client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    if package.get("ModelApprovalStatus") != APPROVED:
+        raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
+    if package.get("ModelPackageGroupName") != env.model_package_group_name:
+        raise RolloutError(f"the version belongs to group {package.get('ModelPackageGroupName')}")
+    name = f"{env.resource_prefix}-v{package['ModelPackageVersion']}"
+    created: list[tuple[str, str]] = []
+    try:
+        if ensure_model(name, package_arn, env):
+            created.append(("model", name))
+        if ensure_endpoint_config(name, env):
+            created.append(("endpoint-config", name))
+        status = switch_endpoint(name, env)
+    except Exception:
+        clean_up(created, env)
+        raise
+    reasons = {
+        "CREATING": f"creating endpoint {env.endpoint_name} with {name} ({package_arn})",
+        "UPDATING": f"updating endpoint {env.endpoint_name} to {name} ({package_arn}) blue/green: the new fleet "
+        f"bakes {env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires",
+        "UNCHANGED": f"endpoint {env.endpoint_name} already serves or moves to {name}",
+    }
+    return {
+        "status": status,
+        "reason": reasons[status],
+        "modelPackageArn": package_arn,
+        "model": name,
+        "endpointConfig": name,
+        "endpoint": env.endpoint_name,
+    }
+
+
+def ensure_model(name: str, package_arn: str, env: Environment) -> bool:
+    """Create the model from the package unless it exists; True when this call created it."""
+    sagemaker = client("sagemaker")
+    if _exists(lambda: sagemaker.describe_model(ModelName=name)):
+        return False
+    return _create(
+        lambda: sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=env.execution_role_arn,
+            # Image, environment and weights come from the package's inference specification.
+            Containers=[{"ModelPackageName": package_arn}],
+            EnableNetworkIsolation=True,
+            Tags=_tags(env, package_arn),
+        )
+    )
+
+
+def ensure_endpoint_config(name: str, env: Environment) -> bool:
+    """Create the endpoint config for the model unless it exists; True when this call created it."""
+    sagemaker = client("sagemaker")
+    if _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)):
+        return False
+    return _create(
+        lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, **endpoint_config_request(name, env))
+    )
+
+
+def endpoint_config_request(model_name: str, env: Environment) -> dict[str, Any]:
+    """CreateEndpointConfig's arguments besides the name: one inf2 variant, KMS and data capture."""
+    variant: dict[str, Any] = {
+        "VariantName": VARIANT_NAME,
+        "ModelName": model_name,
+        "InstanceType": env.instance_type,
+        "InitialInstanceCount": env.instance_count,
+        "InitialVariantWeight": 1.0,
+        # Neuron containers compile the model at start-up: allow the full download and health check time.
+        "ModelDataDownloadTimeoutInSeconds": env.model_data_download_timeout,
+        "ContainerStartupHealthCheckTimeoutInSeconds": env.container_startup_health_check_timeout,
+    }
+    if env.volume_size_gb is not None:
+        variant["VolumeSizeInGB"] = env.volume_size_gb
+    return {
+        "ProductionVariants": [variant],
+        "KmsKeyId": env.kms_key_arn,
+        "DataCaptureConfig": {
+            "EnableCapture": env.data_capture_enabled,
+            "InitialSamplingPercentage": env.data_capture_sampling_percentage,
+            "DestinationS3Uri": env.data_capture_uri,
+            "KmsKeyId": env.kms_key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+        },
+        "Tags": _tags(env),
+    }
+
+
+def deployment_config(env: Environment) -> dict[str, Any]:
+    """Blue/green, all at once after the bake time, rolled back by any of the endpoint's alarms."""
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": env.wait_interval_seconds},
+            "TerminationWaitInSeconds": env.termination_wait_seconds,
+            "MaximumExecutionTimeoutInSeconds": env.maximum_execution_timeout_seconds,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in env.rollback_alarms]},
+    }
+
+
+def switch_endpoint(config_name: str, env: Environment) -> Status:
+    """Create the endpoint on the config, or update it blue/green; nothing if it already serves or moves to it."""
+    sagemaker = client("sagemaker")
+    endpoint = describe_endpoint(env.endpoint_name)
+    if endpoint is None:
+        try:
+            sagemaker.create_endpoint(
+                EndpointName=env.endpoint_name,
+                EndpointConfigName=config_name,
+                DeploymentConfig=deployment_config(env),
+                Tags=_tags(env),
+            )
+        except ClientError as error:
+            # A concurrent delivery of the same event created it first: fine if it is on this config.
+            if not _already_exists(error) or not _uses(describe_endpoint(env.endpoint_name), config_name):
+                raise
+            return "UNCHANGED"
+        return "CREATING"
+    if _uses(endpoint, config_name):
+        return "UNCHANGED"
+    status = endpoint.get("EndpointStatus")
+    if status != "InService":
+        raise RolloutError(
+            f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
+            "(wait for the deployment in progress, then invoke the function again with the event)"
+        )
+    sagemaker.update_endpoint(
+        EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
+    )
+    return "UPDATING"
+
+
+def describe_endpoint(name: str) -> dict[str, Any] | None:
+    """The endpoint's description, or None when it does not exist."""
+    try:
+        description: dict[str, Any] = client("sagemaker").describe_endpoint(EndpointName=name)
+    except ClientError as error:
+        if _not_found(error):
+            return None
+        raise
+    return description
+
+
+def clean_up(created: list[tuple[str, str]], env: Environment) -> None:
+    """Delete what this invocation created, newest first, unless the endpoint already uses it."""
+    if not created:
+        return
+    try:
+        endpoint = describe_endpoint(env.endpoint_name)
+    except ClientError:
+        logger.exception("cannot tell whether the endpoint uses the new resources; kept them", extra={"kept": created})
+        return
+    sagemaker = client("sagemaker")
+    for kind, name in reversed(created):
+        if _uses(endpoint, name):
+            continue
+        try:
+            if kind == "endpoint-config":
+                sagemaker.delete_endpoint_config(EndpointConfigName=name)
+            else:
+                sagemaker.delete_model(ModelName=name)
+            logger.info("deleted after the failed rollout", extra={"kind": kind, "resource": name})
+        except ClientError:
+            logger.exception("could not delete after the failed rollout", extra={"kind": kind, "resource": name})
+
+
+def notify(env: Environment, status: str, subject: str, reason: str) -> None:
+    """Publish the outcome to the topic, in the shape the training pipeline's notifications use."""
+    message = {"status": status, "reason": reason, "subject": subject, "endpoint": env.endpoint_name}
+    client("sns").publish(TopicArn=env.topic_arn, Subject=subject[:_SUBJECT_MAX], Message=json.dumps(message))
+
+
+def _uses(endpoint: dict[str, Any] | None, config_name: str) -> bool:
+    """Whether the endpoint serves the config, or a deployment in progress moves it there."""
+    if endpoint is None:
+        return False
+    pending = endpoint.get("PendingDeploymentSummary") or {}
+    return config_name in (endpoint.get("EndpointConfigName"), pending.get("EndpointConfigName"))
+
+
+def _exists(describe: Any) -> bool:
+    try:
+        describe()
+    except ClientError as error:
+        if _not_found(error):
+            return False
+        raise
+    return True
+
+
+def _create(create: Any) -> bool:
+    """Run a create call; a concurrent delivery that created the same name first is not an error."""
+    try:
+        create()
+    except ClientError as error:
+        if _already_exists(error):
+            return False
+        raise
+    return True
+
+
+def _not_found(error: ClientError) -> bool:
+    # SageMaker reports a missing model, endpoint config or endpoint as ValidationException "Could not find ...".
+    return error.response["Error"].get("Code") == "ValidationException" and "Could not find" in str(error)
+
+
+def _already_exists(error: ClientError) -> bool:
+    # ... and an existing name as ValidationException "Cannot create already existing ...".
+    return error.response["Error"].get("Code") == "ValidationException" and "already exist" in str(error)
+
+
+def _tags(env: Environment, package_arn: str | None = None) -> list[dict[str, str]]:
+    tags = dict(env.tags)
+    if package_arn is not None:
+        tags["genai-kit:model-package"] = package_arn[-256:]
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]

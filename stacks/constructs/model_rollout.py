@@ -1,0 +1,297 @@
+"""Deploy on approval: an EventBridge rule, the deploy Lambda, the serving role and the rollback alarms.
+
+    model package Approved / Rejected (EventBridge) ─► deploy Lambda ─► CreateModel, CreateEndpointConfig,
+                                                                        UpdateEndpoint blue/green (or CreateEndpoint)
+
+The endpoint has a fixed name (``genai-kit-<stage>-finetuned``) and does not exist until the first approval:
+the Lambda creates it through the SageMaker API, not CloudFormation, so each approved version replaces the
+previous one blue/green. Its alarms need only that name, so they exist from the start and roll back a bad
+update; the Lambda names them in every update's DeploymentConfig.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from genai_kit.config.training import RolloutConfig
+from stacks.constructs.nag import acknowledge_wildcards
+from stacks.constructs.neuron_endpoint import (
+    ENDPOINT_METRICS_NAMESPACE,
+    alarm_names,
+    ecr_repository_arn,
+    endpoint_alarms,
+)
+from stacks.constructs.training_function import TrainingFunction
+
+# What SageMaker emits when a model package is created or its approval status changes.
+PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# Neuron containers compile the model at start-up: the longest timeouts SageMaker allows, when the catalog sets none.
+NEURON_TIMEOUT_SECONDS = 3600
+
+
+class ModelRollout(Construct):
+    """Rolls each approved version of ``model_package_group_name`` out to ``endpoint_name``.
+
+    Exposes ``endpoint_name``, ``function`` (the deploy Lambda), ``serving_role``, ``rule`` and ``alarms``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rollout: RolloutConfig,
+        endpoint_name: str,
+        resource_prefix: str,
+        model_package_group_name: str,
+        serving_instance_type: str,
+        serving_image_uri: str,
+        model_data_download_timeout: int | None,
+        container_startup_health_check_timeout: int | None,
+        volume_size_gb: int | None,
+        model_artifacts_prefix: str,
+        data_capture_prefix: str,
+        artifacts_bucket_name: str,
+        encryption_key: kms.IKey,
+        topic: sns.ITopic,
+        tags: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.endpoint_name = endpoint_name
+        self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
+        self._sagemaker_arn = f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
+        self._resource_prefix = resource_prefix
+        self._group = model_package_group_name
+        artifacts = f"{self._partition_arn}:s3:::{artifacts_bucket_name}"
+        capture_prefix = f"{data_capture_prefix}{endpoint_name}/"
+
+        self.alarms = endpoint_alarms(
+            self,
+            endpoint_name=endpoint_name,
+            thresholds=rollout.alarms,
+            topic=topic,
+            alarm_name_prefix=endpoint_name,
+        )
+        self.serving_role = self._serving_role(
+            image_uri=serving_image_uri,
+            model_objects_prefix=f"{artifacts}/{model_artifacts_prefix}",
+            artifacts=artifacts,
+            model_artifacts_prefix=model_artifacts_prefix,
+            capture_prefix=f"{artifacts}/{capture_prefix}",
+            key=encryption_key,
+        )
+
+        environment = {
+            "MODEL_PACKAGE_GROUP_NAME": model_package_group_name,
+            "RESOURCE_PREFIX": resource_prefix,
+            "ENDPOINT_NAME": endpoint_name,
+            "EXECUTION_ROLE_ARN": self.serving_role.role_arn,
+            "INSTANCE_TYPE": serving_instance_type,
+            "INSTANCE_COUNT": str(rollout.instance_count),
+            "MODEL_DATA_DOWNLOAD_TIMEOUT": str(model_data_download_timeout or NEURON_TIMEOUT_SECONDS),
+            "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT": str(
+                container_startup_health_check_timeout or NEURON_TIMEOUT_SECONDS
+            ),
+            "KMS_KEY_ARN": encryption_key.key_arn,
+            "DATA_CAPTURE_ENABLED": str(rollout.data_capture.enabled).lower(),
+            "DATA_CAPTURE_SAMPLING_PERCENTAGE": str(rollout.data_capture.sampling_percentage),
+            "DATA_CAPTURE_URI": f"s3://{artifacts_bucket_name}/{capture_prefix}",
+            "WAIT_INTERVAL_SECONDS": str(rollout.blue_green.wait_interval_seconds),
+            "TERMINATION_WAIT_SECONDS": str(rollout.blue_green.termination_wait_seconds),
+            "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": str(rollout.blue_green.maximum_execution_timeout_seconds),
+            "ROLLBACK_ALARMS": ",".join(alarm_names(endpoint_name)),
+            "TOPIC_ARN": topic.topic_arn,
+            "TAGS": json.dumps(dict(sorted(tags.items())), separators=(",", ":")),
+        }
+        if volume_size_gb is not None:
+            environment["VOLUME_SIZE_GB"] = str(volume_size_gb)
+        self.function = TrainingFunction(
+            self,
+            "DeployFunction",
+            name="training_deploy",
+            description=f"Deploy on approval: roll approved {model_package_group_name} versions out to {endpoint_name}",
+            environment=environment,
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            timeout=cdk.Duration.minutes(2),
+        )
+        # No automatic retry of a failed rollout: the function has notified the topic with the reason already.
+        self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=cdk.Duration.hours(1))
+        self._function_permissions(encryption_key, topic)
+
+        self.rule = events.Rule(
+            self,
+            "ApprovalRule",
+            description=f"Approved or rejected versions of {model_package_group_name} -> deploy Lambda",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[PACKAGE_STATE_CHANGE],
+                detail={
+                    "ModelPackageGroupName": [model_package_group_name],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+            # Delivery retries (throttling, Lambda unavailable) are EventBridge's; the function itself is idempotent.
+            targets=[
+                targets.LambdaFunction(self.function.function, retry_attempts=2, max_event_age=cdk.Duration.hours(1))
+            ],
+        )
+
+    # ---- names -------------------------------------------------------------------------------------------
+
+    def _arns(self) -> dict[str, str]:
+        return {
+            "model": f"{self._sagemaker_arn}:model/{self._resource_prefix}-*",
+            "endpoint-config": f"{self._sagemaker_arn}:endpoint-config/{self._resource_prefix}-*",
+            "endpoint": f"{self._sagemaker_arn}:endpoint/{self.endpoint_name}",
+            "model-package": f"{self._sagemaker_arn}:model-package/{self._group}/*",
+        }
+
+    # ---- roles -------------------------------------------------------------------------------------------
+
+    def _serving_role(
+        self,
+        *,
+        image_uri: str,
+        model_objects_prefix: str,
+        artifacts: str,
+        model_artifacts_prefix: str,
+        capture_prefix: str,
+        key: kms.IKey,
+    ) -> iam.Role:
+        role = iam.Role(
+            self,
+            "ServingRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker execution role of the fine-tuned model versions on {self.endpoint_name}",
+        )
+        log_group = (
+            f"{self._partition_arn}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:"
+            f"{ENDPOINT_METRICS_NAMESPACE}/{self.endpoint_name}"
+        )
+        model_objects = f"{model_objects_prefix}*"
+        capture_objects = f"{capture_prefix}*"
+        statements = [
+            iam.PolicyStatement(sid="ReadFineTunedWeights", actions=["s3:GetObject"], resources=[model_objects]),
+            iam.PolicyStatement(
+                sid="ListFineTunedWeights",
+                actions=["s3:ListBucket"],
+                resources=[artifacts],
+                conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="PullServingImage",
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[ecr_repository_arn(image_uri)],
+            ),
+            iam.PolicyStatement(
+                sid="AuthenticateToEcr",
+                actions=["ecr:GetAuthorizationToken"],
+                # GetAuthorizationToken is account-wide: ECR supports no resource-level permission for it.
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                resources=[log_group, f"{log_group}:log-stream:*"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishOwnMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                # PutMetricData supports no resource-level permission; the namespace condition scopes it.
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": ENDPOINT_METRICS_NAMESPACE}},
+            ),
+            iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture_objects]),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        # Reads the SSE-KMS training output; writes SSE-KMS data capture.
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge_wildcards(
+            policy,
+            resources=["*"],
+            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
+            "PutMetricData is limited to the endpoint metrics namespace by condition.",
+        )
+        acknowledge_wildcards(
+            policy,
+            resources=[model_objects, f"{log_group}:log-stream:*", capture_objects],
+            reason="Each version's weights are written by its training job under the pipeline's output prefix; "
+            "log streams and data capture objects are named at run time under this endpoint's own prefixes.",
+        )
+        return role
+
+    def _function_permissions(self, key: kms.IKey, topic: sns.ITopic) -> None:
+        role = self.function.role
+        arns = self._arns()
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadModelPackages", actions=["sagemaker:DescribeModelPackage"], resources=[arns["model-package"]]
+            ),
+            iam.PolicyStatement(
+                sid="ManageVersionModels",
+                actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel"],
+                resources=[arns["model"]],
+            ),
+            iam.PolicyStatement(
+                sid="ManageVersionEndpointConfigs",
+                actions=[
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                ],
+                resources=[arns["endpoint-config"]],
+            ),
+            iam.PolicyStatement(
+                sid="RollOutEndpoint",
+                actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
+                resources=[arns["endpoint"], arns["endpoint-config"]],
+            ),
+            iam.PolicyStatement(
+                sid="TagOwnResources",
+                actions=["sagemaker:AddTags"],
+                resources=[arns["model"], arns["endpoint-config"], arns["endpoint"]],
+            ),
+            iam.PolicyStatement(
+                sid="PassServingRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.serving_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            # SageMaker encrypts the endpoint's storage volumes with the config's key through grants it creates
+            # as the caller of CreateEndpoint/UpdateEndpoint; only grants for AWS resources are allowed.
+            iam.PolicyStatement(
+                sid="GrantKeyToEndpointStorage",
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            iam.PolicyStatement(sid="DescribeStorageKey", actions=["kms:DescribeKey"], resources=[key.key_arn]),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
+        role.add_to_policy(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic.topic_arn]))
+        # Publishing to the KMS-encrypted topic needs a data key from the kit's key.
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        acknowledge_wildcards(
+            role.node.find_child("DefaultPolicy"),
+            resources=[arns["model"], arns["endpoint-config"], arns["model-package"]],
+            reason="Models and endpoint configs are named per approved version under the kit's prefix "
+            "(<prefix>-v<version>); versions are numbered by SageMaker inside the kit's model package group.",
+        )

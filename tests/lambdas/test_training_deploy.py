@@ -1,0 +1,406 @@
+"""Deploy on approval against moto SageMaker and SNS: create, blue/green update, rejection, failure, redelivery.
+
+moto 5.2.5 refuses ``ml.inf2.*`` endpoint configs (its instance list ends at inf1) and has no UpdateEndpoint:
+the fixtures lift the first and stand in for the second, validating each request against botocore's model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.session import get_session
+from botocore.validate import validate_parameters
+from moto.sagemaker.models import FakeEndpointConfig, sagemaker_backends
+from moto.sns.models import sns_backends
+
+from lambdas.shared.aws import client
+from lambdas.training_deploy.handler import PackageDetail, RolloutError, deployment_config, handle, handler
+from lambdas.training_deploy.settings import Environment
+from tests.lambdas.conftest import ARTIFACTS_BUCKET, REGION
+from tests.lambdas.fakes import FakeLambdaContext
+from tests.synth import SynthResult
+
+ACCOUNT = "123456789012"
+GROUP = "genai-kit-dev-finetuned"
+ENDPOINT = "genai-kit-dev-finetuned"
+EVENT = Path(__file__).parent / "events" / "model_package_state_change.json"
+ALARMS = (f"{ENDPOINT}-invocation-5xx", f"{ENDPOINT}-model-errors", f"{ENDPOINT}-model-latency-p90")
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.24.0-neuronx-sdk2.14.1"
+VARIABLES = {
+    "MODEL_PACKAGE_GROUP_NAME": GROUP,
+    "RESOURCE_PREFIX": "genai-kit-dev-ft",
+    "ENDPOINT_NAME": ENDPOINT,
+    "EXECUTION_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/serving",
+    "INSTANCE_TYPE": "ml.inf2.xlarge",
+    "INSTANCE_COUNT": "1",
+    "MODEL_DATA_DOWNLOAD_TIMEOUT": "3600",
+    "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT": "3600",
+    "VOLUME_SIZE_GB": "256",
+    "KMS_KEY_ARN": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/kit",
+    "DATA_CAPTURE_ENABLED": "true",
+    "DATA_CAPTURE_SAMPLING_PERCENTAGE": "10",
+    "DATA_CAPTURE_URI": f"s3://{ARTIFACTS_BUCKET}/data-capture/{ENDPOINT}/",
+    "WAIT_INTERVAL_SECONDS": "600",
+    "TERMINATION_WAIT_SECONDS": "300",
+    "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": "14400",
+    "ROLLBACK_ALARMS": ",".join(ALARMS),
+    "TAGS": '{"genai-kit:stage":"dev"}',
+}
+_SAGEMAKER_MODEL = get_session().get_service_model("sagemaker")
+
+
+@pytest.fixture(autouse=True)
+def _inf2_endpoint_configs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let moto's endpoint configs accept Inferentia2 instance types, like SageMaker does."""
+    original = FakeEndpointConfig.validate_instance_type
+
+    def validate(self: FakeEndpointConfig, instance_type: str) -> None:
+        if not instance_type.startswith("ml.inf2."):
+            original(self, instance_type)
+
+    monkeypatch.setattr(FakeEndpointConfig, "validate_instance_type", validate)
+
+
+@dataclass
+class Account:
+    """The moto account of one test: the topic, the registry, the endpoint and every SageMaker call made."""
+
+    env: Environment
+    calls: list[str] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    update_error: ClientError | None = None
+
+    @property
+    def backend(self) -> Any:
+        return sagemaker_backends[ACCOUNT][REGION]
+
+    def register(self) -> str:
+        """A new version in the group, pending approval, as the pipeline's Register step writes it."""
+        return str(
+            boto3.client("sagemaker", region_name=REGION).create_model_package(
+                ModelPackageGroupName=GROUP,
+                ModelApprovalStatus="PendingManualApproval",
+                InferenceSpecification={
+                    "Containers": [
+                        {
+                            "Image": IMAGE,
+                            "Environment": {"OPTION_TENSOR_PARALLEL_DEGREE": "2"},
+                            "ModelDataSource": {
+                                "S3DataSource": {
+                                    "S3Uri": f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model/",
+                                    "S3DataType": "S3Prefix",
+                                    "CompressionType": "None",
+                                }
+                            },
+                        }
+                    ],
+                    "SupportedRealtimeInferenceInstanceTypes": ["ml.inf2.xlarge"],
+                    "SupportedContentTypes": ["application/json"],
+                    "SupportedResponseMIMETypes": ["application/json"],
+                },
+            )["ModelPackageArn"]
+        )
+
+    def set_status(self, package_arn: str, status: str) -> PackageDetail:
+        """Approve or reject a version, and the event SageMaker sends for it."""
+        boto3.client("sagemaker", region_name=REGION).update_model_package(
+            ModelPackageArn=package_arn, ModelApprovalStatus=status
+        )
+        event = json.loads(EVENT.read_text())
+        event["detail"].update(ModelPackageArn=package_arn, ModelApprovalStatus=status)
+        return PackageDetail.model_validate(event["detail"])
+
+    def deploy(self, status: str = "Approved", package_arn: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Register (unless given), set the status and handle the event."""
+        arn = package_arn or self.register()
+        return arn, handle(self.set_status(arn, status), self.env)
+
+    def endpoint_config_name(self) -> str | None:
+        endpoint = self.backend.endpoints.get(ENDPOINT)
+        return None if endpoint is None else str(endpoint.endpoint_config_name)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        topic = sns_backends[ACCOUNT][REGION].topics[self.env.topic_arn]
+        return [json.loads(message) for _, message, *_ in topic.sent_notifications]
+
+
+@pytest.fixture
+def account(aws: None, monkeypatch: pytest.MonkeyPatch) -> Account:
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="alarms")["TopicArn"]
+    boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName=GROUP)
+    for name, value in {**VARIABLES, "TOPIC_ARN": topic_arn}.items():
+        monkeypatch.setenv(name, value)
+    state = Account(env=Environment.from_os())
+    sagemaker = client("sagemaker")
+    sagemaker.meta.events.register("before-call.sagemaker", lambda model, **_: state.calls.append(model.name))
+
+    def update_endpoint(**request: Any) -> dict[str, Any]:
+        """UpdateEndpoint as SageMaker takes it: a valid request switches the endpoint (moto has none)."""
+        validate_parameters(request, _SAGEMAKER_MODEL.operation_model("UpdateEndpoint").input_shape)
+        state.calls.append("UpdateEndpoint")
+        state.updates.append(copy.deepcopy(request))
+        if state.update_error is not None:
+            raise state.update_error
+        state.backend.endpoints[request["EndpointName"]].endpoint_config_name = request["EndpointConfigName"]
+        return {"EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{request['EndpointName']}"}
+
+    monkeypatch.setattr(sagemaker, "update_endpoint", update_endpoint)
+    return state
+
+
+@pytest.fixture
+def serving_v1(account: Account) -> str:
+    """The endpoint already serves version 1 (created by an earlier approval)."""
+    arn, result = account.deploy()
+    assert result["status"] == "CREATING"
+    account.calls.clear()
+    return arn
+
+
+def test_approval_without_an_endpoint_creates_model_config_and_endpoint(account: Account) -> None:
+    arn, result = account.deploy()
+
+    assert result["status"] == "CREATING"
+    assert account.calls == [
+        "DescribeModelPackage",
+        "DescribeModel",
+        "CreateModel",
+        "DescribeEndpointConfig",
+        "CreateEndpointConfig",
+        "DescribeEndpoint",
+        "CreateEndpoint",
+    ]
+    model = client("sagemaker").describe_model(ModelName="genai-kit-dev-ft-v1")
+    assert model["Containers"] == [{"ModelPackageName": arn}]
+    assert model["ExecutionRoleArn"] == VARIABLES["EXECUTION_ROLE_ARN"]
+    config = client("sagemaker").describe_endpoint_config(EndpointConfigName="genai-kit-dev-ft-v1")
+    (variant,) = config["ProductionVariants"]
+    assert variant["VariantName"] == "AllTraffic"
+    assert variant["InstanceType"] == "ml.inf2.xlarge"
+    assert (
+        variant["ModelDataDownloadTimeoutInSeconds"] == variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 3600
+    )
+    assert config["KmsKeyId"] == VARIABLES["KMS_KEY_ARN"]
+    assert config["DataCaptureConfig"]["DestinationS3Uri"] == f"s3://{ARTIFACTS_BUCKET}/data-capture/{ENDPOINT}/"
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+    assert [n["status"] for n in account.notifications()] == ["CREATING"]
+
+
+def test_model_is_tagged_with_the_stage_and_its_package(account: Account) -> None:
+    arn, _ = account.deploy()
+    model = account.backend._models["genai-kit-dev-ft-v1"]
+    tags = {t["Key"]: t["Value"] for t in model.tags}
+    assert tags == {"genai-kit:stage": "dev", "genai-kit:model-package": arn}
+
+
+def test_create_model_request_turns_network_isolation_on(account: Account) -> None:
+    requests: list[dict[str, Any]] = []
+    sagemaker = client("sagemaker")
+    sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: requests.append(dict(params))
+    )
+    account.deploy()
+    assert requests[0]["EnableNetworkIsolation"] is True
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_approval_with_an_endpoint_updates_it_blue_green_with_the_rollback_alarms(account: Account) -> None:
+    _, result = account.deploy()
+
+    assert result["status"] == "UPDATING"
+    assert account.updates == [
+        {
+            "EndpointName": ENDPOINT,
+            "EndpointConfigName": "genai-kit-dev-ft-v2",
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600},
+                    "TerminationWaitInSeconds": 300,
+                    "MaximumExecutionTimeoutInSeconds": 14400,
+                },
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in ALARMS]},
+            },
+        }
+    ]
+    assert "CreateEndpoint" not in account.calls
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
+    assert account.notifications()[-1]["status"] == "UPDATING"
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_rejected_version_only_notifies(account: Account) -> None:
+    _, result = account.deploy("Rejected")
+
+    assert result["status"] == "REJECTED"
+    assert account.calls == []
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+    assert "genai-kit-dev-ft-v2" not in account.backend._models
+    notification = account.notifications()[-1]
+    assert notification["status"] == "REJECTED"
+    assert f"endpoint {ENDPOINT} is unchanged" in notification["reason"]
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_failed_update_removes_what_it_created_notifies_and_raises(account: Account) -> None:
+    account.update_error = ClientError(
+        {"Error": {"Code": "ResourceLimitExceeded", "Message": "ml.inf2.xlarge for endpoint usage: 1"}},
+        "UpdateEndpoint",
+    )
+
+    with pytest.raises(ClientError, match="ResourceLimitExceeded"):
+        account.deploy()
+
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+    assert set(account.backend._models) == {"genai-kit-dev-ft-v1"}
+    assert set(account.backend.endpoint_configs) == {"genai-kit-dev-ft-v1"}
+    assert account.calls[-2:] == ["DeleteEndpointConfig", "DeleteModel"]
+    notification = account.notifications()[-1]
+    assert notification["status"] == "FAILED"
+    assert "ResourceLimitExceeded" in notification["reason"]
+    assert f"endpoint {ENDPOINT} keeps serving what it served" in notification["reason"]
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_endpoint_busy_with_another_deployment_is_refused_and_cleaned_up(account: Account) -> None:
+    account.backend.endpoints[ENDPOINT].endpoint_status = "Updating"
+
+    with pytest.raises(RolloutError, match="is Updating; SageMaker updates an endpoint only when it is InService"):
+        account.deploy()
+
+    assert account.updates == []
+    assert set(account.backend._models) == {"genai-kit-dev-ft-v1"}
+    assert account.notifications()[-1]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize("with_endpoint", [False, True], ids=["created", "updated"])
+def test_redelivered_event_changes_nothing(account: Account, with_endpoint: bool) -> None:
+    if with_endpoint:
+        account.deploy()
+    arn, first = account.deploy()
+    calls = len(account.calls)
+    notifications = len(account.notifications())
+
+    _, again = account.deploy(package_arn=arn)
+
+    assert first["status"] in {"CREATING", "UPDATING"}
+    assert again["status"] == "UNCHANGED"
+    assert account.calls[calls:] == [
+        "DescribeModelPackage",
+        "DescribeModel",
+        "DescribeEndpointConfig",
+        "DescribeEndpoint",
+    ]
+    assert len(account.updates) == int(with_endpoint)
+    assert len(account.notifications()) == notifications
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_redelivery_during_the_blue_green_deployment_changes_nothing(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn, _ = account.deploy()
+    endpoint = account.backend.endpoints[ENDPOINT]
+    # SageMaker keeps serving v1 while v2 bakes: DescribeEndpoint reports v2 as the pending deployment.
+    endpoint.endpoint_config_name = "genai-kit-dev-ft-v1"
+    endpoint.endpoint_status = "Updating"
+    original = client("sagemaker").describe_endpoint
+
+    def describe_endpoint(**request: Any) -> dict[str, Any]:
+        response: dict[str, Any] = original(**request)
+        response["PendingDeploymentSummary"] = {"EndpointConfigName": "genai-kit-dev-ft-v2"}
+        return response
+
+    monkeypatch.setattr(client("sagemaker"), "describe_endpoint", describe_endpoint)
+
+    _, again = account.deploy(package_arn=arn)
+
+    assert again["status"] == "UNCHANGED"
+    assert len(account.updates) == 1
+
+
+def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:
+    arn = account.register()
+    detail = account.set_status(arn, "Approved")
+    account.set_status(arn, "Rejected")
+
+    with pytest.raises(RolloutError, match="the version is Rejected now, no longer Approved"):
+        handle(detail, account.env)
+
+    assert account.backend._models == {}
+    assert account.endpoint_config_name() is None
+
+
+def test_event_of_another_group_is_ignored(account: Account) -> None:
+    detail = PackageDetail.model_validate(
+        {
+            "ModelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package/other/1",
+            "ModelPackageGroupName": "other",
+            "ModelApprovalStatus": "Approved",
+        }
+    )
+    assert handle(detail, account.env)["status"] == "IGNORED"
+    assert account.calls == []
+
+
+def test_concurrently_created_model_counts_as_existing(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    sagemaker = client("sagemaker")
+    original = sagemaker.create_model
+
+    def create_model(**request: Any) -> dict[str, Any]:
+        original(**request)
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Cannot create already existing model"}}, "CreateModel"
+        )
+
+    monkeypatch.setattr(sagemaker, "create_model", create_model)
+
+    _, result = account.deploy()
+
+    assert result["status"] == "CREATING"
+
+
+def test_handler_parses_the_eventbridge_event(account: Account) -> None:
+    arn = account.register()
+    account.set_status(arn, "Approved")
+    event = json.loads(EVENT.read_text())
+    event["detail"]["ModelPackageArn"] = arn
+
+    result = handler(event, FakeLambdaContext(function_name="training-deploy"))
+
+    assert result["status"] == "CREATING"
+    assert result["endpoint"] == ENDPOINT
+
+
+def test_deployment_config_is_valid_for_create_and_update(account: Account) -> None:
+    config = deployment_config(account.env)
+    for operation in ("CreateEndpoint", "UpdateEndpoint"):
+        request = {"EndpointName": ENDPOINT, "EndpointConfigName": "c", "DeploymentConfig": config}
+        validate_parameters(request, _SAGEMAKER_MODEL.operation_model(operation).input_shape)
+
+
+def test_synthesized_environment_is_the_one_the_function_reads(
+    dev: SynthResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    functions = dev.templates["Training"]["Resources"]
+    (function,) = [r for k, r in functions.items() if "DeployFunction" in k and r["Type"] == "AWS::Lambda::Function"]
+    for name, value in function["Properties"]["Environment"]["Variables"].items():
+        # Deploy-time values (role, key and topic ARNs, the bucket) are CloudFormation tokens here.
+        monkeypatch.setenv(name, value if isinstance(value, str) else "token")
+    env = Environment.from_os()
+    assert env.rollback_alarms == ALARMS
+    assert env.tags == {"genai-kit:stage": "dev"}
+
+
+def test_missing_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in VARIABLES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TOPIC_ARN", raising=False)
+    with pytest.raises(ValueError, match="topic_arn"):
+        Environment.from_os()
