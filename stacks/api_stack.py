@@ -28,6 +28,10 @@ ROUTER_PACKAGE = "api_router"
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
 
 
+# The alias of the endpoint that serves approved fine-tuned versions (it exists after the first approval).
+FINE_TUNED_ALIAS = "finetuned"
+
+
 def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, dict[str, str]]:
     """The router's MODELS entries for the endpoints: name, and whether the container speaks the chat schema."""
     return {
@@ -52,10 +56,16 @@ class ApiStack(cdk.Stack):
         config: KitConfig,
         foundation: FoundationStack,
         bedrock: BedrockStack | None = None,
+        fine_tuned_endpoint: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         models: dict[str, dict[str, str]] = endpoint_targets(config.endpoints)
+        endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
+        if fine_tuned_endpoint is not None:
+            # Fine-tuned versions are served by the catalog's text-generation container: one plain prompt.
+            models[FINE_TUNED_ALIAS] = {"backend": "sagemaker", "endpoint": fine_tuned_endpoint, "format": "prompt"}
+            endpoint_names.append(fine_tuned_endpoint)
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
             models |= {alias: {"backend": "bedrock", "model": m.invoke_id} for alias, m in bedrock.models.items()}
@@ -65,7 +75,7 @@ class ApiStack(cdk.Stack):
         self.function = self._router(config, foundation, models, guardrail)
         if bedrock is not None:
             bedrock.grant_invoke(self.function)
-        self._grant_endpoints(config.endpoints)
+        self._grant_endpoints(endpoint_names)
         self.api = self._rest_api(config, foundation)
         self._outputs(config)
 
@@ -149,16 +159,16 @@ class ApiStack(cdk.Stack):
         )
         return function
 
-    def _grant_endpoints(self, endpoints: tuple[ResolvedEndpoint, ...]) -> None:
-        if not endpoints:
+    def _grant_endpoints(self, endpoint_names: list[str]) -> None:
+        if not endpoint_names:
             return
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 sid="InvokeKitEndpoints",
                 actions=["sagemaker:InvokeEndpoint"],
                 resources=[
-                    f"arn:{cdk.Aws.PARTITION}:sagemaker:{self.region}:{cdk.Aws.ACCOUNT_ID}:endpoint/{e.endpoint_name}"
-                    for e in endpoints
+                    f"arn:{cdk.Aws.PARTITION}:sagemaker:{self.region}:{cdk.Aws.ACCOUNT_ID}:endpoint/{name}"
+                    for name in endpoint_names
                 ],
             )
         )

@@ -56,21 +56,6 @@ class KitStage(cdk.Stage):
             if config.endpoints
             else None
         )
-        self.api = (
-            ApiStack(
-                self,
-                "Api",
-                config=config,
-                foundation=self.foundation,
-                bedrock=self.bedrock,
-                description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
-            )
-            if settings.api.enabled
-            else None
-        )
-        if self.api is not None and self.inference is not None:
-            # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
-            self.api.add_stack_dependency(self.inference)
         self.training = (
             TrainingStack(
                 self,
@@ -82,6 +67,26 @@ class KitStage(cdk.Stage):
             if settings.training.enabled
             else None
         )
+        self.api = (
+            ApiStack(
+                self,
+                "Api",
+                config=config,
+                foundation=self.foundation,
+                bedrock=self.bedrock,
+                fine_tuned_endpoint=(
+                    self.training.rollout.endpoint_name
+                    if self.training is not None and self.training.rollout is not None
+                    else None
+                ),
+                description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
+            )
+            if settings.api.enabled
+            else None
+        )
+        if self.api is not None and self.inference is not None:
+            # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
+            self.api.add_stack_dependency(self.inference)
         training_pipeline = self.training.pipeline if self.training is not None else None
         self.monitoring = MonitoringStack(
             self,

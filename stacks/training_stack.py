@@ -110,6 +110,7 @@ class TrainingStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.pipeline: TrainingPipeline | None = None
+        self.rollout: ModelRollout | None = None
         try:
             training = resolve(config)
         except TrainingConfigError as error:
@@ -132,7 +133,6 @@ class TrainingStack(cdk.Stack):
             removal_policy=removal_policy,
         )
         self.pipeline = pipeline
-        self.rollout: ModelRollout | None = None
         if training.config.rollout.enabled:
             hosting = training.hosting
             self.rollout = ModelRollout(

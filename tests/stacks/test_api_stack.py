@@ -78,6 +78,7 @@ def test_router_configuration_lists_the_endpoints(api: Template) -> None:
     before, profile_arn, after = environment["MODELS"]["Fn::Join"][1]
     assert "PublishOutputFnGetAttModelsNovaLiteProfile" in profile_arn["Fn::GetStackOutput"]["OutputName"]
     assert json.loads(f"{before}PROFILE{after}") == {
+        "finetuned": {"backend": "sagemaker", "endpoint": "genai-kit-dev-finetuned", "format": "prompt"},
         "nova-lite": {"backend": "bedrock", "model": "PROFILE"},
         "tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages"},
     }
@@ -94,18 +95,8 @@ def test_router_may_invoke_only_the_configured_endpoints(api: Template) -> None:
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     invoke = statements["InvokeKitEndpoints"]
     assert invoke["Action"] == "sagemaker:InvokeEndpoint"
-    assert invoke["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":sagemaker:us-east-1:",
-                {"Ref": "AWS::AccountId"},
-                ":endpoint/genai-kit-dev-tinyllama",
-            ],
-        ]
-    }
+    suffixes = [resource["Fn::Join"][1][-1] for resource in invoke["Resource"]]
+    assert sorted(suffixes) == [":endpoint/genai-kit-dev-finetuned", ":endpoint/genai-kit-dev-tinyllama"]
     others = [s for sid, s in statements.items() if sid != "InvokeKitEndpoints"]
     assert [sorted(s["Action"]) for s in others] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
 
@@ -120,6 +111,11 @@ def test_router_gets_the_bedrock_invoke_policy(api: Template) -> None:
     ]
     assert len(managed) == 1
     assert "InvokePolicy" in managed[0]["Fn::GetStackOutput"]["OutputName"]
+
+
+def test_fine_tuned_endpoint_is_routed_only_while_rollout_is_on(synth: Callable[..., SynthResult]) -> None:
+    template = synth("dev", stages={"dev": {"training": {"rollout": {"enabled": False}}}}).template("Api")
+    assert "finetuned" not in json.dumps(_router(template)["Environment"]["Variables"]["MODELS"])
 
 
 def test_no_usage_plan_by_default(api: Template) -> None:
