@@ -25,12 +25,8 @@ from constructs import Construct
 
 from genai_kit.config.training import RolloutConfig
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.neuron_endpoint import (
-    ENDPOINT_METRICS_NAMESPACE,
-    alarm_names,
-    ecr_repository_arn,
-    endpoint_alarms,
-)
+from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_names, endpoint_alarms
+from stacks.constructs.sagemaker_role import container_statements
 from stacks.constructs.training_function import TrainingFunction
 
 # What SageMaker emits when a model package is created or its approval status changes.
@@ -192,28 +188,11 @@ class ModelRollout(Construct):
                 resources=[artifacts],
                 conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
             ),
-            iam.PolicyStatement(
-                sid="PullServingImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[ecr_repository_arn(image_uri)],
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr",
-                actions=["ecr:GetAuthorizationToken"],
-                # GetAuthorizationToken is account-wide: ECR supports no resource-level permission for it.
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group, f"{log_group}:log-stream:*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishOwnMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                # PutMetricData supports no resource-level permission; the namespace condition scopes it.
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": ENDPOINT_METRICS_NAMESPACE}},
+            *container_statements(
+                image_uris=[image_uri],
+                log_group_arn=log_group,
+                log_streams="*",
+                metrics_namespace=ENDPOINT_METRICS_NAMESPACE,
             ),
             iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture_objects]),
         ]

@@ -15,6 +15,7 @@ from constructs import Construct
 from genai_kit.config.endpoints import AlarmThresholds
 from genai_kit.endpoints import ModelData, ResolvedEndpoint
 from stacks.constructs.nag import acknowledge_wildcards
+from stacks.constructs.sagemaker_role import container_statements
 
 VARIANT_NAME = "AllTraffic"
 # Namespace of the endpoint instance metrics (CPU, memory, disk) SageMaker publishes with the execution role.
@@ -26,15 +27,6 @@ ALARM_SUFFIXES = ("invocation-5xx", "model-errors", "model-latency-p90")
 def alarm_names(prefix: str) -> list[str]:
     """The fixed names :func:`endpoint_alarms` gives an endpoint's alarms with ``alarm_name_prefix=prefix``."""
     return [f"{prefix}-{suffix}" for suffix in ALARM_SUFFIXES]
-
-
-def ecr_repository_arn(image_uri: str) -> str:
-    """ARN of the ECR repository an image URI points into (``<account>.dkr.ecr.<region>.<suffix>/<repo>:<tag>``)."""
-    registry, _, repository_and_tag = image_uri.partition("/")
-    account, _, rest = registry.partition(".dkr.ecr.")
-    region = rest.split(".", 1)[0]
-    repository = repository_and_tag.split("@", 1)[0].rsplit(":", 1)[0]
-    return f"arn:{cdk.Aws.PARTITION}:ecr:{region}:{account}:repository/{repository}"
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -140,31 +132,12 @@ class NeuronEndpoint(Construct):
             f"arn:{cdk.Aws.PARTITION}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:"
             f"{ENDPOINT_METRICS_NAMESPACE}/{endpoint.endpoint_name}"
         )
-        statements = [
-            iam.PolicyStatement(
-                sid="PullServingImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[ecr_repository_arn(endpoint.image_uri)],
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr",
-                actions=["ecr:GetAuthorizationToken"],
-                # GetAuthorizationToken is account-wide: ECR supports no resource-level permission for it.
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group, f"{log_group}:log-stream:*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishOwnMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                # PutMetricData supports no resource-level permission; the namespace condition scopes it.
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": ENDPOINT_METRICS_NAMESPACE}},
-            ),
-        ]
+        statements = container_statements(
+            image_uris=[endpoint.image_uri],
+            log_group_arn=log_group,
+            log_streams="*",
+            metrics_namespace=ENDPOINT_METRICS_NAMESPACE,
+        )
         capture_objects = f"arn:{cdk.Aws.PARTITION}:s3:::{artifacts_bucket_name}/{capture_prefix}*"
         statements.append(
             # Data capture is written with the execution role; SSE-KMS puts need a data key from the kit's key.

@@ -29,7 +29,8 @@ from genai_kit.catalog import HostingSpec
 from genai_kit.config.training import TrainingConfig
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.neuron_endpoint import ecr_repository_arn, split_s3_uri
+from stacks.constructs.neuron_endpoint import split_s3_uri
+from stacks.constructs.sagemaker_role import container_statements
 from stacks.constructs.training_function import TrainingFunction
 
 DATASETS_PREFIX = "fine-tuning/"
@@ -167,28 +168,12 @@ class TrainingPipeline(Construct):
                 resources=[artifacts],
                 conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in writable]}},
             ),
-            iam.PolicyStatement(
-                sid="PullTrainingImage",
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=sorted({ecr_repository_arn(spec.image_uri) for spec in specs}),
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr",
-                actions=["ecr:GetAuthorizationToken"],
-                # GetAuthorizationToken is account-wide: ECR supports no resource-level permission for it.
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group, f"{log_group}:log-stream:{self.job_prefix}-*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishOwnMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                # PutMetricData supports no resource-level permission; the namespace condition scopes it.
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": TRAINING_JOBS_NAMESPACE}},
+            *container_statements(
+                image_uris=[spec.image_uri for spec in specs],
+                log_group_arn=log_group,
+                log_streams=f"{self.job_prefix}-*",
+                metrics_namespace=TRAINING_JOBS_NAMESPACE,
+                image_sid="PullTrainingImage",
             ),
         ]
         for statement in statements:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from stacks.constructs.neuron_endpoint import ecr_repository_arn
+from stacks.constructs.sagemaker_role import ecr_repository_arn
 from tests.synth import SynthResult
 
 LLAMA2_NEURON_ENDPOINT = {
