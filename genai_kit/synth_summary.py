@@ -41,26 +41,32 @@ def summarize(assembly_dir: Path) -> list[StackSummary]:
     return list(_stacks(assembly_dir))
 
 
-def _stacks(assembly_dir: Path) -> Iterator[StackSummary]:
+def stack_artifacts(assembly_dir: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every stack artifact of the assembly with the directory its files are in, nested stage assemblies included."""
     manifest = _read_json(assembly_dir / "manifest.json")
     for artifact in manifest.get("artifacts", {}).values():
-        properties = artifact.get("properties", {})
         if artifact.get("type") == _NESTED_ASSEMBLY:
-            yield from _stacks(assembly_dir / properties["directoryName"])
+            yield from stack_artifacts(assembly_dir / artifact["properties"]["directoryName"])
         elif artifact.get("type") == _STACK:
-            template = _read_json(assembly_dir / properties["templateFile"])
-            yield StackSummary(
-                name=properties.get("stackName", artifact.get("displayName", "?")),
-                environment=artifact.get("environment", "?"),
-                resource_types=Counter(resource["Type"] for resource in template.get("Resources", {}).values()),
-                # Outputs without a description are CDK's own cross-stack plumbing, not meant for people.
-                outputs={
-                    key: output["Description"]
-                    for key, output in sorted(template.get("Outputs", {}).items())
-                    if output.get("Description")
-                },
-                warnings=_warnings(assembly_dir, artifact),
-            )
+            yield assembly_dir, artifact
+
+
+def _stacks(assembly_dir: Path) -> Iterator[StackSummary]:
+    for directory, artifact in stack_artifacts(assembly_dir):
+        properties = artifact.get("properties", {})
+        template = _read_json(directory / properties["templateFile"])
+        yield StackSummary(
+            name=properties.get("stackName", artifact.get("displayName", "?")),
+            environment=artifact.get("environment", "?"),
+            resource_types=Counter(resource["Type"] for resource in template.get("Resources", {}).values()),
+            # Outputs without a description are CDK's own cross-stack plumbing, not meant for people.
+            outputs={
+                key: output["Description"]
+                for key, output in sorted(template.get("Outputs", {}).items())
+                if output.get("Description")
+            },
+            warnings=_warnings(directory, artifact),
+        )
 
 
 def _warnings(assembly_dir: Path, artifact: dict[str, Any]) -> list[str]:

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from genai_kit.cdk_context import PROJECT_ROOT
+from genai_kit.synth_summary import stack_artifacts
 
 DEFAULT_ASSEMBLY_DIR = PROJECT_ROOT / "cdk.out"
 # What CDK's default synthesizer has required since CDK 2.0; used when nothing was synthesized yet.
 DEFAULT_BOOTSTRAP_VERSION = 6
 DEFAULT_BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
-_STACK = "aws:cloudformation:stack"
-_NESTED_ASSEMBLY = "cdk:cloud-assembly"
 
 
 @dataclass(frozen=True)
@@ -47,18 +46,14 @@ def bootstrap_requirement(stacks: list[SynthesizedStack]) -> tuple[int, str]:
 
 
 def _stacks(assembly_dir: Path) -> Iterator[SynthesizedStack]:
-    manifest = _read_json(assembly_dir / "manifest.json")
-    for artifact in manifest.get("artifacts", {}).values():
+    for directory, artifact in stack_artifacts(assembly_dir):
         properties = artifact.get("properties", {})
-        if artifact.get("type") == _NESTED_ASSEMBLY:
-            yield from _stacks(assembly_dir / properties["directoryName"])
-        elif artifact.get("type") == _STACK:
-            yield SynthesizedStack(
-                name=properties.get("stackName", artifact.get("displayName", "")),
-                template=_read_json(assembly_dir / properties["templateFile"]),
-                bootstrap_version=int(properties.get("requiresBootstrapStackVersion", DEFAULT_BOOTSTRAP_VERSION)),
-                bootstrap_parameter=properties.get("bootstrapStackVersionSsmParameter", DEFAULT_BOOTSTRAP_PARAMETER),
-            )
+        yield SynthesizedStack(
+            name=properties.get("stackName", artifact.get("displayName", "")),
+            template=_read_json(directory / properties["templateFile"]),
+            bootstrap_version=int(properties.get("requiresBootstrapStackVersion", DEFAULT_BOOTSTRAP_VERSION)),
+            bootstrap_parameter=properties.get("bootstrapStackVersionSsmParameter", DEFAULT_BOOTSTRAP_PARAMETER),
+        )
 
 
 def _read_json(path: Path) -> Any:
