@@ -86,9 +86,7 @@ class BedrockStack(cdk.Stack):
                 config=bedrock.invocation_logging,
                 encryption_key=foundation.key,
                 bucket=foundation.artifacts_bucket,
-                removal_policy=cdk.RemovalPolicy.DESTROY
-                if settings.removal_policy == "destroy"
-                else cdk.RemovalPolicy.RETAIN,
+                removal_policy=foundation.removal_policy,
             )
 
         self._outputs()

@@ -28,14 +28,18 @@ def bucket_name(stage: str, purpose: str) -> str:
 class FoundationStack(cdk.Stack):
     """Customer-managed KMS key, datasets / artifacts / access-log buckets and the alarm topic.
 
-    Attributes other stacks use: ``key``, ``datasets_bucket``, ``artifacts_bucket`` (and its
+    Attributes other stacks use: ``removal_policy``, ``key``, ``datasets_bucket``, ``artifacts_bucket`` (and its
     ``artifacts_bucket_name``, usable without a cross-stack reference), ``alarm_topic``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         settings = config.settings
-        removal_policy = cdk.RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        # What `cdk destroy` does with the stage's stored data; the other stacks follow the same policy.
+        self.removal_policy = (
+            cdk.RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        )
+        removal_policy = self.removal_policy
 
         self.key = kms.Key(
             self,

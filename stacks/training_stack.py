@@ -117,9 +117,7 @@ class TrainingStack(cdk.Stack):
             # Reported by synth as a failed check with this message, like the other checks of the kit.
             cdk.Annotations.of(self).add_error(str(error))
             return
-        removal_policy = (
-            cdk.RemovalPolicy.DESTROY if config.settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
-        )
+        removal_policy = foundation.removal_policy
         datasets_bucket = bucket_name(config.stage, "datasets")
         pipeline = TrainingPipeline(
             self,

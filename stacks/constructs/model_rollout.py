@@ -26,7 +26,7 @@ from constructs import Construct
 from genai_kit.config.training import RolloutConfig
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_names, endpoint_alarms
-from stacks.constructs.sagemaker_role import container_statements
+from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 from stacks.constructs.training_function import TrainingFunction
 
 # What SageMaker emits when a model package is created or its approval status changes.
@@ -201,12 +201,7 @@ class ModelRollout(Construct):
         # Reads the SSE-KMS training output; writes SSE-KMS data capture.
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            policy,
-            resources=["*"],
-            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
-            "PutMetricData is limited to the endpoint metrics namespace by condition.",
-        )
+        acknowledge_container_wildcards(policy, metrics_namespace=ENDPOINT_METRICS_NAMESPACE)
         acknowledge_wildcards(
             policy,
             resources=[model_objects, f"{log_group}:log-stream:*", capture_objects],

@@ -15,7 +15,7 @@ from constructs import Construct
 from genai_kit.config.endpoints import AlarmThresholds
 from genai_kit.endpoints import ModelData, ResolvedEndpoint
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.sagemaker_role import container_statements
+from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 
 VARIANT_NAME = "AllTraffic"
 # Namespace of the endpoint instance metrics (CPU, memory, disk) SageMaker publishes with the execution role.
@@ -153,12 +153,7 @@ class NeuronEndpoint(Construct):
         encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
 
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            policy,
-            resources=["*"],
-            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
-            "PutMetricData is limited to the endpoint metrics namespace by condition.",
-        )
+        acknowledge_container_wildcards(policy, metrics_namespace=ENDPOINT_METRICS_NAMESPACE)
         acknowledge_wildcards(
             policy,
             resources=[f"{log_group}:log-stream:*", capture_objects, *model_artifacts],

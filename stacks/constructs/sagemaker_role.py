@@ -6,6 +6,9 @@ from collections.abc import Iterable
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from stacks.constructs.nag import acknowledge_wildcards
 
 
 def ecr_repository_arn(image_uri: str) -> str:
@@ -51,3 +54,13 @@ def container_statements(
             conditions={"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
         ),
     ]
+
+
+def acknowledge_container_wildcards(policy: IConstruct, *, metrics_namespace: str) -> None:
+    """Acknowledge the two ``Resource: *`` statements of :func:`container_statements` on the role's policy."""
+    acknowledge_wildcards(
+        policy,
+        resources=["*"],
+        reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
+        f"PutMetricData is limited to the {metrics_namespace} namespace by condition.",
+    )

@@ -30,7 +30,7 @@ from genai_kit.config.training import TrainingConfig
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import split_s3_uri
-from stacks.constructs.sagemaker_role import container_statements
+from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 from stacks.constructs.training_function import TrainingFunction
 
 DATASETS_PREFIX = "fine-tuning/"
@@ -181,12 +181,7 @@ class TrainingPipeline(Construct):
         # Reads the SSE-KMS dataset, writes SSE-KMS output, checkpoints and the compile cache.
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            policy,
-            resources=["*"],
-            reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permission; "
-            "PutMetricData is limited to the training jobs namespace by condition.",
-        )
+        acknowledge_container_wildcards(policy, metrics_namespace=TRAINING_JOBS_NAMESPACE)
         acknowledge_wildcards(
             policy,
             resources=[
