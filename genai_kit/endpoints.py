@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from genai_kit.catalog import CatalogError, load_entry, resolve_dlc_image, resolve_hosting
+from genai_kit.catalog.containers import ContainerContract, container_contract, contract_for_image
+from genai_kit.catalog.images import resolve_dlc_version
 from genai_kit.config.endpoints import (
     EndpointConfig,
     HuggingFaceSource,
@@ -71,6 +73,14 @@ class ResolvedEndpoint:
     enable_network_isolation: bool
     payload_family: PayloadFamily
     model_label: str = field(metadata={"doc": "what is served, for outputs: '<model id>@<version>' or the source"})
+    container: ContainerContract | None = field(
+        default=None, metadata={"doc": "the serving container's facts; None for an image the catalog has none for"}
+    )
+
+    @property
+    def request_format(self) -> Literal["messages", "prompt"]:
+        """How the API sends a chat request: OpenAI's chat schema where the container takes it, else one prompt."""
+        return "messages" if self.container is not None and self.container.chat_on_invocations else "prompt"
 
 
 def endpoint_name(stage: str, name: str) -> str:
@@ -141,6 +151,7 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
         enable_network_isolation=spec.enable_network_isolation,
         payload_family="jumpstart" if spec.payload.family == "other" else spec.payload.family,
         model_label=f"{source.model_id}@{source.version}",
+        container=_contract_for_image(spec.image_uri),
     )
 
 
@@ -192,6 +203,7 @@ def _resolve_container(
         enable_network_isolation=is_s3,
         payload_family=_CONTAINER_FAMILY[source.container],
         model_label=source.s3_uri if isinstance(source, S3WeightsSource) else f"huggingface:{source.model_id}",
+        container=container_contract(source.container, resolve_dlc_version(source.container, source.container_version)),
     )
 
 
@@ -235,3 +247,11 @@ def serving_environment(
             "SM_VLLM_DTYPE": {"bf16": "bfloat16", "fp16": "float16"}.get(serving.dtype or ""),
         }
     return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def _contract_for_image(image_uri: str) -> ContainerContract | None:
+    """The serving facts of a JumpStart spec's image, or None where the catalog has none (one prompt, no stream)."""
+    try:
+        return contract_for_image(image_uri)
+    except CatalogError:
+        return None

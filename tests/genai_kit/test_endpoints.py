@@ -63,6 +63,23 @@ def test_gated_jumpstart_model_resolves_with_eula_accepted() -> None:
     assert endpoint.model_label == "meta-textgenerationneuron-llama-2-7b@1.0.0"
 
 
+@pytest.mark.parametrize(
+    ("source", "request_format", "streams"),
+    [
+        (TINYLLAMA, "messages", True),
+        ({**TINYLLAMA, "container_version": "0.0.25"}, "prompt", True),
+        ({**TINYLLAMA, "container": "huggingface-vllm-neuronx", "container_version": "0.4"}, "messages", True),
+        ({**TINYLLAMA, "container": "djl-neuronx", "container_version": "0.26.0"}, "prompt", False),
+        ({**LLAMA2_NEURON, "accept_eula": True}, "prompt", False),
+    ],
+)
+def test_endpoint_carries_its_containers_facts(source: dict[str, Any], request_format: str, streams: bool) -> None:
+    (endpoint,) = _endpoints({"name": "m", "source": source})
+    assert endpoint.container is not None
+    assert endpoint.request_format == request_format
+    assert endpoint.container.streams is streams
+
+
 def test_environment_overrides_come_last() -> None:
     (endpoint,) = _endpoints({"name": "t", "source": TINYLLAMA, "environment": {"HF_BATCH_SIZE": "8"}})
     assert endpoint.environment["HF_BATCH_SIZE"] == "8"
