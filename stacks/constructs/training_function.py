@@ -1,17 +1,13 @@
 """A pipeline Lambda function: its code asset, Powertools layer, KMS-encrypted log group and its own role.
 
-The asset mirrors the repository layout (``lambdas/<name>/``, ``lambdas/shared/`` and, where a function
-validates against the catalog, ``genai_kit/catalog/``), so the handler imports the same modules in Lambda
-as in the tests. It is staged into a temporary folder at synth (no Docker: plain Python files and JSON);
-its content alone decides the asset hash, so synth stays deterministic.
+The asset (``stacks.constructs.lambda_code``) holds ``lambdas/<name>/``, ``lambdas/shared/`` and, where a
+function validates against the catalog, ``genai_kit/catalog/`` (without its refresh command), so the handler
+imports the same modules in Lambda as in the tests.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -20,50 +16,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_kit.cdk_context import PROJECT_ROOT
+from genai_kit.lambda_layers import powertools_layer_arn
+from stacks.constructs.lambda_code import function_code
 from stacks.constructs.nag import acknowledge_wildcards
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
-# Powertools for AWS Lambda (Python) v3, published by AWS as a public layer in every commercial region:
-# arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-{python_version}-x86_64:<version>.
-# Version 27 is the one documented in aws-powertools/powertools-lambda-python docs/index.md (pull request
-# #7757). The layer bundles Powertools with its extras (pydantic v2 among them), without boto3.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_VERSION = 27
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-x86_64"
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc")
-
-
-def powertools_layer_arn() -> str:
-    """The Powertools layer ARN in the stack's own region and partition."""
-    return (
-        f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-        f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
-    )
-
-
-def stage_asset(name: str, *, with_catalog: bool = False, extra_files: Mapping[str, str] | None = None) -> Path:
-    """Copy the function's code (and what it imports) into a fresh folder laid out like the repository."""
-    root = Path(tempfile.mkdtemp(prefix=f"genai-kit-{name}-"))
-    lambdas = PROJECT_ROOT / "lambdas"
-    (root / "lambdas").mkdir()
-    shutil.copy2(lambdas / "__init__.py", root / "lambdas" / "__init__.py")
-    shutil.copytree(lambdas / "shared", root / "lambdas" / "shared", ignore=_IGNORE)
-    shutil.copytree(lambdas / name, root / "lambdas" / name, ignore=_IGNORE)
-    if with_catalog:
-        package = PROJECT_ROOT / "genai_kit"
-        (root / "genai_kit").mkdir()
-        shutil.copy2(package / "__init__.py", root / "genai_kit" / "__init__.py")
-        # The catalog's models and validators only: the refresh command and the catalog files stay out.
-        shutil.copytree(
-            package / "catalog",
-            root / "genai_kit" / "catalog",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "refresh"),
-        )
-    for relative, content in (extra_files or {}).items():
-        (root / relative).write_text(content, encoding="utf-8")
-    return root
 
 
 class TrainingFunction(Construct):
@@ -111,11 +69,17 @@ class TrainingFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=f"lambdas.{name}.handler.handler",
-            code=lambda_.Code.from_asset(
-                str(stage_asset(name, with_catalog=with_catalog, extra_files=extra_files)),
-                exclude=["__pycache__", "*.pyc"],
+            code=function_code(
+                name,
+                include=("lambdas/shared", *(("genai_kit/catalog",) if with_catalog else ())),
+                exclude=("genai_kit/catalog/refresh",),
+                extra_files=extra_files,
             ),
-            layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn())],
+            layers=[
+                lambda_.LayerVersion.from_layer_version_arn(
+                    self, "Powertools", powertools_layer_arn(cdk.Stack.of(self).region)
+                )
+            ],
             role=self.role,
             timeout=timeout,
             memory_size=memory_mb,
