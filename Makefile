@@ -73,7 +73,7 @@ $(VENV)/.python:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@touch $@
 
-$(VENV)/.runtime: requirements.txt $(VENV)/.python
+$(VENV)/.runtime: requirements.txt lambdas/api_router/requirements.txt $(VENV)/.python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 

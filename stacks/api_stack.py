@@ -1,8 +1,13 @@
-"""API stack: an OpenAI-compatible REST API (API Gateway + router Lambda) over Bedrock and the endpoints."""
+"""API stack: an OpenAI-compatible REST API (API Gateway + router Lambda) over Bedrock and the endpoints.
+
+The router streams: every method's integration uses API Gateway's STREAM response transfer mode (Lambda's
+InvokeWithResponseStream), and the function runs the router's ASGI app behind the AWS Lambda Web Adapter
+layer in response-stream mode. The integration, function and model-client timeouts all derive from
+``api.model_timeout_seconds`` (``genai_kit.config.api.ApiTimeouts``).
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -12,9 +17,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_kit.cdk_context import PROJECT_ROOT
+from genai_kit.catalog.containers import ContainerContract
 from genai_kit.config import KitConfig
+from genai_kit.contracts.api_router import BedrockTarget, EndpointTarget, RouterEnvironment
 from genai_kit.endpoints import ResolvedEndpoint
+from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
+from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.foundation_stack import FoundationStack
@@ -23,26 +31,32 @@ if TYPE_CHECKING:
     from stacks.bedrock_stack import BedrockStack
 
 ROUTER_PACKAGE = "api_router"
-# Powertools for AWS Lambda (Python) v3 public layer, version 27 (docs/index.md of
-# aws-powertools/powertools-lambda-python): Logger, Metrics, Tracer and the event handler.
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
-
+# The AWS Lambda Web Adapter (aws-lambda-web-adapter docs/guide, getting-started/zip-packages.md and
+# configuration/environment-variables.md): Lambda runs the layer's /opt/bootstrap, which starts the handler
+# script and forwards each invocation over HTTP on AWS_LWA_PORT, streaming the response back; it waits for
+# a healthy answer on the readiness path before the first invocation.
+ROUTER_HANDLER = f"lambdas/{ROUTER_PACKAGE}/run.sh"
+ROUTER_PORT = 8080
+ROUTER_READINESS_PATH = "/health"
 
 # The alias of the endpoint that serves approved fine-tuned versions (it exists after the first approval).
 FINE_TUNED_ALIAS = "finetuned"
 
 
-def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, dict[str, str]]:
-    """The router's MODELS entries for the endpoints: name, and whether the container speaks the chat schema."""
-    return {
-        endpoint.name: {
-            "backend": "sagemaker",
-            "endpoint": endpoint.endpoint_name,
-            # JumpStart text-generation containers of the catalog take one prompt; the others the chat schema.
-            "format": "messages" if endpoint.config.source.kind != "jumpstart" else "prompt",
-        }
-        for endpoint in endpoints
-    }
+def endpoint_target(endpoint_name: str, container: ContainerContract | None) -> EndpointTarget:
+    """The router's target for an endpoint: its name and what its container takes and streams."""
+    chat = container is not None and container.chat_on_invocations
+    return EndpointTarget(
+        endpoint=endpoint_name,
+        format="messages" if chat else "prompt",
+        streams=container is not None and container.streams,
+        stream_usage=container is not None and container.stream_usage,
+    )
+
+
+def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, EndpointTarget]:
+    """The router's targets for the configured endpoints, by alias (the endpoint's short name)."""
+    return {endpoint.name: endpoint_target(endpoint.endpoint_name, endpoint.container) for endpoint in endpoints}
 
 
 class ApiStack(cdk.Stack):
@@ -56,19 +70,21 @@ class ApiStack(cdk.Stack):
         config: KitConfig,
         foundation: FoundationStack,
         bedrock: BedrockStack | None = None,
-        fine_tuned_endpoint: str | None = None,
+        fine_tuned_endpoint: tuple[str, ContainerContract | None] | None = None,
         **kwargs: object,
     ) -> None:
+        """``fine_tuned_endpoint``: the name of the endpoint approved fine-tuned versions roll out to, and the
+        facts of the container that serves them."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        models: dict[str, dict[str, str]] = endpoint_targets(config.endpoints)
+        models: dict[str, BedrockTarget | EndpointTarget] = dict(endpoint_targets(config.endpoints))
         endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
         if fine_tuned_endpoint is not None:
-            # Fine-tuned versions are served by the catalog's text-generation container: one plain prompt.
-            models[FINE_TUNED_ALIAS] = {"backend": "sagemaker", "endpoint": fine_tuned_endpoint, "format": "prompt"}
-            endpoint_names.append(fine_tuned_endpoint)
+            name, container = fine_tuned_endpoint
+            models[FINE_TUNED_ALIAS] = endpoint_target(name, container)
+            endpoint_names.append(name)
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
-            models |= {alias: {"backend": "bedrock", "model": m.invoke_id} for alias, m in bedrock.models.items()}
+            models |= {alias: BedrockTarget(model=m.invoke_id) for alias, m in bedrock.models.items()}
             if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
                 guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
@@ -83,10 +99,11 @@ class ApiStack(cdk.Stack):
         self,
         config: KitConfig,
         foundation: FoundationStack,
-        models: dict[str, dict[str, str]],
+        models: dict[str, BedrockTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
     ) -> lambda_.Function:
         api_config = config.settings.api
+        timeouts = api_config.timeouts
         log_group = logs.LogGroup(
             self,
             "RouterLogs",
@@ -94,47 +111,41 @@ class ApiStack(cdk.Stack):
             encryption_key=foundation.key,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        contract = RouterEnvironment(
+            models=models,
+            guardrail_id=guardrail[0] if guardrail else None,
+            guardrail_version=guardrail[1] if guardrail else None,
+            max_body_bytes=api_config.max_body_kib * 1024,
+            log_payloads=api_config.log_payloads,
+            trace_model_calls=api_config.trace_model_calls,
+            model_timeout_seconds=timeouts.request_seconds,
+            model_wait_seconds=timeouts.model_wait_seconds,
+        )
         environment = {
-            "MODELS": json.dumps(models, sort_keys=True),
-            "MAX_BODY_BYTES": str(api_config.max_body_kib * 1024),
-            "MODEL_TIMEOUT_SECONDS": str(api_config.model_timeout_seconds),
-            "LOG_PAYLOADS": str(api_config.log_payloads).lower(),
-            "TRACE_MODEL_CALLS": str(api_config.trace_model_calls).lower(),
+            **contract.to_environment(),
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+            "AWS_LWA_INVOKE_MODE": "response_stream",
+            "AWS_LWA_PORT": str(ROUTER_PORT),
+            "AWS_LWA_READINESS_CHECK_PATH": ROUTER_READINESS_PATH,
             "POWERTOOLS_SERVICE_NAME": "genai-kit-api",
             "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/Api",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        if guardrail is not None:
-            environment |= {"GUARDRAIL_ID": guardrail[0], "GUARDRAIL_VERSION": guardrail[1]}
         function = lambda_.Function(
             self,
             "Router",
             description=f"OpenAI-compatible router of the generative AI kit ({config.stage})",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.X86_64,
-            handler=f"lambdas.{ROUTER_PACKAGE}.handler.handler",
-            # Only the router's package, importable as lambdas.api_router exactly as the tests import it.
-            code=lambda_.Code.from_asset(
-                str(PROJECT_ROOT),
-                ignore_mode=cdk.IgnoreMode.GIT,
-                exclude=[
-                    "/*",
-                    "!/lambdas/",
-                    "/lambdas/*",
-                    "!/lambdas/__init__.py",
-                    f"!/lambdas/{ROUTER_PACKAGE}/",
-                    "__pycache__/",
-                    "*.pyc",
-                ],
-            ),
+            handler=ROUTER_HANDLER,
+            code=function_code(ROUTER_PACKAGE, include=("genai_kit/contracts",)),
             layers=[
-                lambda_.LayerVersion.from_layer_version_arn(
-                    self, "Powertools", POWERTOOLS_LAYER.format(region=self.region)
-                )
+                lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn(self.region)),
+                lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", web_adapter_layer_arn(self.region)),
             ],
             memory_size=512,
-            # Longer than the model timeout so the router, not Lambda, answers a slow model with a 504.
-            timeout=cdk.Duration.seconds(api_config.model_timeout_seconds + 3),
+            # After the router's own deadline, so that the router, not Lambda, ends a slow request (504).
+            timeout=cdk.Duration.seconds(timeouts.lambda_seconds),
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -165,7 +176,7 @@ class ApiStack(cdk.Stack):
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 sid="InvokeKitEndpoints",
-                actions=["sagemaker:InvokeEndpoint"],
+                actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
                 resources=[
                     f"arn:{cdk.Aws.PARTITION}:sagemaker:{self.region}:{cdk.Aws.ACCOUNT_ID}:endpoint/{name}"
                     for name in endpoint_names
@@ -217,7 +228,14 @@ class ApiStack(cdk.Stack):
                 api_key_required=api_config.usage_plan is not None,
             ),
         )
-        integration = apigateway.LambdaIntegration(self.function, proxy=True)
+        # STREAM on every method: the router's adapter answers in Lambda's response-stream format, which only a
+        # streaming integration (InvokeWithResponseStream) reads; a whole answer simply arrives in one piece.
+        integration = apigateway.LambdaIntegration(
+            self.function,
+            proxy=True,
+            response_transfer_mode=apigateway.ResponseTransferMode.STREAM,
+            timeout=cdk.Duration.millis(api_config.timeouts.integration_ms),
+        )
         v1 = api.root.add_resource("v1")
         v1.add_resource("models").add_method("GET", integration)
         v1.add_resource("chat").add_resource("completions").add_method("POST", integration)

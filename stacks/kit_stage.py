@@ -75,7 +75,7 @@ class KitStage(cdk.Stage):
                 foundation=self.foundation,
                 bedrock=self.bedrock,
                 fine_tuned_endpoint=(
-                    self.training.rollout.endpoint_name
+                    (self.training.rollout.endpoint_name, self.training.serving_container)
                     if self.training is not None and self.training.rollout is not None
                     else None
                 ),

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_kit.catalog import CatalogError, load_entry, resolve_hosting, resolve_training
+from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config import KitConfig
 from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig, training_hyperparameter_specs
 from genai_kit.endpoints import endpoint_name
@@ -111,6 +112,8 @@ class TrainingStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.pipeline: TrainingPipeline | None = None
         self.rollout: ModelRollout | None = None
+        # The container that serves approved versions (the model's hosting image), for the API's routing.
+        self.serving_container: ContainerContract | None = None
         try:
             training = resolve(config)
         except TrainingConfigError as error:
@@ -133,6 +136,10 @@ class TrainingStack(cdk.Stack):
         self.pipeline = pipeline
         if training.config.rollout.enabled:
             hosting = training.hosting
+            try:
+                self.serving_container = contract_for_image(hosting.image_uri)
+            except CatalogError:
+                self.serving_container = None  # facts unknown: the API sends one prompt and does not stream
             self.rollout = ModelRollout(
                 self,
                 "Rollout",

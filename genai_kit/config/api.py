@@ -2,9 +2,59 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import Field
 
 from genai_kit.config.base import LogRetentionDays, StrictModel
+
+# API Gateway REST API response streaming (developer guide, "Stream the integration response for your proxy
+# integrations"): a streamed response may last 15 minutes, and a regional API ends one that sends nothing
+# for 5 minutes (the idle timeout). The integration timeout of a streaming integration may be set up to 15 minutes.
+STREAM_MAX_SECONDS = 900
+STREAM_IDLE_SECONDS = 300
+# How much earlier than each AWS limit the router stops waiting, so that it is the router that answers.
+_IDLE_MARGIN_SECONDS = 20
+# Time the router needs after its own deadline to answer (the error object, the adapter's hand-over) before
+# Lambda ends the function, and API Gateway after Lambda, so each layer outlives the one below it.
+_LAMBDA_MARGIN_SECONDS = 5
+_INTEGRATION_MARGIN_SECONDS = 3
+MAX_MODEL_TIMEOUT_SECONDS = STREAM_MAX_SECONDS - _LAMBDA_MARGIN_SECONDS - _INTEGRATION_MARGIN_SECONDS - 2
+MAX_MODEL_WAIT_SECONDS = STREAM_IDLE_SECONDS - _IDLE_MARGIN_SECONDS
+
+
+@dataclass(frozen=True)
+class ApiTimeouts:
+    """Every timeout of the API, derived from ``api.model_timeout_seconds`` so that each layer outlives the next.
+
+    - ``request_seconds``: the router's deadline for a whole request, a streamed answer included; past it the
+      client gets the API's own 504 (or, once streaming, a timeout error event).
+    - ``model_wait_seconds``: the longest single wait for the model (a whole non-streamed answer, or the next
+      event of a stream); the boto3 clients' read timeout. At most 280 s, below API Gateway's 300 s idle timeout.
+    - ``lambda_seconds``: the function timeout, 5 s after the router's deadline.
+    - ``integration_ms``: API Gateway's integration timeout (milliseconds), 3 s after the function's.
+
+    The router makes one attempt per model call (no SDK retries), so one wait fits in the deadline; a 429
+    carries Retry-After, which OpenAI clients honour when they retry.
+    """
+
+    request_seconds: int
+    model_wait_seconds: int
+    lambda_seconds: int
+    integration_ms: int
+
+    @classmethod
+    def derive(cls, model_timeout_seconds: int) -> ApiTimeouts:
+        """The timeouts for ``model_timeout_seconds`` (1 to 890)."""
+        if not 1 <= model_timeout_seconds <= MAX_MODEL_TIMEOUT_SECONDS:
+            raise ValueError(f"model_timeout_seconds must be from 1 to {MAX_MODEL_TIMEOUT_SECONDS}")
+        lambda_seconds = model_timeout_seconds + _LAMBDA_MARGIN_SECONDS
+        return cls(
+            request_seconds=model_timeout_seconds,
+            model_wait_seconds=min(model_timeout_seconds, MAX_MODEL_WAIT_SECONDS),
+            lambda_seconds=lambda_seconds,
+            integration_ms=(lambda_seconds + _INTEGRATION_MARGIN_SECONDS) * 1000,
+        )
 
 
 class UsagePlanConfig(StrictModel):
@@ -28,7 +78,12 @@ class ApiConfig(StrictModel):
         1024, ge=1, le=6000, description="Largest request body accepted, in KiB (Lambda's payload limit is 6 MB)."
     )
     model_timeout_seconds: int = Field(
-        25, ge=1, le=28, description="How long the router waits for a model; below API Gateway's 29 s."
+        300,
+        ge=1,
+        le=MAX_MODEL_TIMEOUT_SECONDS,
+        description="The longest a request may take, a streamed answer included, before the API answers 504 (or "
+        "ends the stream with a timeout error); a single wait for the model is also capped at 280 s, under API "
+        "Gateway's 5-minute idle timeout. The Lambda and integration timeouts are derived from it.",
     )
     log_payloads: bool = Field(
         False, description="Write prompts and answers to the router's logs (off: only metadata is logged)."
@@ -40,3 +95,8 @@ class ApiConfig(StrictModel):
     log_retention_days: LogRetentionDays = Field(
         90, description="Retention of the access and function logs (a CloudWatch Logs retention value)."
     )
+
+    @property
+    def timeouts(self) -> ApiTimeouts:
+        """The Lambda, integration and model-client timeouts derived from ``model_timeout_seconds``."""
+        return ApiTimeouts.derive(self.model_timeout_seconds)

@@ -16,6 +16,7 @@ from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 from genai_kit.config.operations import MonitoringConfig, PipelineConfig
 from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig
+from genai_kit.lambda_layers import is_commercial_region
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -133,6 +134,19 @@ class StageConfig(StrictModel):
     def _bedrock_for_region(cls, value: BedrockConfig, info: ValidationInfo) -> BedrockConfig:
         region = info.data.get("region")
         return value.for_region(region) if region else value
+
+    @model_validator(mode="after")
+    def _lambda_layers_published(self) -> StageConfig:
+        enabled = [
+            key for key, on in (("api.enabled", self.api.enabled), ("training.enabled", self.training.enabled)) if on
+        ]
+        if enabled and not is_commercial_region(self.region):
+            raise ValueError(
+                f"region '{self.region}' is outside the commercial AWS partition, where the Lambda layers the kit "
+                f"pins (Powertools, Lambda Web Adapter) are published; set {' and '.join(enabled)} to false to "
+                "deploy this stage there"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_endpoint_names(self) -> StageConfig:

@@ -36,14 +36,16 @@ class ChatRequest:
     include_usage_in_stream: bool
 
 
-def parse_chat_request(body: str | None, *, max_body_bytes: int) -> ChatRequest:
+def parse_chat_request(body: bytes, *, max_body_bytes: int) -> ChatRequest:
     """Validate the raw request body; raise ApiError(400) naming the parameter on any problem."""
-    if body is None or not body.strip():
-        raise bad_request(None, "The request body is empty; expected a JSON object")
-    if len(body.encode("utf-8")) > max_body_bytes:
+    if len(body) > max_body_bytes:
         raise bad_request(None, f"The request body is larger than the limit of {max_body_bytes} bytes")
+    if not body.strip():
+        raise bad_request(None, "The request body is empty; expected a JSON object")
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise bad_request(None, "The request body is not UTF-8 text") from None
     except (json.JSONDecodeError, RecursionError):
         raise bad_request(None, "The request body is not valid JSON") from None
     if not isinstance(data, dict):

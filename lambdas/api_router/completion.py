@@ -1,26 +1,25 @@
-"""What a backend returns, and its OpenAI shapes: a chat completion object or a server-sent-events stream."""
+"""OpenAI's response shapes: the ``chat.completion`` object, and the ``chat.completion.chunk`` server-sent events.
+
+A stream is: a first chunk with the assistant role, one chunk per text delta, a chunk with the finish reason,
+a usage chunk (``choices: []``) when the client asked for ``stream_options.include_usage``, then ``[DONE]``.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from lambdas.api_router.events import Completion
 
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
+DONE = "data: [DONE]\n\n"
 
 
-def _usage(completion: Completion) -> dict[str, int]:
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     return {
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "total_tokens": completion.prompt_tokens + completion.completion_tokens,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
 
 
@@ -38,43 +37,28 @@ def chat_completion(completion: Completion, *, model: str, completion_id: str) -
                 "finish_reason": completion.finish_reason,
             }
         ],
-        "usage": _usage(completion),
+        "usage": usage(completion.prompt_tokens, completion.completion_tokens),
     }
 
 
-def chat_completion_stream(completion: Completion, *, model: str, completion_id: str, include_usage: bool) -> str:
-    """The same answer as OpenAI's ``chat.completion.chunk`` server-sent events, ending with ``[DONE]``.
+class ChunkWriter:
+    """The server-sent events of one streamed completion (every chunk shares its id, model and creation time)."""
 
-    Lambda's Python runtime returns a response whole, so the events arrive together: streaming clients
-    work unchanged, but see the text at once rather than token by token.
-    """
-    created = int(time.time())
+    def __init__(self, *, model: str, completion_id: str) -> None:
+        self._head = {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time())}
+        self._model = model
 
-    def chunk(delta: dict[str, str], finish_reason: str | None, **extra: Any) -> str:
-        body = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            **extra,
-        }
-        return f"data: {json.dumps(body)}\n\n"
+    def _event(self, choices: list[dict[str, Any]], **extra: Any) -> str:
+        return f"data: {json.dumps({**self._head, 'model': self._model, 'choices': choices, **extra})}\n\n"
 
-    events = [
-        chunk({"role": "assistant", "content": ""}, None),
-        chunk({"content": completion.text}, None),
-        chunk({}, completion.finish_reason),
-    ]
-    if include_usage:
-        usage = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [],
-            "usage": _usage(completion),
-        }
-        events.append(f"data: {json.dumps(usage)}\n\n")
-    events.append("data: [DONE]\n\n")
-    return "".join(events)
+    def role(self) -> str:
+        return self._event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+
+    def text(self, text: str) -> str:
+        return self._event([{"index": 0, "delta": {"content": text}, "finish_reason": None}])
+
+    def finish(self, reason: str) -> str:
+        return self._event([{"index": 0, "delta": {}, "finish_reason": reason}])
+
+    def usage(self, prompt_tokens: int, completion_tokens: int) -> str:
+        return self._event([], usage=usage(prompt_tokens, completion_tokens))

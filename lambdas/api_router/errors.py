@@ -30,6 +30,13 @@ class ApiError(Exception):
             }
         )
 
+    def event(self, request_id: str) -> str:
+        """The same object as a server-sent event: how OpenAI ends a stream that fails after it began.
+
+        OpenAI's clients raise ``APIError`` on an event whose data has an ``error`` member.
+        """
+        return f"data: {self.body(request_id)}\n\n"
+
 
 def bad_request(param: str | None, message: str) -> ApiError:
     return ApiError(400, message, param=param, code="invalid_value" if param else "invalid_request")
@@ -42,6 +49,10 @@ def not_found(model: str, known: list[str]) -> ApiError:
         param="model",
         code="model_not_found",
     )
+
+
+def unknown_route(method: str, path: str) -> ApiError:
+    return ApiError(404, f"No route {method} {path}", code="unknown_url")
 
 
 def throttled(retry_after_seconds: int) -> ApiError:
@@ -58,5 +69,9 @@ def model_failed(message: str) -> ApiError:
     return ApiError(502, message, type="api_error", code="model_error")
 
 
-def timed_out() -> ApiError:
-    return ApiError(504, "The model did not answer in time", type="api_error", code="timeout")
+def timed_out(seconds: float) -> ApiError:
+    return ApiError(504, f"The model did not answer within {seconds:g} s", type="api_error", code="timeout")
+
+
+def internal_error() -> ApiError:
+    return ApiError(500, "Internal error", type="api_error", code="internal_error")

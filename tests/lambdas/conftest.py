@@ -7,6 +7,8 @@ import os
 
 # X-Ray is not reachable in tests; the router's SDK tracing is off unless a test turns it on.
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+# Metrics lines are written only where a test reads them (it sets this to false for its own duration).
+os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "genai-kit-test")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GenAiKit/Test")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")

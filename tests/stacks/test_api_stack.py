@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from genai_kit.contracts.api_router import BedrockTarget, EndpointTarget, RouterEnvironment
 from tests.synth import SynthResult
 
 
@@ -19,10 +20,23 @@ def api(dev: SynthResult) -> Template:
 
 def _router(template: Template) -> dict[str, Any]:
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "lambdas.api_router.handler.handler"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": "lambdas/api_router/run.sh"}}
     )
     assert len(functions) == 1
     return dict(next(iter(functions.values()))["Properties"])
+
+
+def _variables(router: dict[str, Any]) -> dict[str, str]:
+    """The router's environment with every CloudFormation value (another stack's output) shown as TOKEN."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if "Fn::Join" in value:
+            return "".join(text(part) for part in value["Fn::Join"][1])
+        return "TOKEN"
+
+    return {name: text(value) for name, value in router["Environment"]["Variables"].items()}
 
 
 def test_every_method_requires_iam_authorization(api: Template) -> None:
@@ -31,6 +45,66 @@ def test_every_method_requires_iam_authorization(api: Template) -> None:
     for method in methods.values():
         assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
         assert method["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+
+
+def test_every_method_streams_through_lambdas_streaming_invocation(api: Template) -> None:
+    (function_id,) = api.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "lambdas/api_router/run.sh"}}
+    )
+    for method in api.find_resources("AWS::ApiGateway::Method").values():
+        integration = method["Properties"]["Integration"]
+        assert integration["ResponseTransferMode"] == "STREAM"
+        assert integration["Uri"] == {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:aws:apigateway:us-east-1:lambda:path/2021-11-15/functions/",
+                    {"Fn::GetAtt": [function_id, "Arn"]},
+                    "/response-streaming-invocations",
+                ],
+            ]
+        }
+
+
+def test_router_runs_behind_the_lambda_web_adapter_in_response_stream_mode(api: Template) -> None:
+    router = _router(api)
+    assert router["Layers"] == [
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27",
+        "arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerX86:26",
+    ]
+    variables = router["Environment"]["Variables"]
+    assert {name: variables[name] for name in variables if name.startswith("AWS_")} == {
+        "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
+        "AWS_LWA_INVOKE_MODE": "response_stream",
+        "AWS_LWA_PORT": "8080",
+        "AWS_LWA_READINESS_CHECK_PATH": "/health",
+    }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "wait", "function", "integration"), [(300, 280, 305, 308_000), (20, 20, 25, 28_000)]
+)
+def test_timeouts_are_derived_from_the_model_timeout(
+    synth: Callable[..., SynthResult], seconds: int, wait: int, function: int, integration: int
+) -> None:
+    template = synth("dev", stages={"dev": {"api": {"model_timeout_seconds": seconds}}}).template("Api")
+    router = _router(template)
+    assert router["Timeout"] == function
+    variables = router["Environment"]["Variables"]
+    assert (variables["MODEL_TIMEOUT_SECONDS"], variables["MODEL_WAIT_SECONDS"]) == (str(seconds), str(wait))
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        assert method["Properties"]["Integration"]["TimeoutInMillis"] == integration
+
+
+def test_the_synthesized_environment_is_what_the_router_reads(api: Template) -> None:
+    environment = RouterEnvironment.from_environment(_variables(_router(api)))
+    assert environment.models["tinyllama"] == EndpointTarget(
+        endpoint="genai-kit-dev-tinyllama", format="messages", streams=True, stream_usage=True
+    )
+    # approved fine-tuned versions are served by the JumpStart model's LMI 0.24 container: one prompt, no stream
+    assert environment.models["finetuned"] == EndpointTarget(endpoint="genai-kit-dev-finetuned", format="prompt")
+    assert environment.models["nova-lite"] == BedrockTarget(model="TOKEN")
+    assert (environment.guardrail_id, environment.guardrail_version) == ("TOKEN", "TOKEN")
 
 
 def test_routes_are_the_openai_paths(api: Template) -> None:
@@ -71,30 +145,21 @@ def test_logs_are_kms_encrypted_with_retention(api: Template) -> None:
 def test_router_configuration_lists_the_endpoints(api: Template) -> None:
     router = _router(api)
     assert router["Runtime"] == "python3.13"
-    assert router["Timeout"] == 28
     assert router["TracingConfig"] == {"Mode": "Active"}
     environment = router["Environment"]["Variables"]
     # The Bedrock model's target is its application inference profile ARN, from the Bedrock stack.
     before, profile_arn, after = environment["MODELS"]["Fn::Join"][1]
     assert "PublishOutputFnGetAttModelsNovaLiteProfile" in profile_arn["Fn::GetStackOutput"]["OutputName"]
-    assert json.loads(f"{before}PROFILE{after}") == {
-        "finetuned": {"backend": "sagemaker", "endpoint": "genai-kit-dev-finetuned", "format": "prompt"},
-        "nova-lite": {"backend": "bedrock", "model": "PROFILE"},
-        "tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages"},
-    }
-    assert {"GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(environment)
+    assert sorted(json.loads(f"{before}PROFILE{after}")) == ["finetuned", "nova-lite", "tinyllama"]
     assert environment["LOG_PAYLOADS"] == "false"
     assert environment["MAX_BODY_BYTES"] == str(1024 * 1024)
-    assert router["Layers"] == [
-        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
-    ]
 
 
 def test_router_may_invoke_only_the_configured_endpoints(api: Template) -> None:
     (policy,) = api.find_resources("AWS::IAM::Policy").values()
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     invoke = statements["InvokeKitEndpoints"]
-    assert invoke["Action"] == "sagemaker:InvokeEndpoint"
+    assert invoke["Action"] == ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"]
     suffixes = [resource["Fn::Join"][1][-1] for resource in invoke["Resource"]]
     assert sorted(suffixes) == [":endpoint/genai-kit-dev-finetuned", ":endpoint/genai-kit-dev-tinyllama"]
     others = [s for sid, s in statements.items() if sid != "InvokeKitEndpoints"]
@@ -151,3 +216,13 @@ def test_api_deploys_after_the_endpoints(dev: SynthResult) -> None:
     assert dev.stage.api is not None
     assert dev.stage.inference is not None
     assert dev.stage.inference in dev.stage.api.dependencies
+
+
+def test_api_gateway_may_invoke_the_router_only_through_this_api(api: Template) -> None:
+    (api_id,) = api.find_resources("AWS::ApiGateway::RestApi")
+    permissions = api.find_resources("AWS::Lambda::Permission").values()
+    assert len(permissions) == 4  # each method, and its console test invocation
+    for permission in permissions:
+        properties = permission["Properties"]
+        assert (properties["Action"], properties["Principal"]) == ("lambda:InvokeFunction", "apigateway.amazonaws.com")
+        assert {"Ref": api_id} in properties["SourceArn"]["Fn::Join"][1]

@@ -1,15 +1,104 @@
-"""Lambda packaging: each function's asset holds exactly its code, the kit modules it imports and its pinned
-libraries, and a library that cannot be shipped as pinned is refused by name."""
+"""Lambda packaging: each function's asset holds exactly its code and pinned libraries, is self-contained, and
+the router's asset starts the way the AWS Lambda Web Adapter starts it (its handler script)."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
+from genai_kit.cdk_context import PROJECT_ROOT
 from stacks.constructs import lambda_code
-from stacks.constructs.lambda_code import LambdaPackagingError
+from stacks.constructs.lambda_code import LambdaPackagingError, pinned_requirements
+
+ROUTER_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "api_router" / "requirements.txt"
+# What a Python 3.13 function gets without packaging it: the runtime's boto3 (and its dependencies), and the
+# Powertools layer (Powertools with its extras, pydantic among them).
+PROVIDED_BY_RUNTIME_AND_LAYER = {
+    "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
+    "aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_inspection",
+}  # fmt: skip
+# Imported only where installed, with a fallback the function uses in Lambda: anyio's sniffio (asyncio is assumed),
+# botocore's certifi (its own CA bundle); and the test environment's setuptools hook.
+OPTIONAL_IMPORTS = {"sniffio", "certifi", "_distutils_hack"}
+
+
+@pytest.fixture(scope="module")
+def router_asset() -> Path:
+    return lambda_code.stage_function("api_router", include=("genai_kit/contracts",))
+
+
+def test_router_asset_holds_its_code_the_contract_and_its_pinned_libraries(router_asset: Path) -> None:
+    top = sorted(p.name for p in router_asset.iterdir() if not p.name.endswith(".dist-info"))
+    assert top == [
+        "anyio", "click", "genai_kit", "h11", "idna", "lambdas", "starlette", "typing_extensions.py", "uvicorn",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (router_asset / "lambdas").iterdir()) == ["__init__.py", "api_router"]
+    assert sorted(p.name for p in (router_asset / "genai_kit").iterdir()) == ["__init__.py", "contracts"]
+    assert not list(router_asset.rglob("__pycache__"))
+    assert os.access(router_asset / "lambdas" / "api_router" / "run.sh", os.X_OK)
+    pins = pinned_requirements(ROUTER_REQUIREMENTS)
+    for name, version in pins.items():
+        assert (router_asset / f"{name}-{version}.dist-info" / "METADATA").is_file()
+
+
+def test_router_asset_needs_nothing_but_the_runtime_and_the_layer(router_asset: Path) -> None:
+    script = (
+        "import json, sys; from lambdas.api_router.app import create_app; create_app();"
+        "import lambdas.api_router.server;"
+        "print(json.dumps({n: getattr(m, '__file__', None) for n, m in sys.modules.items()}))"
+    )
+    environment = {**os.environ, **_router_environment(), "PYTHONPATH": str(router_asset)}
+    result = subprocess.run(  # noqa: S603  (this interpreter, with the test's own script)
+        [sys.executable, "-c", script], env=environment, cwd=router_asset, capture_output=True, text=True, check=True
+    )
+    modules: dict[str, str | None] = json.loads(result.stdout.splitlines()[-1])
+    outside = {
+        name.split(".")[0]
+        for name, path in modules.items()
+        if path
+        and not path.startswith((str(router_asset), sys.base_prefix))
+        and name.split(".")[0] not in sys.stdlib_module_names
+    }
+    unexpected = outside - PROVIDED_BY_RUNTIME_AND_LAYER - OPTIONAL_IMPORTS
+    assert not unexpected, f"imported from outside the asset: {unexpected}"
+
+
+def test_run_script_serves_the_router_on_the_adapters_port(router_asset: Path, tmp_path: Path) -> None:
+    # GIVEN the environment Lambda gives the handler: the task root, the adapter's port, the router's variables,
+    # and a `python` on the path (this environment's, standing for the runtime's and the layer's packages)
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    port = _free_port()
+    environment = {
+        **os.environ,
+        **_router_environment(),
+        "LAMBDA_TASK_ROOT": str(router_asset),
+        "AWS_LWA_PORT": str(port),
+        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+    }
+    environment.pop("PYTHONPATH", None)
+    # WHEN the adapter runs the handler script
+    process = subprocess.Popen(  # noqa: S603
+        [str(router_asset / "lambdas" / "api_router" / "run.sh")], env=environment, cwd=router_asset
+    )
+    try:
+        # THEN the readiness path answers, and so does the API
+        assert _ready(f"http://127.0.0.1:{port}/health", process)
+        models = requests.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).json()
+        assert [m["id"] for m in models["data"]] == ["m"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_a_pipeline_function_holds_its_code_the_shared_code_and_the_catalog() -> None:
@@ -57,3 +146,34 @@ def test_same_content_reuses_its_folder_and_a_change_replaces_it(
     second = lambda_code._stage("fn", {"a.py": b"x = 2\n"})
     assert second != first
     assert sorted(p.name for p in tmp_path.iterdir()) == [second.name]
+
+
+def _router_environment() -> dict[str, str]:
+    return {
+        "MODELS": json.dumps({"m": {"backend": "bedrock", "model": "amazon.nova-lite-v1:0"}}),
+        "MAX_BODY_BYTES": "1024",
+        "MODEL_TIMEOUT_SECONDS": "10",
+        "MODEL_WAIT_SECONDS": "10",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "genai-kit-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/Api",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _ready(url: str, process: subprocess.Popen[bytes]) -> bool:
+    for _ in range(600):
+        if process.poll() is not None:
+            return False
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return True
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    return False

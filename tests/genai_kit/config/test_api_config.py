@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from genai_kit.config import ConfigError, load_config
+from genai_kit.config.api import STREAM_IDLE_SECONDS, STREAM_MAX_SECONDS, ApiConfig, ApiTimeouts
 
 
 @pytest.mark.parametrize(
@@ -18,8 +19,12 @@ from genai_kit.config import ConfigError, load_config
             "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
         ),
         (
-            {"model_timeout_seconds": 29},
-            "stages.dev.api.model_timeout_seconds: got 29; input should be less than or equal to 28",
+            {"model_timeout_seconds": 891},
+            "stages.dev.api.model_timeout_seconds: got 891; input should be less than or equal to 890",
+        ),
+        (
+            {"model_timeout_seconds": 0},
+            "stages.dev.api.model_timeout_seconds: got 0; input should be greater than or equal to 1",
         ),
         ({"max_body_kib": 7000}, "stages.dev.api.max_body_kib: got 7000; input should be less than or equal to 6000"),
         (
@@ -42,3 +47,33 @@ def test_invalid_api_setting_is_named_with_its_value(api: dict[str, Any], expect
     with pytest.raises(ConfigError) as caught:
         load_config({"stages": {"dev": {"api": api}}})
     assert caught.value.problems == [expected]
+
+
+@pytest.mark.parametrize("seconds", [1, 25, 279, 280, 281, 300, 890])
+def test_each_layer_outlives_the_one_it_waits_for(seconds: int) -> None:
+    timeouts = ApiConfig(model_timeout_seconds=seconds).timeouts
+    # the router's single wait for the model fits the request's deadline and API Gateway's idle timeout
+    assert timeouts.model_wait_seconds <= timeouts.request_seconds == seconds
+    assert timeouts.model_wait_seconds < STREAM_IDLE_SECONDS
+    # the router answers before Lambda ends the function, which ends before API Gateway gives up
+    assert timeouts.request_seconds < timeouts.lambda_seconds < timeouts.integration_ms / 1000 <= STREAM_MAX_SECONDS
+
+
+def test_default_timeouts() -> None:
+    assert ApiConfig().timeouts == ApiTimeouts(
+        request_seconds=300, model_wait_seconds=280, lambda_seconds=305, integration_ms=308_000
+    )
+
+
+def test_functions_on_the_pinned_layers_are_refused_outside_the_commercial_partition() -> None:
+    stage = {
+        "region": "cn-north-1",
+        "training": {"enabled": False},
+        "bedrock": {"models": [{"alias": "m", "id": "amazon.nova-lite-v1:0"}]},
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_config({"stages": {"dev": stage}})
+    assert caught.value.problems == [
+        "stages.dev: region 'cn-north-1' is outside the commercial AWS partition, where the Lambda layers the kit pins "
+        "(Powertools, Lambda Web Adapter) are published; set api.enabled to false to deploy this stage there"
+    ]

@@ -8,16 +8,24 @@ import pytest
 
 from genai_kit.config import ConfigError, load_config
 from genai_kit.config.bedrock import BedrockConfig, ModelRef, parse_model_id
+from genai_kit.lambda_layers import is_commercial_region
+
+
+def _stage(bedrock: dict[str, Any], **stage: Any) -> dict[str, Any]:
+    # Outside the commercial partition the kit deploys Bedrock access alone (no API, no fine-tuning pipeline).
+    if not is_commercial_region(stage.get("region", "us-east-1")):
+        stage = {"api": {"enabled": False}, "training": {"enabled": False}, **stage}
+    return {"stages": {"dev": {**stage, "bedrock": bedrock}}}
 
 
 def _problems(bedrock: dict[str, Any], **stage: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config({"stages": {"dev": {**stage, "bedrock": bedrock}}})
+        load_config(_stage(bedrock, **stage))
     return caught.value.problems
 
 
 def _bedrock(bedrock: dict[str, Any], **stage: Any) -> BedrockConfig:
-    return load_config({"stages": {"dev": {**stage, "bedrock": bedrock}}}).settings.bedrock
+    return load_config(_stage(bedrock, **stage)).settings.bedrock
 
 
 def test_default_is_one_amazon_model_through_a_us_profile() -> None:

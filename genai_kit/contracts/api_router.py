@@ -1,0 +1,117 @@
+"""The router Lambda's environment: written by the API stack, read by the router (``lambdas/api_router``).
+
+``MODELS`` maps each alias the API exposes to its backend, as JSON::
+
+    {"tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages",
+                   "streams": true, "stream_usage": true},
+     "nova-lite": {"backend": "bedrock", "model": "arn:aws:bedrock:...:application-inference-profile/..."}}
+
+The other variables are scalars. At synth time some values are CDK tokens (an inference profile ARN from
+another stack); they are plain strings to this model and CloudFormation resolves them at deploy time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# How an endpoint's container takes a chat request on SageMaker's /invocations: OpenAI's chat schema
+# ("messages"), or one prompt with generation parameters ("prompt").
+RequestFormat = Literal["messages", "prompt"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BedrockTarget(_Frozen):
+    """A Bedrock model, called through the Converse API by model id, inference profile or profile ARN."""
+
+    backend: Literal["bedrock"] = "bedrock"
+    model: str = Field(min_length=1)
+
+
+class EndpointTarget(_Frozen):
+    """A SageMaker real-time endpoint and what its container does (``genai_kit.catalog.containers``).
+
+    ``streams``: the container streams an answer the body asks to stream (otherwise the router calls
+    InvokeEndpoint and sends the whole answer as one streamed chunk); ``stream_usage``: it reports token
+    usage in a stream when asked with ``stream_options.include_usage``.
+    """
+
+    backend: Literal["sagemaker"] = "sagemaker"
+    endpoint: str = Field(min_length=1)
+    format: RequestFormat
+    streams: bool = False
+    stream_usage: bool = False
+
+
+Target = Annotated[BedrockTarget | EndpointTarget, Field(discriminator="backend")]
+
+
+class RouterEnvironment(_Frozen):
+    """Everything the router reads from its environment; each field is the variable of its upper-cased name.
+
+    ``model_timeout_seconds`` and ``model_wait_seconds`` come from ``genai_kit.config.api.ApiTimeouts``:
+    the request deadline and the longest single wait for the model (the clients' read timeout).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        From ``from_environment`` when a variable is missing or malformed (the router then fails at start-up,
+        with the variable's name in its log, before it accepts a request).
+    """
+
+    models: dict[str, Target]
+    guardrail_id: str | None = None
+    guardrail_version: str | None = None
+    max_body_bytes: int = Field(ge=1)
+    log_payloads: bool = False
+    trace_model_calls: bool = False
+    model_timeout_seconds: int = Field(ge=1)
+    model_wait_seconds: int = Field(ge=1)
+
+    def to_environment(self) -> dict[str, str]:
+        """The Lambda environment variables, as strings (``MODELS`` as JSON with sorted keys)."""
+        values = self.model_dump(mode="json", exclude_none=True)
+        environment = {name.upper(): _scalar(value) for name, value in values.items() if name != "models"}
+        environment["MODELS"] = json.dumps(values["models"], sort_keys=True)
+        return environment
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> RouterEnvironment:
+        """Parse the variables this model names out of ``environ`` (other variables are ignored).
+
+        Raises
+        ------
+        ValueError
+            Naming each bad variable, e.g. ``MODEL_WAIT_SECONDS: Field required``.
+        """
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = environ.get(name.upper())
+            if raw is None or raw == "":
+                continue
+            if name == "models":
+                try:
+                    values[name] = json.loads(raw)
+                except ValueError as error:
+                    raise ValueError(f"invalid router environment: MODELS: not JSON ({error})") from None
+            else:
+                values[name] = raw
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            problems = [
+                ".".join([str(detail["loc"][0]).upper(), *(str(part) for part in detail["loc"][1:])])
+                + f": {detail['msg']}"
+                for detail in error.errors(include_url=False)
+            ]
+            raise ValueError("invalid router environment: " + "; ".join(problems)) from None
+
+
+def _scalar(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

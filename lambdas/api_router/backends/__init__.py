@@ -1,0 +1,116 @@
+"""Calls the model behind an alias (Bedrock's Converse API or a SageMaker endpoint) and maps its failures.
+
+``complete`` returns a whole answer; ``open_stream`` returns an opened stream of ``ModelEvent`` values.
+Both are blocking (boto3) and run in a worker thread; every AWS or transport failure becomes an
+``ApiError`` with the status the client should see, whether it happens on the call or mid-stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import ClientError, ConnectTimeoutError, HTTPClientError, ReadTimeoutError
+
+from lambdas.api_router.backends import bedrock, sagemaker
+from lambdas.api_router.chat_request import ChatRequest
+from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
+from lambdas.api_router.events import Completion, Finish, ModelEvent, ModelStream, TextDelta, Usage
+from lambdas.api_router.settings import BedrockTarget, EndpointTarget, settings
+
+# Error codes of Bedrock and SageMaker, as exceptions on the call or as exception events mid-stream
+# (botocore's bedrock-runtime and sagemaker-runtime service models), compared in lower case because
+# the stream events spell them in camel case (throttlingException).
+_THROTTLING = {"throttlingexception", "servicequotaexceededexception", "toomanyrequestsexception"}
+_RETRY_AFTER_SECONDS = 2
+
+
+def complete(request: ChatRequest, target: BedrockTarget | EndpointTarget) -> Completion:
+    """The model's whole answer; raises ``ApiError``."""
+    with _mapped_errors():
+        if isinstance(target, BedrockTarget):
+            return bedrock.complete(request, target)
+        return sagemaker.complete(request, target)
+
+
+def open_stream(request: ChatRequest, target: BedrockTarget | EndpointTarget) -> ModelStream:
+    """An opened stream of the model's answer; raises ``ApiError`` on the call and while iterating.
+
+    A container that cannot stream answers whole (InvokeEndpoint); its answer is then a stream of one text event.
+    """
+    with _mapped_errors():
+        stream: ModelStream
+        if isinstance(target, BedrockTarget):
+            stream = bedrock.stream(request, target)
+        elif target.streams:
+            stream = sagemaker.stream(request, target)
+        else:
+            stream = _WholeAnswer(sagemaker.complete(request, target))
+    return _MappedStream(stream)
+
+
+class _WholeAnswer:
+    """A whole answer as a model stream: its text, finish reason and usage."""
+
+    def __init__(self, completion: Completion) -> None:
+        self._completion = completion
+
+    def __iter__(self) -> Iterator[ModelEvent]:
+        if self._completion.text:
+            yield TextDelta(self._completion.text)
+        yield Finish(self._completion.finish_reason)
+        yield Usage(self._completion.prompt_tokens, self._completion.completion_tokens)
+
+    def close(self) -> None:
+        pass
+
+
+class _MappedStream:
+    """A model stream whose failures while iterating are ``ApiError``s too."""
+
+    def __init__(self, stream: ModelStream) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[ModelEvent]:
+        with _mapped_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ReadTimeoutError, ConnectTimeoutError):
+        raise timed_out(settings().model_wait_seconds) from None
+    except ClientError as error:
+        raise client_error(error) from None
+    except HTTPClientError:
+        # The connection to the model broke (closed, reset, refused): nothing the client can fix.
+        raise model_failed("The connection to the model failed") from None
+
+
+def client_error(error: ClientError) -> ApiError:
+    """The client-facing error for an AWS error response or a stream's exception event."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    normalized = code.lower()
+    if normalized in _THROTTLING:
+        return throttled(_RETRY_AFTER_SECONDS)
+    if normalized == "modeltimeoutexception":
+        return timed_out(settings().model_wait_seconds)
+    if normalized == "validationexception":
+        # The model refused the request itself (e.g. too many input tokens): the client can fix it.
+        return bad_request("messages", f"The model rejected the request: {message}")
+    if normalized == "modelerror":
+        original = error.response.get("OriginalStatusCode")
+        if isinstance(original, int) and 400 <= original < 500:
+            return bad_request("messages", f"The model rejected the request: {message}")
+    if normalized in ("modelstreamerrorexception", "modelstreamerror"):
+        return model_failed(f"The model failed while answering: {message}" if message else "The model failed")
+    return model_failed(f"The model failed to answer ({code or 'error'})")
+
+
+__all__ = ["ApiError", "client_error", "complete", "open_stream"]

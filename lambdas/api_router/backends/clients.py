@@ -1,0 +1,31 @@
+"""boto3 clients for the model calls: created on first use, one per service, never at import time.
+
+The read timeout is the router's longest single wait for the model (``MODEL_WAIT_SECONDS``) and the SDK
+makes one attempt: a retry would start a second wait the request's deadline has no room for, and a
+throttled call is better answered at once with 429 and Retry-After, which OpenAI clients retry.
+Tests reset the cache with ``client.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from lambdas.api_router.settings import settings
+
+_CONNECT_TIMEOUT_SECONDS = 5
+
+
+@cache
+def client(service: str) -> Any:
+    """The client of ``service`` (``bedrock-runtime`` or ``sagemaker-runtime``) in the function's region."""
+    wait = settings().model_wait_seconds
+    config = Config(
+        connect_timeout=min(_CONNECT_TIMEOUT_SECONDS, wait),
+        read_timeout=wait,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+    return boto3.client(service, config=config)
