@@ -19,7 +19,13 @@ from constructs import Construct
 
 from genai_kit.catalog.containers import ContainerContract
 from genai_kit.config import KitConfig
-from genai_kit.contracts.api_router import BedrockTarget, EndpointTarget, RouterEnvironment
+from genai_kit.contracts.api_router import (
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    BedrockTarget,
+    EndpointTarget,
+    RouterEnvironment,
+)
 from genai_kit.endpoints import ResolvedEndpoint
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
 from stacks.constructs.lambda_code import function_code
@@ -76,6 +82,7 @@ class ApiStack(cdk.Stack):
         """``fine_tuned_endpoint``: the name of the endpoint approved fine-tuned versions roll out to, and the
         facts of the container that serves them."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.api_key_id: str | None = None
         models: dict[str, BedrockTarget | EndpointTarget] = dict(endpoint_targets(config.endpoints))
         endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
         if fine_tuned_endpoint is not None:
@@ -93,6 +100,8 @@ class ApiStack(cdk.Stack):
             bedrock.grant_invoke(self.function)
         self._grant_endpoints(endpoint_names)
         self.api = self._rest_api(config, foundation)
+        self._gateway_responses()
+        self.invoke_policy = self._invoke_policy(config)
         self._outputs(config)
 
     def _router(
@@ -127,8 +136,8 @@ class ApiStack(cdk.Stack):
             "AWS_LWA_INVOKE_MODE": "response_stream",
             "AWS_LWA_PORT": str(ROUTER_PORT),
             "AWS_LWA_READINESS_CHECK_PATH": ROUTER_READINESS_PATH,
-            "POWERTOOLS_SERVICE_NAME": "genai-kit-api",
-            "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/Api",
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         function = lambda_.Function(
@@ -252,7 +261,9 @@ class ApiStack(cdk.Stack):
                 ),
             )
             usage_plan.add_api_stage(stage=api.deployment_stage)
-            usage_plan.add_api_key(api.add_api_key("DefaultKey", description="First key of the usage plan"))
+            key = api.add_api_key("DefaultKey", description="First key of the usage plan")
+            usage_plan.add_api_key(key)
+            self.api_key_id = key.key_id
 
         validations = cdk.Validations.of(api)
         validations.acknowledge(
@@ -277,9 +288,55 @@ class ApiStack(cdk.Stack):
         )
         return api
 
+    def _gateway_responses(self) -> None:
+        """API Gateway's own errors (signature, permission, throttling, unknown route, payload size) in OpenAI's
+        error object, with API Gateway's message, its error type as ``code`` and the request id.
+
+        ``$context.error.messageString`` is the message already quoted and escaped for JSON (API Gateway developer
+        guide, "Gateway response types" and the ``$context`` variables for data models and mapping templates).
+        """
+        responses = {
+            "Default4xx": (apigateway.ResponseType.DEFAULT_4_XX, "invalid_request_error", None),
+            "Default5xx": (apigateway.ResponseType.DEFAULT_5_XX, "api_error", None),
+            # Stage and usage-plan throttling: the same type and Retry-After as the router's own 429.
+            "Throttled": (apigateway.ResponseType.THROTTLED, "rate_limit_error", "'1'"),
+            "QuotaExceeded": (apigateway.ResponseType.QUOTA_EXCEEDED, "rate_limit_error", None),
+        }
+        for construct_id, (response_type, error_type, retry_after) in responses.items():
+            body = (
+                '{"error": {"message": $context.error.messageString, "type": "' + error_type + '", "param": null, '
+                '"code": "$context.error.responseType", "request_id": "$context.requestId"}}'
+            )
+            self.api.add_gateway_response(
+                construct_id,
+                type=response_type,
+                templates={"application/json": body},
+                response_headers={"Retry-After": retry_after} if retry_after else None,
+            )
+
+    def _invoke_policy(self, config: KitConfig) -> iam.ManagedPolicy:
+        """A managed policy that lets a principal call every method of this API, to attach to application roles."""
+        stage = self.api.deployment_stage.stage_name
+        return iam.ManagedPolicy(
+            self,
+            "InvokeApiPolicy",
+            description=f"Call the OpenAI-compatible API of the generative AI kit ({config.stage})",
+            statements=[
+                iam.PolicyStatement(
+                    sid="InvokeKitApi",
+                    actions=["execute-api:Invoke"],
+                    resources=[
+                        self.api.arn_for_execute_api("GET", "/v1/models", stage),
+                        self.api.arn_for_execute_api("POST", "/v1/chat/completions", stage),
+                    ],
+                )
+            ],
+        )
+
     def _outputs(self, config: KitConfig) -> None:
         base = f"{self.api.url}v1"
         region = self.region
+        api_key = self.api_key_id is not None
         outputs = {
             "ApiBaseUrl": (base, "Base URL for OpenAI clients (SigV4-signed requests)"),
             "ListModelsCommand": (
@@ -288,14 +345,32 @@ class ApiStack(cdk.Stack):
                     [
                         f'curl --aws-sigv4 "aws:amz:{region}:execute-api" '
                         '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" '
-                        '-H "x-amz-security-token: $AWS_SESSION_TOKEN" ',
+                        '${AWS_SESSION_TOKEN:+-H "x-amz-security-token: $AWS_SESSION_TOKEN"} '
+                        + ('-H "x-api-key: $API_KEY" ' if api_key else ""),
                         base,
                         "/models",
                     ],
                 ),
-                "List the models with curl and your AWS credentials",
+                "List the models with curl and your AWS credentials"
+                + (" (set API_KEY, see GetApiKeyCommand)" if api_key else ""),
+            ),
+            "ApiInvokePolicyArn": (
+                self.invoke_policy.managed_policy_arn,
+                "Managed policy that lets a role call the API (execute-api:Invoke on its methods)",
             ),
             "RouterFunctionName": (self.function.function_name, "Router Lambda function (logs, metrics)"),
         }
+        if self.api_key_id is not None:
+            outputs["GetApiKeyCommand"] = (
+                cdk.Fn.join(
+                    "",
+                    [
+                        f"aws apigateway get-api-key --region {region} --include-value --query value --output text "
+                        "--api-key ",
+                        self.api_key_id,
+                    ],
+                ),
+                "Print the API key to send in the x-api-key header",
+            )
         for output_id, (value, description) in outputs.items():
             cdk.CfnOutput(self, output_id, value=value, description=description)

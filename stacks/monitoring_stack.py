@@ -21,6 +21,7 @@ from constructs import Construct
 
 from genai_kit.config import KitConfig
 from genai_kit.config.operations import MonitoringAlarmsConfig
+from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
@@ -231,11 +232,47 @@ class MonitoringStack(cdk.Stack):
                 width=8,
             ),
         )
+
+        # The router's own metrics (API totals: the {service} dimension set; see genai_kit.contracts.api_router).
+        def router(name: str, statistic: str, label: str | None = None) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic=statistic,
+                period=_FIVE_MINUTES,
+                label=label,
+            )
+
+        stream_errors = router("StreamErrors", "Sum")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Time to first token (ms)",
+                left=[router("TimeToFirstToken", p, p) for p in ("p50", "p90")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Model errors and failed streams",
+                left=[router("ModelErrors", "Sum", "Model errors"), router("StreamErrors", "Sum", "Stream errors")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Tokens",
+                left=[router("InputTokens", "Sum", "Input"), router("OutputTokens", "Sum", "Output")],
+                width=8,
+            ),
+        )
         self._alarm(
             "Api5xxAlarm",
             server_errors,
             thresholds.api_5xx_errors,
             f"API: {thresholds.api_5xx_errors} or more 5XX responses in 5 minutes.",
+        )
+        self._alarm(
+            "ApiStreamErrorsAlarm",
+            stream_errors,
+            thresholds.api_stream_errors,
+            f"API: {thresholds.api_stream_errors} or more streamed answers failed after they began in 5 minutes.",
         )
 
     def _pipeline_row(self, state_machine: sfn.IStateMachine, thresholds: MonitoringAlarmsConfig) -> None:

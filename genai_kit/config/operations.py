@@ -73,6 +73,12 @@ class MonitoringAlarmsConfig(StrictModel):
         5, ge=1, description="Bedrock server errors of one model in 5 minutes that raise an alarm."
     )
     api_5xx_errors: int = Field(5, ge=1, description="API 5XX responses in 5 minutes that raise an alarm.")
+    api_stream_errors: int = Field(
+        5,
+        ge=1,
+        description="Streamed answers that failed after they began (HTTP 200, ended with an error event) in 5 minutes "
+        "that raise an alarm.",
+    )
     pipeline_failed_executions: int = Field(
         1, ge=1, description="Failed training pipeline executions in 5 minutes that raise an alarm."
     )

@@ -18,6 +18,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The router's metrics (CloudWatch embedded metric format): the API's totals are in the dimension set {service},
+# the per-model figures in {service, model}. The monitoring stack's dashboard and alarms read these.
+METRICS_NAMESPACE = "GenAiKit/Api"
+SERVICE_NAME = "genai-kit-api"
+
 # How an endpoint's container takes a chat request on SageMaker's /invocations: OpenAI's chat schema
 # ("messages"), or one prompt with generation parameters ("prompt").
 RequestFormat = Literal["messages", "prompt"]

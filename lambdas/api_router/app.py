@@ -83,12 +83,15 @@ class RequestScopeMiddleware:
         )
         enter_scope(request_scope)
         request_scope.count("Requests")
+        request_id = request_scope.request_id.encode("latin-1", errors="replace")
         started = False
 
         async def send_and_count(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                # OpenAI's clients read the request id from this header (APIStatusError.request_id).
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
                 status = int(message["status"])
                 if status >= 500:
                     request_scope.count("ServerErrors")

@@ -128,7 +128,7 @@ async def _server_sent_events(
     scope: RequestScope, request: ChatRequest, reader: _EventReader, first: ModelEvent | None, writer: ChunkWriter
 ) -> AsyncIterator[str]:
     finish: str | None = None
-    usage = Usage(0, 0)
+    usage = Usage(None, None)
     texts: list[str] = []
     event = first
     try:
@@ -176,13 +176,16 @@ def _record(
     request: ChatRequest,
     *,
     finish_reason: str,
-    prompt_tokens: int,
-    completion_tokens: int,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
     text: str,
 ) -> None:
     scope.milliseconds("Latency", scope.elapsed_ms())
-    scope.count("InputTokens", prompt_tokens)
-    scope.count("OutputTokens", completion_tokens)
+    # Token metrics only where the backend counted them: a 0 would drag the sums and averages down.
+    if prompt_tokens is not None:
+        scope.count("InputTokens", prompt_tokens)
+    if completion_tokens is not None:
+        scope.count("OutputTokens", completion_tokens)
     logger.info(
         "chat completed", extra={"model": request.model, "finish_reason": finish_reason, "stream": request.stream}
     )

@@ -15,12 +15,10 @@ from lambdas.api_router.events import Completion
 DONE = "data: [DONE]\n\n"
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
+def usage(prompt_tokens: int | None, completion_tokens: int | None) -> dict[str, int]:
+    """OpenAI's usage object; a count the backend does not give is 0 there (OpenAI's schema has no unknown)."""
+    prompt, completion = prompt_tokens or 0, completion_tokens or 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def chat_completion(completion: Completion, *, model: str, completion_id: str) -> dict[str, Any]:
@@ -60,5 +58,5 @@ class ChunkWriter:
     def finish(self, reason: str) -> str:
         return self._event([{"index": 0, "delta": {}, "finish_reason": reason}])
 
-    def usage(self, prompt_tokens: int, completion_tokens: int) -> str:
+    def usage(self, prompt_tokens: int | None, completion_tokens: int | None) -> str:
         return self._event([], usage=usage(prompt_tokens, completion_tokens))

@@ -13,12 +13,12 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Completion:
-    """A whole answer: its text, OpenAI finish reason and token counts (0 where the backend gives none)."""
+    """A whole answer: its text, OpenAI finish reason and token counts (None where the backend gives none)."""
 
     text: str
     finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,10 @@ class Finish:
 
 @dataclass(frozen=True)
 class Usage:
-    prompt_tokens: int
-    completion_tokens: int
+    """Token counts; None where the backend does not count (a container's generate schema gives no prompt count)."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
 
 
 ModelEvent = TextDelta | Finish | Usage

@@ -3,11 +3,15 @@
 The AWS Lambda Web Adapter hands each invocation to the router as an HTTP request with two headers it sets
 itself (overriding any a client sends): ``x-amzn-request-context``, API Gateway's request context (its
 ``requestId`` is the logs' ``correlation_id``), and ``x-amzn-lambda-context``, the invocation context
-(``request_id``, ``deadline`` in epoch milliseconds, ``xray_trace_id``). Without them (a local run) the
-router makes up a request id and keeps its own deadline.
+(``request_id``, the logs' ``function_request_id``; ``deadline`` in epoch milliseconds; ``xray_trace_id``).
+Without them (a local run) the router makes up a request id and keeps its own deadline.
 
-Metrics go out in CloudWatch's embedded metric format (namespace ``GenAiKit/Api``, dimension ``model``),
-one flush per request, when its response (streamed or not) has been sent.
+The request id a client sees (``x-request-id``, and in every error message) is API Gateway's, which its access
+logs and its own ``x-amzn-RequestId`` header also carry.
+
+Metrics go out in CloudWatch's embedded metric format (namespace ``GenAiKit/Api``), one line per request once
+its response (streamed or not) has been sent, in two dimension sets: ``service`` alone (the API's totals, which
+alarms watch) and ``service`` with ``model`` (once the request names a known model).
 """
 
 from __future__ import annotations
@@ -32,17 +36,24 @@ logger = Logger()
 _LAMBDA_DEADLINE_MARGIN_SECONDS = 2.0
 
 
+def new_metrics() -> EphemeralMetrics:
+    """A request's own metrics (nothing shared with another request), in the service's dimension set; the
+    service is also in each added set, so the per-model metrics read ``service`` + ``model``."""
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "genai-kit-api")
+    return EphemeralMetrics(default_dimensions={"service": service})
+
+
 @dataclass
 class RequestScope:
     """One request: its ids, its deadline (``time.monotonic()`` seconds) and its metrics."""
 
-    request_id: str
-    correlation_id: str | None
+    lambda_request_id: str
+    api_request_id: str | None
     started: float
     deadline: float
     xray_trace_id: str | None = None
     model: str | None = None
-    metrics: EphemeralMetrics = field(default_factory=EphemeralMetrics)
+    metrics: EphemeralMetrics = field(default_factory=new_metrics)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str], *, timeout_seconds: float) -> RequestScope:
@@ -55,16 +66,23 @@ class RequestScope:
         if isinstance(lambda_deadline_ms, int | float) and lambda_deadline_ms > 0:
             left = lambda_deadline_ms / 1000 - time.time() - _LAMBDA_DEADLINE_MARGIN_SECONDS
             deadline = min(deadline, now + max(left, 0.0))
-        request_id = lambda_context.get("request_id")
-        correlation_id = request_context.get("requestId")
+        lambda_request_id = lambda_context.get("request_id")
+        api_request_id = request_context.get("requestId")
         trace_id = lambda_context.get("xray_trace_id")
         return cls(
-            request_id=request_id if isinstance(request_id, str) and request_id else str(uuid.uuid4()),
-            correlation_id=correlation_id if isinstance(correlation_id, str) else None,
+            lambda_request_id=(
+                lambda_request_id if isinstance(lambda_request_id, str) and lambda_request_id else str(uuid.uuid4())
+            ),
+            api_request_id=api_request_id if isinstance(api_request_id, str) and api_request_id else None,
             started=now,
             deadline=deadline,
             xray_trace_id=trace_id if isinstance(trace_id, str) else None,
         )
+
+    @property
+    def request_id(self) -> str:
+        """The id the client sees: API Gateway's, or Lambda's where API Gateway gave none (a local run)."""
+        return self.api_request_id or self.lambda_request_id
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
@@ -74,10 +92,10 @@ class RequestScope:
         return (time.monotonic() - self.started) * 1000
 
     def set_model(self, alias: str) -> None:
-        """Metrics of this request carry the ``model`` dimension from here on."""
+        """This request's metrics are also written per model from here on."""
         if self.model is None:
             self.model = alias
-            self.metrics.add_dimension(name="model", value=alias)
+            self.metrics.add_dimensions(model=alias)
 
     def count(self, name: str, value: float = 1) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
@@ -87,9 +105,9 @@ class RequestScope:
 
     def flush(self) -> None:
         """Write this request's metrics (one EMF line, with the request ids as metadata to find its logs)."""
-        self.metrics.add_metadata(key="request_id", value=self.request_id)
-        if self.correlation_id:
-            self.metrics.add_metadata(key="correlation_id", value=self.correlation_id)
+        self.metrics.add_metadata(key="function_request_id", value=self.lambda_request_id)
+        if self.api_request_id:
+            self.metrics.add_metadata(key="correlation_id", value=self.api_request_id)
         self.metrics.flush_metrics(raise_on_empty_metrics=False)
 
 
@@ -104,9 +122,9 @@ def current_scope() -> RequestScope:
 def enter_scope(scope: RequestScope) -> None:
     """Make ``scope`` current for this request's task (and the worker threads and tasks it starts)."""
     _current.set(scope)
-    keys: dict[str, Any] = {"function_request_id": scope.request_id}
-    if scope.correlation_id:
-        keys["correlation_id"] = scope.correlation_id
+    keys: dict[str, Any] = {"function_request_id": scope.lambda_request_id}
+    if scope.api_request_id:
+        keys["correlation_id"] = scope.api_request_id
     # Context-local keys: each request runs in its own task, so concurrent requests never mix their ids.
     logger.thread_safe_append_keys(**keys)
     if scope.xray_trace_id and tracing_enabled():

@@ -198,14 +198,60 @@ def test_usage_plan_requires_keys_with_throttle_and_quota(synth: Callable[..., S
     template.resource_count_is("AWS::ApiGateway::ApiKey", 1)
     for method in template.find_resources("AWS::ApiGateway::Method").values():
         assert method["Properties"]["ApiKeyRequired"] is True
+    outputs = template.find_outputs("*")
+    assert "--include-value" in json.dumps(outputs["GetApiKeyCommand"]["Value"])
+    assert '-H \\"x-api-key: $API_KEY\\"' in json.dumps(outputs["ListModelsCommand"]["Value"])
 
 
-def test_outputs_give_the_base_url_and_a_curl_line(api: Template) -> None:
+def test_outputs_give_the_base_url_a_curl_line_and_the_invoke_policy(api: Template) -> None:
     outputs = api.find_outputs("*")
-    assert {"ApiBaseUrl", "ListModelsCommand", "RouterFunctionName"} <= set(outputs)
+    assert {"ApiBaseUrl", "ListModelsCommand", "ApiInvokePolicyArn", "RouterFunctionName"} <= set(outputs)
+    assert "GetApiKeyCommand" not in outputs
     command = json.dumps(outputs["ListModelsCommand"]["Value"])
     assert "--aws-sigv4" in command
     assert "aws:amz:us-east-1:execute-api" in command
+    # the session token header only when there is one (long-term keys have none)
+    assert '${AWS_SESSION_TOKEN:+-H \\"x-amz-security-token: $AWS_SESSION_TOKEN\\"}' in command
+    assert "x-api-key" not in command
+
+
+def test_the_invoke_policy_allows_exactly_the_apis_methods(api: Template) -> None:
+    (policy,) = api.find_resources("AWS::IAM::ManagedPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]] == ["/GET/v1/models", "/POST/v1/chat/completions"]
+
+
+@pytest.mark.parametrize(
+    ("response_type", "error_type", "retry_after"),
+    [
+        ("DEFAULT_4XX", "invalid_request_error", None),
+        ("DEFAULT_5XX", "api_error", None),
+        ("THROTTLED", "rate_limit_error", "'1'"),
+        ("QUOTA_EXCEEDED", "rate_limit_error", None),
+    ],
+)
+def test_api_gateways_own_errors_are_openai_error_objects(
+    api: Template, response_type: str, error_type: str, retry_after: str | None
+) -> None:
+    (response,) = api.find_resources(
+        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": response_type}}
+    ).values()
+    template = response["Properties"]["ResponseTemplates"]["application/json"]
+    # with API Gateway's values filled in, the body is OpenAI's error object
+    filled = template.replace("$context.error.messageString", '"Missing Authentication Token"')
+    body = json.loads(filled.replace("$context.error.responseType", "MISSING").replace("$context.requestId", "r-1"))
+    assert body == {
+        "error": {
+            "message": "Missing Authentication Token",
+            "type": error_type,
+            "param": None,
+            "code": "MISSING",
+            "request_id": "r-1",
+        }
+    }
+    headers = response["Properties"].get("ResponseParameters", {})
+    assert headers.get("gatewayresponse.header.Retry-After") == retry_after
 
 
 def test_api_can_be_turned_off(synth: Callable[..., SynthResult]) -> None:

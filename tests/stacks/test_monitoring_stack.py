@@ -147,6 +147,7 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
         "ExecutionsFailed",
         "InvocationServerErrors",
         "InvocationThrottles",
+        "StreamErrors",
     ]
 
 
@@ -183,6 +184,7 @@ def wired() -> Template:
         ("InvocationThrottles", "AWS/Bedrock", 10),
         ("InvocationServerErrors", "AWS/Bedrock", 5),
         ("5XXError", "AWS/ApiGateway", 5),
+        ("StreamErrors", "GenAiKit/Api", 5),
         ("ExecutionsFailed", "AWS/States", 1),
     ],
 )
@@ -198,6 +200,23 @@ def test_paging_alarms_notify_the_alarm_topic(wired: Template, metric: str, name
             "OKActions": [Match.any_value()],
         },
     )
+
+
+def test_failed_streams_page_on_the_routers_totals(wired: Template) -> None:
+    # a stream that fails after it began is an HTTP 200: only the router's own metric sees it
+    wired.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "StreamErrors",
+            "Dimensions": [{"Name": "service", "Value": "genai-kit-api"}],
+            "Statistic": "Sum",
+        },
+    )
+
+
+def test_api_row_graphs_the_routers_time_to_first_token_errors_and_tokens(wired: Template) -> None:
+    names = {m[1] for m in _metrics(_dashboard_body(wired)) if m[0] == "GenAiKit/Api"}
+    assert names == {"TimeToFirstToken", "ModelErrors", "StreamErrors", "InputTokens", "OutputTokens"}
 
 
 def test_bedrock_row_graphs_tokens_latency_and_throttles(wired: Template) -> None:

@@ -97,17 +97,20 @@ def client_error(error: ClientError) -> ApiError:
     code = str(error.response.get("Error", {}).get("Code", ""))
     message = str(error.response.get("Error", {}).get("Message", ""))
     normalized = code.lower()
+    original = error.response.get("OriginalStatusCode")
+    refused_by_container = normalized == "modelerror" and isinstance(original, int) and 400 <= original < 500
     if normalized in _THROTTLING:
         return throttled(_RETRY_AFTER_SECONDS)
     if normalized == "modeltimeoutexception":
         return timed_out(settings().model_wait_seconds)
-    if normalized == "validationexception":
+    if normalized == "validationerror" and "not found" in message:
+        # SageMaker: "Endpoint <name> of account <id> not found." (e.g. the fine-tuned alias before an approval).
+        return ApiError(
+            404, f"The model's endpoint does not exist (yet): {message}", param="model", code="model_not_found"
+        )
+    if normalized in ("validationexception", "validationerror") or refused_by_container:
         # The model refused the request itself (e.g. too many input tokens): the client can fix it.
         return bad_request("messages", f"The model rejected the request: {message}")
-    if normalized == "modelerror":
-        original = error.response.get("OriginalStatusCode")
-        if isinstance(original, int) and 400 <= original < 500:
-            return bad_request("messages", f"The model rejected the request: {message}")
     if normalized in ("modelstreamerrorexception", "modelstreamerror"):
         return model_failed(f"The model failed while answering: {message}" if message else "The model failed")
     return model_failed(f"The model failed to answer ({code or 'error'})")

@@ -40,16 +40,16 @@ def parse_answer(answer: Any, request_format: str) -> Completion:
             return Completion(
                 text=str(choice["message"].get("content") or ""),
                 finish_reason=finish_reason(choice.get("finish_reason")),
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
+                prompt_tokens=_count(usage.get("prompt_tokens")),
+                completion_tokens=_count(usage.get("completion_tokens")),
             )
         generated = answer[0] if isinstance(answer, list) else answer
         details = generated.get("details") or {}
         return Completion(
             text=str(generated["generated_text"]),
             finish_reason=finish_reason(details.get("finish_reason")),
-            prompt_tokens=0,
-            completion_tokens=int(details.get("generated_tokens", 0)),
+            prompt_tokens=None,
+            completion_tokens=_count(details.get("generated_tokens")),
         )
     except (KeyError, IndexError, TypeError, AttributeError, ValueError):
         raise model_failed("The model's answer is not in the format its container should send") from None
@@ -121,7 +121,7 @@ def _chunk_events(chunk: dict[str, Any]) -> list[ModelEvent]:
             events.append(Finish(finish_reason(choice["finish_reason"])))
     usage = chunk.get("usage")
     if isinstance(usage, dict):
-        events.append(Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
+        events.append(Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))))
     return events
 
 
@@ -140,7 +140,7 @@ def _token_events(event: dict[str, Any]) -> list[ModelEvent]:
     if isinstance(details, dict):
         events.append(Finish(finish_reason(details.get("finish_reason"))))
         if "generated_tokens" in details:
-            events.append(Usage(0, int(details.get("generated_tokens") or 0)))
+            events.append(Usage(None, _count(details.get("generated_tokens"))))
     return events
 
 
@@ -160,6 +160,11 @@ def stream_error(data: dict[str, Any]) -> ApiError:
     if isinstance(status, int) and 400 <= status < 500 and status != 424:
         return bad_request("messages", f"The model rejected the request: {message}")
     return model_failed(f"The model failed while answering: {message}")
+
+
+def _count(value: Any) -> int | None:
+    """A token count from a container's answer; None where it gives none (raises ValueError for a non-number)."""
+    return None if value is None else int(value)
 
 
 def _error_message(error: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.lambdas.api_router.conftest import LAMBDA_REQUEST_ID, Http, post_chat
+from tests.lambdas.api_router.conftest import API_REQUEST_ID, Http, post_chat
 from tests.lambdas.api_router.fake_aws import FakeAws
 
 CHAT = {"model": "nova-lite", "messages": [{"role": "user", "content": "Hello"}]}
@@ -24,7 +24,8 @@ def _error(response: Any) -> dict[str, Any]:
     assert response.headers["Content-Type"] == "application/json"
     error: dict[str, Any] = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
-    assert LAMBDA_REQUEST_ID in error["message"]
+    assert API_REQUEST_ID in error["message"]
+    assert response.headers["x-request-id"] == API_REQUEST_ID
     return error
 
 
@@ -137,6 +138,16 @@ def test_container_refusing_the_input_is_a_400(http: Http, fake_aws: FakeAws) ->
     assert "too long" in _error(response)["message"]
 
 
+def test_an_endpoint_that_does_not_exist_yet_is_a_404_naming_the_model(http: Http, fake_aws: FakeAws) -> None:
+    # GIVEN the fine-tuned alias before any version was approved (its endpoint is created on the first approval)
+    fake_aws.error("InvokeEndpoint", "ValidationError", "Endpoint genai-kit-dev-tinyllama of account 1 not found.")
+    response = post_chat(http, {**CHAT, "model": "tinyllama"})
+    assert response.status_code == 404
+    error = _error(response)
+    assert (error["param"], error["code"]) == ("model", "model_not_found")
+    assert "does not exist (yet)" in error["message"]
+
+
 def test_container_failing_is_a_502(http: Http, fake_aws: FakeAws) -> None:
     fake_aws.error("InvokeEndpoint", "ModelError", "CUDA out of memory", status=424, OriginalStatusCode=500)
     response = post_chat(http, {**CHAT, "model": "tinyllama"})
@@ -163,7 +174,8 @@ def test_non_streaming_answer_is_a_chat_completion(http: Http, fake_aws: FakeAws
     response = post_chat(http, CHAT)
     assert response.status_code == 200
     completion = json.loads(response.text)
-    assert completion["id"] == f"chatcmpl-{LAMBDA_REQUEST_ID}"
+    assert completion["id"] == f"chatcmpl-{API_REQUEST_ID}"
+    assert response.headers["x-request-id"] == API_REQUEST_ID
     assert completion["object"] == "chat.completion"
     assert completion["choices"] == [
         {"index": 0, "message": {"role": "assistant", "content": "Hi there"}, "finish_reason": "stop"}

@@ -60,7 +60,7 @@ def _metrics(capsys: pytest.CaptureFixture[str], request_id: str) -> dict[str, A
     seen: list[dict[str, Any]] = []
     for _ in range(500):
         seen += [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
-        mine = [line for line in seen if line.get("request_id") == request_id]
+        mine = [line for line in seen if line.get("function_request_id") == request_id]
         if mine:
             assert len(mine) == 1
             assert mine[0]["correlation_id"] == API_REQUEST_ID
@@ -117,8 +117,8 @@ def test_a_completion_writes_one_metrics_line_with_the_model_dimension(
     fake_aws.json("Converse", CONVERSE_OK)
     emf = _metrics(capsys, _post(http, CHAT))
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "GenAiKit/Api"
-    assert emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["model", "service"]]
-    assert emf["model"] == "nova-lite"
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"], ["service", "model"]]
+    assert (emf["service"], emf["model"]) == ("genai-kit-api", "nova-lite")
     assert _names(emf) == {"Requests", "Latency", "InputTokens", "OutputTokens"}
     assert (emf["InputTokens"], emf["OutputTokens"]) == ([7.0], [3.0])
 
@@ -183,3 +183,13 @@ def test_the_x_ray_sdk_is_loaded_only_when_tracing_is_on(monkeypatch: pytest.Mon
     settings.cache_clear()
     observability.enable_tracing()
     assert len(created) == 1
+
+
+def test_token_counts_a_container_does_not_give_are_not_written_as_zero(
+    http: Http, fake_aws: FakeAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a generate-schema container, which counts generated tokens but not the prompt's
+    fake_aws.json("InvokeEndpoint", {"generated_text": "A chip.", "details": {"generated_tokens": 3}})
+    emf = _metrics(capsys, _post(http, {**CHAT, "model": "llama2-7b"}))
+    assert "InputTokens" not in _names(emf)
+    assert emf["OutputTokens"] == [3.0]

@@ -9,6 +9,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from genai_kit.openai_sigv4 import sigv4_openai_client
+from tests.lambdas.api_router.conftest import API_REQUEST_ID
 from tests.lambdas.api_router.fake_aws import FakeAws, event
 
 CONVERSE_OK = {
@@ -77,6 +78,7 @@ def test_client_raises_its_own_errors_for_ours(openai_client: openai.OpenAI, fak
     with pytest.raises(openai.NotFoundError) as not_found:
         openai_client.chat.completions.create(model="gpt-4", messages=HI)
     assert not_found.value.code == "model_not_found"
+    assert not_found.value.request_id == API_REQUEST_ID
     with pytest.raises(openai.BadRequestError) as bad:
         openai_client.chat.completions.create(model="nova-lite", messages=HI, temperature=5)
     assert bad.value.param == "temperature"
