@@ -26,12 +26,20 @@ from tests.lambdas.api_router.fake_aws import FakeAws
 
 LAMBDA_REQUEST_ID = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 API_REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-# One alias per kind of backend: TGI 0.3.0 (chat schema, streams with usage), LMI 0.29 (chat schema, streams
-# without usage), TGI 0.0.25 (generate schema, streams), LMI 0.24 (generate schema, no stream), and Bedrock.
+# One alias per kind of backend: TGI 0.3.0 (chat schema, streams with usage), vLLM (likewise), LMI 0.29 (chat
+# schema, streams without usage), TGI 0.0.25 (generate schema, streams), LMI 0.24 (generate schema, no stream),
+# and Bedrock.
 MODELS = {
     "tinyllama": {
         "backend": "sagemaker",
         "endpoint": "genai-kit-dev-tinyllama",
+        "format": "messages",
+        "streams": True,
+        "stream_usage": True,
+    },
+    "qwen": {
+        "backend": "sagemaker",
+        "endpoint": "genai-kit-dev-qwen",
         "format": "messages",
         "streams": True,
         "stream_usage": True,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from tests.lambdas.api_router.conftest import API_REQUEST_ID, Http, post_chat
+from tests.lambdas.api_router.conftest import API_REQUEST_ID, MODELS, Http, post_chat
 from tests.lambdas.api_router.fake_aws import FakeAws
 
 CHAT = {"model": "nova-lite", "messages": [{"role": "user", "content": "Hello"}]}
@@ -34,7 +34,7 @@ def test_models_lists_every_alias(http: Http) -> None:
     assert response.status_code == 200
     listing = response.json()
     assert listing["object"] == "list"
-    assert [model["id"] for model in listing["data"]] == ["tinyllama", "mistral", "falcon", "llama2-7b", "nova-lite"]
+    assert [model["id"] for model in listing["data"]] == list(MODELS)
 
 
 def test_health_answers_the_adapters_readiness_check(http: Http) -> None:
@@ -84,7 +84,7 @@ def test_unknown_model_is_a_404_listing_the_models(http: Http) -> None:
     assert response.status_code == 404
     error = _error(response)
     assert (error["param"], error["code"]) == ("model", "model_not_found")
-    assert "available models: falcon, llama2-7b, mistral, nova-lite, tinyllama" in error["message"]
+    assert "available models: falcon, llama2-7b, mistral, nova-lite, qwen, tinyllama" in error["message"]
 
 
 def test_unknown_route_is_a_404(http: Http) -> None:

@@ -30,6 +30,7 @@ HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 def test_client_lists_models(openai_client: openai.OpenAI) -> None:
     assert [model.id for model in openai_client.models.list()] == [
         "tinyllama",
+        "qwen",
         "mistral",
         "falcon",
         "llama2-7b",

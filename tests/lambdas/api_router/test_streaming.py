@@ -40,21 +40,44 @@ def _set(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
     settings.cache_clear()
 
 
-@pytest.mark.parametrize("model", ["nova-lite", "tinyllama"])
+def _chat_chunk(content: str, finish: str | None = None) -> str:
+    return json.dumps(
+        {
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
+        }
+    )
+
+
+# Each streaming backend's first token and the rest, in its own framing (see test_endpoints.py for the sources).
+FIRST_AND_REST: dict[str, tuple[str, list[bytes], list[bytes]]] = {
+    "bedrock": ("nova-lite", [START, _delta("Hel")], [_delta("lo"), STOP, METADATA]),
+    "tgi": (
+        "tinyllama",
+        [event("PayloadPart", f"data:{_chat_chunk('Hel')}\n\n".encode())],
+        [event("PayloadPart", f"data:{_chat_chunk('lo', 'stop')}\n\ndata:[DONE]\n\n".encode())],
+    ),
+    "vllm": (
+        "qwen",
+        [event("PayloadPart", f"data: {_chat_chunk('Hel')}\n\n".encode())],
+        [event("PayloadPart", f"data: {_chat_chunk('lo', 'stop')}\n\ndata: [DONE]\n\n".encode())],
+    ),
+    "lmi": (
+        "mistral",
+        [event("PayloadPart", f"{_chat_chunk('Hel')}\n".encode())],
+        [event("PayloadPart", f"{_chat_chunk('lo', 'eos_token')}\n".encode())],
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", FIRST_AND_REST)
 def test_first_chunk_reaches_the_client_before_the_model_sends_the_rest(
-    openai_client: openai.OpenAI, fake_aws: FakeAws, model: str
+    openai_client: openai.OpenAI, fake_aws: FakeAws, backend: str
 ) -> None:
     # GIVEN a model that has sent its first token and holds the rest back
-    if model == "nova-lite":
-        body = fake_aws.gated_stream("ConverseStream")
-        body.release(START, _delta("Hel"))
-        rest = [_delta("lo"), STOP, METADATA]
-    else:
-        body = fake_aws.gated_stream("InvokeEndpointWithResponseStream")
-        chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}
-        body.release(event("PayloadPart", f"data:{json.dumps(chunk)}\n\n".encode()))
-        last = {"choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "stop"}]}
-        rest = [event("PayloadPart", f"data:{json.dumps(last)}\n\ndata:[DONE]\n\n".encode())]
+    model, first, rest = FIRST_AND_REST[backend]
+    body = fake_aws.gated_stream("ConverseStream" if backend == "bedrock" else "InvokeEndpointWithResponseStream")
+    body.release(*first)
     stream = openai_client.chat.completions.create(model=model, messages=HELLO, stream=True)
     chunks = iter(stream)
     # WHEN the client reads until the first text chunk (a router that buffered would never deliver it)
@@ -65,7 +88,7 @@ def test_first_chunk_reaches_the_client_before_the_model_sends_the_rest(
     body.finish()
     remaining = list(chunks)
     assert "".join(c.choices[0].delta.content or "" for c in remaining if c.choices) == "lo"
-    assert remaining[-1].choices[0].finish_reason == "stop"
+    assert [c.choices[0].finish_reason for c in remaining if c.choices][-1] == "stop"
 
 
 def test_stream_is_role_then_one_chunk_per_token_then_finish_usage_and_done(http: Http, fake_aws: FakeAws) -> None:
