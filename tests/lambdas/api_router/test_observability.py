@@ -73,14 +73,19 @@ def _names(emf: dict[str, Any]) -> set[str]:
     return {metric["Name"] for metric in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
 
 
-@pytest.mark.parametrize("stream", [False, True])
-def test_prompt_and_answer_stay_out_of_the_logs(http: Http, fake_aws: FakeAws, logs: io.StringIO, stream: bool) -> None:
+def _chat_logs(http: Http, fake_aws: FakeAws, logs: io.StringIO, *, stream: bool) -> str:
+    """What the logs hold after one chat with a secret prompt and answer, streamed or not."""
     if stream:
         fake_aws.stream("ConverseStream", *STREAM)
     else:
         fake_aws.json("Converse", CONVERSE_OK)
     post_chat(http, {**CHAT, "stream": stream})
-    written = logs.getvalue()
+    return logs.getvalue()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_prompt_and_answer_stay_out_of_the_logs(http: Http, fake_aws: FakeAws, logs: io.StringIO, stream: bool) -> None:
+    written = _chat_logs(http, fake_aws, logs, stream=stream)
     assert "chat completed" in written
     assert "my secret prompt" not in written
     assert "the secret answer" not in written
@@ -92,12 +97,7 @@ def test_payload_logging_is_opt_in(
 ) -> None:
     monkeypatch.setenv("LOG_PAYLOADS", "true")
     settings.cache_clear()
-    if stream:
-        fake_aws.stream("ConverseStream", *STREAM)
-    else:
-        fake_aws.json("Converse", CONVERSE_OK)
-    post_chat(http, {**CHAT, "stream": stream})
-    written = logs.getvalue()
+    written = _chat_logs(http, fake_aws, logs, stream=stream)
     assert "my secret prompt" in written
     assert "the secret answer" in written
 
