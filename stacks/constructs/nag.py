@@ -22,13 +22,22 @@ def render_for_nag(scope: IConstruct, value: str) -> str:
 
 
 def _flatten(value: Any) -> str:
+    # cdk-nag 3.0.2, src/utils/flatten-cfn-reference.ts: a Ref or GetAtt becomes <Name> or <Name.Attribute>,
+    # a Join is joined, Sub and ImportValue are unwrapped, ${...} in a string becomes <...>.
     if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and set(value) == {"Ref"} and str(value["Ref"]).startswith("AWS::"):
-        return f"<{value['Ref']}>"
-    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_flatten(part) for part in parts)
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(_flatten(part) for part in parts)
+        if function in ("Fn::Sub", "Fn::ImportValue"):
+            return _flatten(argument)
+        if function == "Fn::GetAtt":
+            resource, attribute = argument
+            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        if function == "Ref":
+            return f"<{_flatten(argument)}>"
     return json.dumps(value, separators=(",", ":"))
 
 
