@@ -177,8 +177,11 @@ def _resolve_container(
 
     is_s3 = isinstance(source, S3WeightsSource)
     model_location = source.model_id if isinstance(source, HuggingFaceSource) else MODEL_DIR
+    container = container_contract(source.container, resolve_dlc_version(source.container, source.container_version))
     environment = {
         **serving_environment(source.container, model_location, config.serving, instance_type),
+        # What the container needs to take OpenAI's chat schema, which the API sends it.
+        **dict(container.chat_environment),
         **config.environment,
     }
     return ResolvedEndpoint(
@@ -203,7 +206,7 @@ def _resolve_container(
         enable_network_isolation=is_s3,
         payload_family=_CONTAINER_FAMILY[source.container],
         model_label=source.s3_uri if isinstance(source, S3WeightsSource) else f"huggingface:{source.model_id}",
-        container=container_contract(source.container, resolve_dlc_version(source.container, source.container_version)),
+        container=container,
     )
 
 

@@ -22,6 +22,7 @@ import asyncio
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -45,6 +46,8 @@ ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "AWS_DEFAULT_REGION": "us-east-1",
+    # Lambda's code is read-only: each cold start compiles what has no bytecode in the asset.
+    "PYTHONDONTWRITEBYTECODE": "1",
 }
 BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hello"}], "stream": True}).encode()
 
@@ -97,8 +100,9 @@ def router_start(asset: Path) -> float:
             process.wait(timeout=10)
 
 
-# The router's own start, by what it loads (each measured on top of boto3, in the asset as Lambda loads it).
+# The router's own start, by what it loads (each alone in a fresh interpreter, in the asset as Lambda loads it).
 BREAKDOWN = {
+    "botocore (the router's pinned copy)": ("botocore.session", "botocore.config"),
     "uvicorn (with click)": ("uvicorn",),
     "starlette": ("starlette.applications", "starlette.responses", "starlette.routing"),
     "Powertools Logger and Metrics": ("aws_lambda_powertools.logging", "aws_lambda_powertools.metrics"),
@@ -107,10 +111,10 @@ BREAKDOWN = {
 }
 
 
-def import_after_boto3(asset: Path, modules: tuple[str, ...]) -> float:
-    """Seconds to import ``modules`` in a fresh interpreter that has already imported boto3."""
+def import_time(asset: Path, modules: tuple[str, ...]) -> float:
+    """Seconds to import ``modules`` in a fresh interpreter whose path starts with ``asset``."""
     script = (
-        "import time, boto3\n"
+        "import time\n"
         "started = time.perf_counter()\n"
         f"for name in {list(modules)!r}: __import__(name)\n"
         "print(time.perf_counter() - started)\n"
@@ -120,6 +124,14 @@ def import_after_boto3(asset: Path, modules: tuple[str, ...]) -> float:
         [sys.executable, "-c", script], env=environment, cwd=asset, check=True, capture_output=True, text=True
     )
     return float(result.stdout.split()[-1])
+
+
+def compiled_copy(asset: Path, into: Path) -> Path:
+    """A copy of ``asset`` with bytecode for this interpreter, as if the asset shipped it."""
+    copy = into / "asset"
+    shutil.copytree(asset, copy)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(copy)], check=True, capture_output=True)
+    return copy
 
 
 class _Instant:
@@ -222,9 +234,10 @@ def main() -> int:
     parser.add_argument("--alternative-python", help="interpreter that has litellm installed")
     args = parser.parse_args()
 
+    from stacks.api_stack import ROUTER_AWS_SERVICES, ROUTER_INCLUDE, ROUTER_PACKAGE  # noqa: PLC0415
     from stacks.constructs.lambda_code import stage_function  # noqa: PLC0415
 
-    asset = stage_function("api_router", include=("genai_kit/contracts",))
+    asset = stage_function(ROUTER_PACKAGE, include=ROUTER_INCLUDE, aws_services=ROUTER_AWS_SERVICES)
     import_process(sys.executable, "boto3")  # warm the file cache and bytecode
     router_start(asset)
     boto3_s, router_s = [], []
@@ -246,10 +259,15 @@ def main() -> int:
         ratio = litellm_s / router_median
         print(f"  python -c 'import litellm'        {litellm_s * 1000:7.1f} ms   {ratio:5.2f}x the router")
 
-    print("  where the router's start goes, import time after boto3 (median of 5 fresh processes):")
+    print("  where the router's start goes, import time alone in a fresh interpreter (median of 5):")
     for label, modules in BREAKDOWN.items():
-        seconds = statistics.median(import_after_boto3(asset, modules) for _ in range(5))
-        print(f"    {label:34s} {seconds * 1000:6.1f} ms")
+        seconds = statistics.median(import_time(asset, modules) for _ in range(5))
+        print(f"    {label:36s} {seconds * 1000:6.1f} ms")
+    with tempfile.TemporaryDirectory() as scratch:
+        compiled = compiled_copy(asset, Path(scratch))
+        seconds = statistics.median(import_time(compiled, BREAKDOWN["the whole router app"]) for _ in range(5))
+    print(f"    {'the same, had the asset bytecode':36s} {seconds * 1000:6.1f} ms   (Lambda's Python 3.13 cannot")
+    print("      use bytecode compiled by another Python, so the asset ships none)")
 
     figures = time_to_first_byte(args.requests)
     stub = figures["stub alone"][0]

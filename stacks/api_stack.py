@@ -22,6 +22,7 @@ from genai_kit.config import KitConfig
 from genai_kit.contracts.api_router import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
+    BedrockEmbeddingTarget,
     BedrockTarget,
     EndpointTarget,
     RouterEnvironment,
@@ -35,6 +36,7 @@ from stacks.foundation_stack import FoundationStack
 
 if TYPE_CHECKING:
     from stacks.bedrock_stack import BedrockStack
+    from stacks.constructs.bedrock_models import BedrockModel
 
 ROUTER_PACKAGE = "api_router"
 # The AWS Lambda Web Adapter (aws-lambda-web-adapter docs/guide, getting-started/zip-packages.md and
@@ -42,6 +44,10 @@ ROUTER_PACKAGE = "api_router"
 # script and forwards each invocation over HTTP on AWS_LWA_PORT, streaming the response back; it waits for
 # a healthy answer on the readiness path before the first invocation.
 ROUTER_HANDLER = f"lambdas/{ROUTER_PACKAGE}/run.sh"
+# The AWS services the router calls: their botocore models ship with it, and its role may call only these.
+ROUTER_AWS_SERVICES = ("bedrock-runtime", "sagemaker-runtime")
+# The kit modules the router imports besides its own package.
+ROUTER_INCLUDE = ("genai_kit/contracts",)
 ROUTER_PORT = 8080
 ROUTER_READINESS_PATH = "/health"
 
@@ -49,20 +55,42 @@ ROUTER_READINESS_PATH = "/health"
 FINE_TUNED_ALIAS = "finetuned"
 
 
-def endpoint_target(endpoint_name: str, container: ContainerContract | None) -> EndpointTarget:
+def endpoint_target(
+    endpoint_name: str, container: ContainerContract | None, *, max_total_tokens: int | None = None
+) -> EndpointTarget:
     """The router's target for an endpoint: its name and what its container takes and streams."""
     chat = container is not None and container.chat_on_invocations
     return EndpointTarget(
         endpoint=endpoint_name,
         format="messages" if chat else "prompt",
+        family=container.family if container is not None else None,
         streams=container is not None and container.streams,
         stream_usage=container is not None and container.stream_usage,
+        max_total_tokens=max_total_tokens,
     )
 
 
 def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, EndpointTarget]:
     """The router's targets for the configured endpoints, by alias (the endpoint's short name)."""
-    return {endpoint.name: endpoint_target(endpoint.endpoint_name, endpoint.container) for endpoint in endpoints}
+    return {
+        endpoint.name: endpoint_target(
+            endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
+        )
+        for endpoint in endpoints
+    }
+
+
+def bedrock_target(model: BedrockModel) -> BedrockTarget | BedrockEmbeddingTarget:
+    """The router's target for a Bedrock model: what it calls it by, and what the model's configuration says."""
+    family = model.config.embedding_family
+    if family is not None:
+        return BedrockEmbeddingTarget(model=model.invoke_id, family=family)
+    return BedrockTarget(
+        model=model.invoke_id,
+        max_output_tokens=model.config.max_output_tokens,
+        structured_output=model.config.structured_output,
+        reasoning=model.config.reasoning,
+    )
 
 
 class ApiStack(cdk.Stack):
@@ -83,7 +111,9 @@ class ApiStack(cdk.Stack):
         facts of the container that serves them."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.api_key_id: str | None = None
-        models: dict[str, BedrockTarget | EndpointTarget] = dict(endpoint_targets(config.endpoints))
+        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget] = dict(
+            endpoint_targets(config.endpoints)
+        )
         endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
         if fine_tuned_endpoint is not None:
             name, container = fine_tuned_endpoint
@@ -91,7 +121,7 @@ class ApiStack(cdk.Stack):
             endpoint_names.append(name)
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
-            models |= {alias: BedrockTarget(model=m.invoke_id) for alias, m in bedrock.models.items()}
+            models |= {alias: bedrock_target(model) for alias, model in bedrock.models.items()}
             if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
                 guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
@@ -108,7 +138,7 @@ class ApiStack(cdk.Stack):
         self,
         config: KitConfig,
         foundation: FoundationStack,
-        models: dict[str, BedrockTarget | EndpointTarget],
+        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
     ) -> lambda_.Function:
         api_config = config.settings.api
@@ -147,7 +177,7 @@ class ApiStack(cdk.Stack):
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.X86_64,
             handler=ROUTER_HANDLER,
-            code=function_code(ROUTER_PACKAGE, include=("genai_kit/contracts",)),
+            code=function_code(ROUTER_PACKAGE, include=ROUTER_INCLUDE, aws_services=ROUTER_AWS_SERVICES),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", powertools_layer_arn(self.region)),
                 lambda_.LayerVersion.from_layer_version_arn(self, "WebAdapter", web_adapter_layer_arn(self.region)),
@@ -246,8 +276,11 @@ class ApiStack(cdk.Stack):
             timeout=cdk.Duration.millis(api_config.timeouts.integration_ms),
         )
         v1 = api.root.add_resource("v1")
-        v1.add_resource("models").add_method("GET", integration)
+        models = v1.add_resource("models")
+        models.add_method("GET", integration)
+        models.add_resource("{model}").add_method("GET", integration)
         v1.add_resource("chat").add_resource("completions").add_method("POST", integration)
+        v1.add_resource("embeddings").add_method("POST", integration)
         if api_config.usage_plan is not None:
             plan = api_config.usage_plan
             usage_plan = api.add_usage_plan(
@@ -317,7 +350,10 @@ class ApiStack(cdk.Stack):
     def _invoke_policy(self, config: KitConfig) -> iam.ManagedPolicy:
         """A managed policy that lets a principal call every method of this API, to attach to application roles."""
         stage = self.api.deployment_stage.stage_name
-        return iam.ManagedPolicy(
+        # A path parameter is a wildcard in an execute-api ARN (API Gateway developer guide, "Resource format of
+        # permissions for executing API in API Gateway"): /v1/models/{model} is /v1/models/*.
+        one_model = self.api.arn_for_execute_api("GET", "/v1/models/*", stage)
+        policy = iam.ManagedPolicy(
             self,
             "InvokeApiPolicy",
             description=f"Call the OpenAI-compatible API of the generative AI kit ({config.stage})",
@@ -327,11 +363,20 @@ class ApiStack(cdk.Stack):
                     actions=["execute-api:Invoke"],
                     resources=[
                         self.api.arn_for_execute_api("GET", "/v1/models", stage),
+                        one_model,
                         self.api.arn_for_execute_api("POST", "/v1/chat/completions", stage),
+                        self.api.arn_for_execute_api("POST", "/v1/embeddings", stage),
                     ],
                 )
             ],
         )
+        acknowledge_wildcards(
+            policy,
+            resources=[one_model],
+            reason="The wildcard is the {model} path parameter of GET /v1/models/{model}, as execute-api ARNs "
+            "write a path parameter; it allows that one method of this API only.",
+        )
+        return policy
 
     def _outputs(self, config: KitConfig) -> None:
         base = f"{self.api.url}v1"

@@ -15,10 +15,10 @@ SAMPLE_PROMPT = "What is AWS Inferentia2?"
 
 
 def sample_payload(endpoint: ResolvedEndpoint) -> dict[str, object]:
-    """A request body the endpoint's container understands, for the invoke command in the outputs."""
-    if endpoint.payload_family == "vllm":
+    """A request body the endpoint's container understands, for the invoke command in the outputs: the chat
+    schema where the container takes it (as the API sends it), else "inputs" with generation "parameters"."""
+    if endpoint.request_format == "messages":
         return {"messages": [{"role": "user", "content": SAMPLE_PROMPT}], "max_tokens": 64}
-    # LMI, TGI and the JumpStart text-generation containers take "inputs" with generation "parameters".
     return {"inputs": SAMPLE_PROMPT, "parameters": {"max_new_tokens": 64}}
 
 

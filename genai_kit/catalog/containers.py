@@ -33,6 +33,7 @@ class ContainerContract:
     - ``streams``: the container streams an answer when the body has ``"stream": true`` (SageMaker's
       InvokeEndpointWithResponseStream passes the body through), framed as server-sent events or JSON lines.
     - ``stream_usage``: it also sends token usage in a stream when asked with ``stream_options.include_usage``.
+    - ``chat_environment``: the variables the container needs to take the chat schema (the kit sets them).
     """
 
     framework: str
@@ -42,6 +43,7 @@ class ContainerContract:
     streams: bool
     stream_usage: bool
     sources: tuple[str, ...]
+    chat_environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class _Facts:
     streams: bool
     stream_usage: bool
     sources: tuple[str, ...]
+    chat_environment: tuple[tuple[str, str], ...] = ()
 
 
 _TGI_GENERATE_STREAM = (
@@ -70,13 +73,14 @@ _FACTS: dict[str, tuple[_Facts, ...]] = {
                 _TGI_GENERATE_STREAM,
             ),
         ),
-        # TGI 1.4.1 to 2.1.1 (0.0.19-0.0.25): chat on /invocations only with MESSAGES_API_ENABLED=true, which then
-        # refuses the generate schema; the kit does not set it, so these versions take the generate schema.
+        # TGI 1.4.1 to 2.1.1 (0.0.19-0.0.25): chat on /invocations with MESSAGES_API_ENABLED=true, which then
+        # refuses the generate schema; the kit sets it and sends the chat schema. Chat streams end without [DONE].
         _Facts(
             ("0.0.19", "0.0.20", "0.0.21", "0.0.22", "0.0.23", "0.0.24", "0.0.25"),
-            chat_on_invocations=False,
+            chat_on_invocations=True,
             streams=True,
             stream_usage=False,
+            chat_environment=(("MESSAGES_API_ENABLED", "true"),),
             sources=(
                 "huggingface/text-generation-inference@4139054b82c7:router/src/server.rs#L962-L966",
                 "huggingface/text-generation-inference@4dfdb481fb1f:router/src/server.rs#L1823-L1827",
@@ -172,6 +176,7 @@ def container_contract(framework: str, version: str) -> ContainerContract:
                 streams=facts.streams,
                 stream_usage=facts.stream_usage,
                 sources=facts.sources,
+                chat_environment=facts.chat_environment,
             )
     known = [v for facts in _FACTS[framework] for v in facts.versions]
     raise CatalogError(f"no serving facts for {framework} {version!r}; versions with facts: {choices(known)}")

@@ -181,18 +181,83 @@ BlockedMessage = Annotated[str, Field(min_length=1, max_length=500)]
 Threshold = Annotated[float, Field(ge=0, le=0.99)]
 
 
+# The embedding models the API's /v1/embeddings speaks to, by foundation model id, with their request format
+# (Bedrock user guide: "Amazon Titan Embeddings Text", "Cohere Embed v3", "Cohere Embed v4").
+EMBEDDING_FAMILIES: dict[str, Literal["titan-v2", "cohere-v3", "cohere-v4"]] = {
+    "amazon.titan-embed-text-v2:0": "titan-v2",
+    "cohere.embed-english-v3": "cohere-v3",
+    "cohere.embed-multilingual-v3": "cohere-v3",
+    "cohere.embed-v4:0": "cohere-v4",
+}
+DEFAULT_EMBEDDING_ALIAS = "titan-embed"
+DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
+
+
 class BedrockModelConfig(StrictModel):
-    """One Bedrock model the kit's API exposes, under its alias."""
+    """One Bedrock model the kit's API exposes, under its alias: a chat model (the default) or an embedding model."""
 
     alias: Alias = Field(description="Name the API exposes the model under.")
     id: ModelId = Field(description="Foundation model id or system inference profile id.")
+    kind: Literal["chat", "embedding"] = Field(
+        "chat",
+        description="`chat` (POST /v1/chat/completions, Converse) or `embedding` (POST /v1/embeddings, InvokeModel: "
+        "amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3, cohere.embed-v4:0).",
+    )
     tags: BedrockTags = Field(
         default_factory=dict, description="Cost-allocation tags of this model's application inference profile."
+    )
+    max_output_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Chat models: the most tokens the model writes, from its model card; the API refuses a larger "
+        "max_tokens (unset: Bedrock's own check applies).",
+    )
+    structured_output: Literal["tool", "json_schema"] = Field(
+        "tool",
+        description="Chat models: how a JSON schema response_format is honoured: `json_schema` where the model "
+        "enforces schemas natively (Converse outputConfig; e.g. Claude Sonnet 4.5), `tool` (a forced tool call, "
+        "which Amazon Nova constrains) otherwise.",
+    )
+    reasoning: Literal["none", "effort", "nova"] = Field(
+        "none",
+        description="Chat models: how reasoning_effort is passed: `effort` (Converse outputConfig.effort), `nova` "
+        "(Amazon Nova 2's reasoningConfig), or `none` (the API refuses reasoning_effort).",
     )
 
     @property
     def ref(self) -> ModelRef:
         return parse_model_id(self.id)
+
+    @property
+    def embedding_family(self) -> Literal["titan-v2", "cohere-v3", "cohere-v4"] | None:
+        """The request format of an embedding model (None for a chat model)."""
+        return EMBEDDING_FAMILIES.get(self.ref.foundation_model_id) if self.kind == "embedding" else None
+
+    @model_validator(mode="after")
+    def _kind_settings(self) -> BedrockModelConfig:
+        if self.kind == "chat":
+            if self.ref.foundation_model_id in EMBEDDING_FAMILIES:
+                raise ValueError(
+                    f"kind: '{self.id}' is an embedding model, which Converse cannot chat with; "
+                    'set "kind": "embedding" to serve it on POST /v1/embeddings'
+                )
+            return self
+        if self.ref.foundation_model_id not in EMBEDDING_FAMILIES:
+            raise ValueError(
+                f"id: '{self.id}' is not an embedding model the API speaks to; supported: "
+                f"{', '.join(sorted(EMBEDDING_FAMILIES))} (or their inference profiles)"
+            )
+        chat_only = {
+            "max_output_tokens": self.max_output_tokens is not None,
+            "structured_output": self.structured_output != "tool",
+            "reasoning": self.reasoning != "none",
+            # Embedding models take no inference profile of their own (Bedrock user guide, supported models).
+            "tags": bool(self.tags),
+        }
+        wrong = [name for name, set_ in chat_only.items() if set_]
+        if wrong:
+            raise ValueError(f"{wrong[0]}: applies to chat models only, not to the embedding model '{self.alias}'")
+        return self
 
 
 class FilterStrengths(StrictModel):
@@ -376,7 +441,10 @@ class InvocationLoggingConfig(StrictModel):
     audio_data: bool = Field(False, description="Log audio inputs and outputs.")
 
 
-_DEFAULT_MODELS: Any = ({"alias": DEFAULT_MODEL_ALIAS, "id": f"us.{DEFAULT_FOUNDATION_MODEL}"},)
+_DEFAULT_MODELS: Any = (
+    {"alias": DEFAULT_MODEL_ALIAS, "id": f"us.{DEFAULT_FOUNDATION_MODEL}"},
+    {"alias": DEFAULT_EMBEDDING_ALIAS, "id": DEFAULT_EMBEDDING_MODEL, "kind": "embedding"},
+)
 
 
 class BedrockConfig(StrictModel):
@@ -385,9 +453,10 @@ class BedrockConfig(StrictModel):
     # An Amazon model needs no AWS Marketplace subscription; a geography profile spreads load over its regions.
     models: tuple[BedrockModelConfig, ...] = Field(
         _DEFAULT_MODELS,
-        description="Bedrock models by alias: `[{alias, id, tags}]`; `id` is a foundation model id "
+        description="Bedrock models by alias: `[{alias, id, kind, ...}]`; `id` is a foundation model id "
         "(`amazon.nova-lite-v1:0`) or a system inference profile id (`us.…`, `eu.…`, `apac.…`, `global.…`). "
-        "The default follows the stage's region: the `us.`, `eu.` or `apac.` Nova Lite profile.",
+        "The default follows the stage's region: the `us.`, `eu.` or `apac.` Nova Lite profile, and Amazon Titan "
+        "Text Embeddings V2 (`titan-embed`).",
     )
     application_inference_profiles: bool = Field(
         True,
@@ -420,8 +489,9 @@ class BedrockConfig(StrictModel):
         """
         geography = default_geography(region)
         if "models" not in self.model_fields_set and geography is not None:
-            default = BedrockModelConfig(alias=DEFAULT_MODEL_ALIAS, id=f"{geography}.{DEFAULT_FOUNDATION_MODEL}")
-            return self.model_copy(update={"models": (default,)})
+            chat = BedrockModelConfig(alias=DEFAULT_MODEL_ALIAS, id=f"{geography}.{DEFAULT_FOUNDATION_MODEL}")
+            embedding = BedrockModelConfig(alias=DEFAULT_EMBEDDING_ALIAS, id=DEFAULT_EMBEDDING_MODEL, kind="embedding")
+            return self.model_copy(update={"models": (chat, embedding)})
         for index, model in enumerate(self.models):
             profile_geography = model.ref.geography
             if profile_geography is not None and not source_region_allowed(profile_geography, region):

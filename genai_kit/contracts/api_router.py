@@ -26,6 +26,7 @@ SERVICE_NAME = "genai-kit-api"
 # How an endpoint's container takes a chat request on SageMaker's /invocations: OpenAI's chat schema
 # ("messages"), or one prompt with generation parameters ("prompt").
 RequestFormat = Literal["messages", "prompt"]
+ContainerFamily = Literal["tgi", "vllm", "lmi"]
 
 
 class _Frozen(BaseModel):
@@ -33,28 +34,53 @@ class _Frozen(BaseModel):
 
 
 class BedrockTarget(_Frozen):
-    """A Bedrock model, called through the Converse API by model id, inference profile or profile ARN."""
+    """A Bedrock chat model, called through the Converse API by model id, inference profile or profile ARN.
+
+    ``max_output_tokens``: the most tokens the model writes (a larger ``max_tokens`` is refused), None where the
+    configuration gives no limit; ``structured_output``: ``json_schema`` where the model enforces a JSON schema
+    natively (Converse ``outputConfig.textFormat``), else ``tool`` (a forced tool); ``reasoning``: how the model
+    takes ``reasoning_effort`` (``effort``: ``outputConfig.effort``; ``nova``: Amazon Nova 2's
+    ``reasoningConfig``; ``none``: it does not).
+    """
 
     backend: Literal["bedrock"] = "bedrock"
     model: str = Field(min_length=1)
+    max_output_tokens: int | None = Field(None, ge=1)
+    structured_output: Literal["tool", "json_schema"] = "tool"
+    reasoning: Literal["none", "effort", "nova"] = "none"
+
+
+EmbeddingFamily = Literal["titan-v2", "cohere-v3", "cohere-v4"]
+
+
+class BedrockEmbeddingTarget(_Frozen):
+    """A Bedrock embedding model, called through InvokeModel in its family's request format."""
+
+    backend: Literal["bedrock-embedding"] = "bedrock-embedding"
+    model: str = Field(min_length=1)
+    family: EmbeddingFamily
 
 
 class EndpointTarget(_Frozen):
     """A SageMaker real-time endpoint and what its container does (``genai_kit.catalog.containers``).
 
+    ``family``: the container family (``tgi``, ``vllm``, ``lmi``), which decides the parameters it honours;
     ``streams``: the container streams an answer the body asks to stream (otherwise the router calls
-    InvokeEndpoint and sends the whole answer as one streamed chunk); ``stream_usage``: it reports token
-    usage in a stream when asked with ``stream_options.include_usage``.
+    InvokeEndpoint and sends the whole answer as one streamed chunk); ``stream_usage``: it reports token usage in a
+    stream when asked with ``stream_options.include_usage``; ``max_total_tokens``: the sequence length the
+    container serves (prompt plus answer), where the configuration sets it.
     """
 
     backend: Literal["sagemaker"] = "sagemaker"
     endpoint: str = Field(min_length=1)
     format: RequestFormat
+    family: ContainerFamily | None = None
     streams: bool = False
     stream_usage: bool = False
+    max_total_tokens: int | None = Field(None, ge=1)
 
 
-Target = Annotated[BedrockTarget | EndpointTarget, Field(discriminator="backend")]
+Target = Annotated[BedrockTarget | BedrockEmbeddingTarget | EndpointTarget, Field(discriminator="backend")]
 
 
 class RouterEnvironment(_Frozen):

@@ -5,8 +5,9 @@ app with uvicorn on ``AWS_LWA_PORT``; the adapter turns each API Gateway invocat
 to it and streams the response back (``AWS_LWA_INVOKE_MODE=response_stream``). The tests serve the same
 app with uvicorn on a loopback port.
 
-Routes: ``GET /v1/models``, ``POST /v1/chat/completions`` and ``GET /health`` (the adapter's readiness
-check, not routed by API Gateway). Every error is OpenAI's error object with the request id.
+Routes: ``GET /v1/models``, ``GET /v1/models/{model}``, ``POST /v1/chat/completions``, ``POST /v1/embeddings``
+and ``GET /health`` (the adapter's readiness check, not routed by API Gateway). Every error is OpenAI's error
+object with the request id.
 """
 
 from __future__ import annotations
@@ -24,17 +25,30 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lambdas.api_router.chat import chat_completions
-from lambdas.api_router.errors import ApiError, internal_error, unknown_route
+from lambdas.api_router.embeddings import embeddings
+from lambdas.api_router.errors import ApiError, internal_error, not_found, unknown_route
 from lambdas.api_router.observability import RequestScope, current_scope, enable_tracing, enter_scope, logger
 from lambdas.api_router.settings import settings
 
 HEALTH_PATH = "/health"
 
 
+def _model(alias: str) -> dict[str, Any]:
+    return {"id": alias, "object": "model", "created": 0, "owned_by": "genai-kit"}
+
+
 async def list_models(_: Request) -> Response:
-    """``GET /v1/models``: every alias the API routes."""
-    models = [{"id": alias, "object": "model", "created": 0, "owned_by": "genai-kit"} for alias in settings().models]
-    return _json({"object": "list", "data": models})
+    """``GET /v1/models``: every alias the API routes (chat and embedding models)."""
+    return _json({"object": "list", "data": [_model(alias) for alias in settings().models]})
+
+
+async def retrieve_model(request: Request) -> Response:
+    """``GET /v1/models/{model}``: one alias (the openai client's ``models.retrieve``), or 404."""
+    alias = request.path_params["model"]
+    models = settings().models
+    if alias not in models:
+        raise not_found(alias, list(models))
+    return _json(_model(alias))
 
 
 async def health(_: Request) -> Response:
@@ -121,7 +135,9 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
         ],
         middleware=[Middleware(RequestScopeMiddleware)],

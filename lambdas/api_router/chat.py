@@ -11,11 +11,9 @@ counted as ``StreamErrors``), never with a silent truncation.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import TypeVar
 
-import anyio
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -23,9 +21,21 @@ from lambdas.api_router.backends import complete, open_stream
 from lambdas.api_router.chat_request import ChatRequest, parse_chat_request
 from lambdas.api_router.completion import DONE, ChunkWriter, chat_completion
 from lambdas.api_router.errors import ApiError, bad_request, internal_error, not_found
-from lambdas.api_router.events import Completion, Finish, ModelEvent, ModelStream, TextDelta, Usage
+from lambdas.api_router.events import (
+    Completion,
+    Finish,
+    ModelEvent,
+    ModelStream,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallStart,
+    Usage,
+)
+from lambdas.api_router.handling import model_call, read_body, wait_for
 from lambdas.api_router.observability import RequestScope, current_scope, logger
-from lambdas.api_router.settings import settings
+from lambdas.api_router.parameters import Kind
+from lambdas.api_router.parameters import check as check_parameters
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, settings
 
 T = TypeVar("T")
 
@@ -34,18 +44,21 @@ async def chat_completions(http_request: Request) -> Response:
     """``POST /v1/chat/completions``: a ``chat.completion`` object, or its chunks as server-sent events."""
     scope = current_scope()
     config = settings()
-    body = await _read_body(http_request, config.max_body_bytes)
+    body = await read_body(http_request, config.max_body_bytes)
     request = parse_chat_request(body, max_body_bytes=config.max_body_bytes)
     target = config.models.get(request.model)
     if target is None:
         raise not_found(request.model, list(config.models))
     scope.set_model(request.model)
+    if isinstance(target, BedrockEmbeddingTarget):
+        raise bad_request("model", f"'{request.model}' is an embedding model; use POST /v1/embeddings")
+    check_parameters(request.parameters, parameter_kind(target))
     if config.log_payloads:
         logger.info("chat request", extra={"request_body": body.decode("utf-8", errors="replace")})
     completion_id = f"chatcmpl-{scope.request_id}"
 
     if not request.stream:
-        answer: Completion = await _model_call(scope, complete, request, target)
+        answer: Completion = await model_call(scope, complete, request, target)
         _record(
             scope,
             request,
@@ -59,10 +72,10 @@ async def chat_completions(http_request: Request) -> Response:
             media_type="application/json",
         )
 
-    stream: ModelStream = await _model_call(scope, open_stream, request, target)
+    stream: ModelStream = await model_call(scope, open_stream, request, target)
     reader = _EventReader(stream)
     try:
-        first = await _model_call(scope, reader.next)
+        first = await model_call(scope, reader.next)
     except BaseException:
         reader.close()
         raise
@@ -72,41 +85,12 @@ async def chat_completions(http_request: Request) -> Response:
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-async def _read_body(http_request: Request, limit: int) -> bytes:
-    declared = http_request.headers.get("content-length", "")
-    if declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
-        raise bad_request(None, f"The request body is larger than the limit of {limit} bytes")
-    return await http_request.body()
-
-
-async def _model_call(scope: RequestScope, function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)`` in a worker thread, bounded by the request's deadline and the longest single wait."""
-    try:
-        return await wait_for(scope, function, *args)
-    except ApiError as error:
-        scope.count("ModelErrors")
-        logger.warning("model call failed", extra={"model": scope.model, "status": error.status, "code": error.code})
-        raise
-
-
-async def wait_for(scope: RequestScope, function: Callable[..., T], *args: Any) -> T:
-    """Run a blocking call in a worker thread; raise ``ApiError`` (504) when it does not return in time.
-
-    The thread of a call that ran out is abandoned (the caller closes what it reads from, which ends it).
-    """
-    wait = settings().model_wait_seconds
-    remaining = scope.remaining()
-    limit = min(remaining, wait)
-    with anyio.move_on_after(limit):
-        return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
-    if remaining <= wait:
-        raise ApiError(
-            504,
-            f"The request reached the API's time limit of {settings().model_timeout_seconds} s",
-            type="api_error",
-            code="timeout",
-        )
-    raise ApiError(504, f"The model sent nothing for {wait} s", type="api_error", code="timeout")
+def parameter_kind(target: BedrockTarget | EndpointTarget) -> Kind:
+    """Which parameter table applies: Bedrock's, or the endpoint container family's (LMI's, the strictest, where
+    the catalog has no facts for the container)."""
+    if isinstance(target, BedrockTarget):
+        return "bedrock"
+    return target.family or "lmi"
 
 
 class _EventReader:
@@ -133,17 +117,21 @@ async def _server_sent_events(
     event = first
     try:
         yield writer.role()
+        first_token = True
         while event is not None:
-            if isinstance(event, TextDelta):
-                if not texts:
-                    scope.milliseconds("TimeToFirstToken", scope.elapsed_ms())
-                texts.append(event.text)
-                yield writer.text(event.text)
-            elif isinstance(event, Finish) and finish is None:
-                finish = event.reason
-                yield writer.finish(finish)
+            if first_token and isinstance(event, TextDelta | ReasoningDelta | ToolCallStart):
+                scope.milliseconds("TimeToFirstToken", scope.elapsed_ms())
+                first_token = False
+            if isinstance(event, Finish):
+                if finish is None:
+                    finish = event.reason
+                    yield writer.finish(finish)
             elif isinstance(event, Usage):
                 usage = event
+            else:
+                if isinstance(event, TextDelta):
+                    texts.append(event.text)
+                yield writer.content(event)
             event = await wait_for(scope, reader.next)
         if finish is None:
             finish = "stop"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from genai_kit.contracts.api_router import BedrockTarget, EndpointTarget, RouterEnvironment
+from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, RouterEnvironment
 
-__all__ = ["BedrockTarget", "EndpointTarget", "RouterEnvironment", "settings"]
+__all__ = ["BedrockEmbeddingTarget", "BedrockTarget", "EndpointTarget", "RouterEnvironment", "settings"]
 
 
 @cache

@@ -1,8 +1,9 @@
 """The least-privilege policy to invoke the configured Bedrock models through the kit's guardrail.
 
 It allows ``bedrock:InvokeModel`` (which also authorizes Converse) and ``bedrock:InvokeModelWithResponseStream``
-(ConverseStream) on exactly the configured models, and nothing else of Bedrock but reading those inference
-profiles and applying the kit's guardrail.
+(ConverseStream) on exactly the configured chat models, ``bedrock:InvokeModel`` alone on the embedding models,
+and nothing else of Bedrock but reading those inference profiles and applying the kit's guardrail. Requiring
+the guardrail (``enforce_with_iam``) applies to the chat models: an embedding call has no guardrail to name.
 
 A system (cross-region) inference profile routes each call to the foundation model in one of its destination
 regions, and IAM authorizes the call against the profile ARN and against the foundation model ARN in that
@@ -27,6 +28,7 @@ from stacks.constructs.bedrock_guardrail import KitGuardrail
 from stacks.constructs.bedrock_models import BedrockModel, pascal
 
 INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+EMBED_ACTIONS = ["bedrock:InvokeModel"]
 
 
 class BedrockInvokePolicy(Construct):
@@ -42,9 +44,19 @@ class BedrockInvokePolicy(Construct):
         enforce_guardrail: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        statements = [_invoke_statement(models.values())]
-        destination_statements = [_destination_statement(model) for model in models.values() if model.ref.is_profile]
-        statements += destination_statements
+        chat = [model for model in models.values() if model.config.kind == "chat"]
+        embedding = [model for model in models.values() if model.config.kind == "embedding"]
+        chat_invoke = _invoke_statement(chat, "InvokeConfiguredModels", INVOKE_ACTIONS) if chat else None
+        destination_statements = [
+            _destination_statement(model, INVOKE_ACTIONS) for model in chat if model.ref.is_profile
+        ]
+        embedding_destinations = [
+            _destination_statement(model, EMBED_ACTIONS) for model in embedding if model.ref.is_profile
+        ]
+        statements = [*([chat_invoke] if chat_invoke else []), *destination_statements]
+        if embedding:
+            statements.append(_invoke_statement(embedding, "InvokeEmbeddingModels", EMBED_ACTIONS))
+            statements += embedding_destinations
         profile_arns = _unique(arn for model in models.values() for arn in model.profile_arns)
         if profile_arns:
             statements.append(
@@ -54,8 +66,8 @@ class BedrockInvokePolicy(Construct):
             )
         if guardrail is not None:
             statements += _guardrail_statements(guardrail)
-            if enforce_guardrail:
-                statements.append(_require_guardrail_statement(statements[0], destination_statements, guardrail))
+            if enforce_guardrail and chat_invoke is not None:
+                statements.append(_require_guardrail_statement(chat_invoke, destination_statements, guardrail))
 
         self.policy = iam.ManagedPolicy(
             self,
@@ -63,7 +75,8 @@ class BedrockInvokePolicy(Construct):
             description="Invoke the generative AI kit's Bedrock models through its guardrail",
             statements=statements,
         )
-        for resource in _unique(r for s in destination_statements for r in s.resources if "*" in r):
+        every_destination = [*destination_statements, *embedding_destinations]
+        for resource in _unique(r for s in every_destination for r in s.resources if "*" in r):
             cdk.Validations.of(self.policy).acknowledge(
                 cdk.Acknowledgment(
                     id=f"AwsSolutions-IAM5[Resource::{_nag_resource(resource)}]",
@@ -91,21 +104,21 @@ class BedrockInvokePolicy(Construct):
         add_managed_policy(self.policy)
 
 
-def _invoke_statement(models: Iterable[BedrockModel]) -> iam.PolicyStatement:
+def _invoke_statement(models: Iterable[BedrockModel], sid: str, actions: list[str]) -> iam.PolicyStatement:
     resources: list[str] = []
     for model in models:
         resources += model.profile_arns if model.ref.is_profile else [model.foundation_model_arn, *model.profile_arns]
-    return iam.PolicyStatement(sid="InvokeConfiguredModels", actions=INVOKE_ACTIONS, resources=_unique(resources))
+    return iam.PolicyStatement(sid=sid, actions=actions, resources=_unique(resources))
 
 
-def _destination_statement(model: BedrockModel) -> iam.PolicyStatement:
+def _destination_statement(model: BedrockModel, actions: list[str]) -> iam.PolicyStatement:
     fm = model.ref.foundation_model_id
     resources = [f"arn:{cdk.Aws.PARTITION}:bedrock:*::foundation-model/{fm}"]
     if model.ref.geography == "global":
         resources.append(f"arn:{cdk.Aws.PARTITION}:bedrock:::foundation-model/{fm}")
     return iam.PolicyStatement(
         sid=f"Invoke{pascal(model.alias)}InDestinationRegions",
-        actions=INVOKE_ACTIONS,
+        actions=actions,
         resources=resources,
         # A call through the application profile runs through the system profile it copies: allow either ARN.
         conditions={"StringEquals": {"bedrock:InferenceProfileArn": _one_or_list(model.profile_arns)}},

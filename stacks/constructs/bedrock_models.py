@@ -31,6 +31,7 @@ class BedrockModel:
 
     alias: str
     ref: ModelRef
+    config: BedrockModelConfig
     invoke_id: str
     foundation_model_arn: str
     """The foundation model in this stack's region."""
@@ -44,7 +45,8 @@ class BedrockModel:
 
 
 class BedrockModels(Construct):
-    """Resolves each configured model to its ARNs and, if asked, creates its application inference profile.
+    """Resolves each configured model to its ARNs and, if asked, creates its application inference profile (chat
+    models only).
 
     An application inference profile copies its source (``ModelSource.CopyFrom``): the system inference profile
     for a profile id, the foundation model in this region otherwise. Its tags (the model's ``tags``, the stage's
@@ -83,7 +85,9 @@ class BedrockModels(Construct):
                 else None
             )
             application_profile_arn = None
-            if application_inference_profiles:
+            # Embedding models take no application inference profile (Bedrock user guide, "Supported Regions and
+            # models for inference profiles": "Some models, such as embedding models, do not support" them).
+            if application_inference_profiles and model.kind == "chat":
                 profile = bedrock.CfnApplicationInferenceProfile(
                     self,
                     f"{pascal(model.alias)}Profile",
@@ -99,6 +103,7 @@ class BedrockModels(Construct):
             resolved[model.alias] = BedrockModel(
                 alias=model.alias,
                 ref=ref,
+                config=model,
                 invoke_id=application_profile_arn or ref.id,
                 foundation_model_arn=foundation_model_arn,
                 system_profile_arn=system_profile_arn,

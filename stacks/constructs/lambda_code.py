@@ -7,6 +7,10 @@ pinned, in ``lambdas/<name>/requirements.txt``; they are copied from the environ
 ``requirements.txt`` installed them), after checking that the installed versions are the pinned ones and
 that each is pure Python (the function's runtime is not the build machine's).
 
+botocore ships the models of every AWS service (tens of megabytes); a function that ships it names the services
+it calls (``aws_services``) and gets only their models, with the SDK's shared data (endpoints, partitions,
+retry and default configuration).
+
 No Docker, no network: the files are staged into a folder named by the digest of their paths, modes and
 contents under the system's temporary directory. The same content reuses the same folder (synth stays
 deterministic and fast); a new content replaces the function's previous folder, so none accumulate.
@@ -32,6 +36,8 @@ _SKIPPED_NAMES = {"__pycache__"}
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
 _DIST_INFO_KEPT = ("METADATA", "LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS", "licenses/")
+_BOTOCORE_DATA = Path("botocore") / "data"
+_BOTOCORE_SHARED_DATA = ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json")
 
 
 class LambdaPackagingError(ValueError):
@@ -44,18 +50,21 @@ def function_code(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     extra_files: Mapping[str, str] | None = None,
+    aws_services: Sequence[str] = (),
 ) -> lambda_.Code:
     """The code asset of ``lambdas/<name>``: the function's package, the repository packages in ``include``
     (paths such as ``genai_kit/contracts``, with their parents' ``__init__.py``), and the libraries pinned in
     ``lambdas/<name>/requirements.txt`` if it exists. ``exclude`` names sub-folders of ``include`` to leave out;
-    ``extra_files`` maps asset paths to generated text (e.g. a settings file).
+    ``extra_files`` maps asset paths to generated text (e.g. a settings file); ``aws_services`` names the botocore
+    service models a function that ships botocore keeps (e.g. ``bedrock-runtime``).
 
     Raises
     ------
     LambdaPackagingError
         When a pinned library is missing, installed at another version, or not pure Python.
     """
-    return lambda_.Code.from_asset(str(stage_function(name, include=include, exclude=exclude, extra_files=extra_files)))
+    staged = stage_function(name, include=include, exclude=exclude, extra_files=extra_files, aws_services=aws_services)
+    return lambda_.Code.from_asset(str(staged))
 
 
 def stage_function(
@@ -64,12 +73,13 @@ def stage_function(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     extra_files: Mapping[str, str] | None = None,
+    aws_services: Sequence[str] = (),
 ) -> Path:
     """The folder ``function_code`` makes its asset from (same arguments, same errors)."""
     files: dict[str, Path | bytes] = dict(_repository_files(["lambdas", f"lambdas/{name}", *include], exclude))
     requirements = PROJECT_ROOT / "lambdas" / name / "requirements.txt"
     if requirements.is_file():
-        files.update(_distribution_files(requirements))
+        files.update(_distribution_files(requirements, aws_services=aws_services))
     files.update({path: text.encode("utf-8") for path, text in (extra_files or {}).items()})
     return _stage(name, files)
 
@@ -103,8 +113,13 @@ def _repository_files(packages: Sequence[str], exclude: Sequence[str]) -> Iterat
                 yield str(path.relative_to(PROJECT_ROOT)), path
 
 
-def _distribution_files(requirements: Path) -> Iterator[tuple[str, Path | bytes]]:
-    for name, pinned in pinned_requirements(requirements).items():
+def _distribution_files(requirements: Path, *, aws_services: Sequence[str] = ()) -> Iterator[tuple[str, Path | bytes]]:
+    pins = pinned_requirements(requirements)
+    if "botocore" in pins and not aws_services:
+        raise LambdaPackagingError(
+            f"{_shown(requirements)}: botocore is shipped, so name the AWS services the function calls (aws_services)"
+        )
+    for name, pinned in pins.items():
         try:
             distribution = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
@@ -119,7 +134,7 @@ def _distribution_files(requirements: Path) -> Iterator[tuple[str, Path | bytes]
             )
         for file in distribution.files or ():
             parts = file.parts
-            if parts[0] == ".." or _skipped(Path(*parts)):
+            if parts[0] == ".." or _skipped(Path(*parts)) or not _kept_service_model(Path(*parts), aws_services):
                 continue
             if parts[0].endswith(".dist-info") and not str(Path(*parts[1:])).startswith(_DIST_INFO_KEPT):
                 continue
@@ -129,6 +144,16 @@ def _distribution_files(requirements: Path) -> Iterator[tuple[str, Path | bytes]
                     "only pure-Python libraries can be copied into a function"
                 )
             yield str(Path(*parts)), Path(str(distribution.locate_file(file)))
+
+
+def _kept_service_model(path: Path, aws_services: Sequence[str]) -> bool:
+    """Whether a botocore file stays: code and shared data always, a service's model only if it is named."""
+    if not path.is_relative_to(_BOTOCORE_DATA):
+        return True
+    relative = path.relative_to(_BOTOCORE_DATA)
+    if len(relative.parts) == 1:
+        return relative.name in _BOTOCORE_SHARED_DATA
+    return relative.parts[0] in aws_services
 
 
 def _shown(path: Path) -> str:
@@ -159,6 +184,9 @@ def _stage(name: str, files: Mapping[str, Path | bytes]) -> Path:
             building.rename(target)
         except OSError:  # another process staged the same content first
             shutil.rmtree(building, ignore_errors=True)
+    # Bytecode a local run of the staged code wrote is not part of the content (Lambda's code is read-only).
+    for cache in target.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
     for previous in STAGING_ROOT.glob(f"{name}-*"):
         if previous != target:
             shutil.rmtree(previous, ignore_errors=True)

@@ -24,7 +24,8 @@ def test_every_offered_version_has_sourced_facts(framework: str) -> None:
     ("framework", "version", "chat", "streams"),
     [
         ("huggingface-llm-neuronx", "0.3.0", True, True),
-        ("huggingface-llm-neuronx", "0.0.25", False, True),
+        ("huggingface-llm-neuronx", "0.0.25", True, True),
+        ("huggingface-llm-neuronx", "0.0.18", False, True),
         ("huggingface-vllm-neuronx", "0.4.1", True, True),
         ("djl-neuronx", "0.29.0", True, True),
         ("djl-neuronx", "0.24.0", False, False),
@@ -33,6 +34,13 @@ def test_every_offered_version_has_sourced_facts(framework: str) -> None:
 def test_facts_by_version(framework: str, version: str, chat: bool, streams: bool) -> None:
     contract = container_contract(framework, version)
     assert (contract.chat_on_invocations, contract.streams) == (chat, streams)
+
+
+def test_tgi_before_2_4_takes_the_chat_schema_only_with_the_messages_api_on() -> None:
+    assert container_contract("huggingface-llm-neuronx", "0.0.25").chat_environment == (
+        ("MESSAGES_API_ENABLED", "true"),
+    )
+    assert container_contract("huggingface-llm-neuronx", "0.3.0").chat_environment == ()
 
 
 def test_a_jumpstart_image_is_found_in_the_image_tables() -> None:

@@ -67,7 +67,8 @@ def test_gated_jumpstart_model_resolves_with_eula_accepted() -> None:
     ("source", "request_format", "streams"),
     [
         (TINYLLAMA, "messages", True),
-        ({**TINYLLAMA, "container_version": "0.0.25"}, "prompt", True),
+        ({**TINYLLAMA, "container_version": "0.0.25"}, "messages", True),
+        ({**TINYLLAMA, "container_version": "0.0.18"}, "prompt", True),
         ({**TINYLLAMA, "container": "huggingface-vllm-neuronx", "container_version": "0.4"}, "messages", True),
         ({**TINYLLAMA, "container": "djl-neuronx", "container_version": "0.26.0"}, "prompt", False),
         ({**LLAMA2_NEURON, "accept_eula": True}, "prompt", False),
@@ -78,6 +79,13 @@ def test_endpoint_carries_its_containers_facts(source: dict[str, Any], request_f
     assert endpoint.container is not None
     assert endpoint.request_format == request_format
     assert endpoint.container.streams is streams
+
+
+def test_tgi_before_2_4_gets_the_messages_api_turned_on() -> None:
+    (endpoint,) = _endpoints({"name": "t", "source": {**TINYLLAMA, "container_version": "0.0.25"}})
+    assert endpoint.environment["MESSAGES_API_ENABLED"] == "true"
+    (current,) = _endpoints({"name": "t", "source": TINYLLAMA})
+    assert "MESSAGES_API_ENABLED" not in current.environment
 
 
 def test_environment_overrides_come_last() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from genai_kit.contracts.api_router import BedrockTarget, EndpointTarget, RouterEnvironment
+from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, RouterEnvironment
 from tests.synth import SynthResult
 
 
@@ -98,18 +98,29 @@ def test_timeouts_are_derived_from_the_model_timeout(
 
 def test_the_synthesized_environment_is_what_the_router_reads(api: Template) -> None:
     environment = RouterEnvironment.from_environment(_variables(_router(api)))
+    # the default endpoint's TGI container takes messages and streams; its context is its MAX_TOTAL_TOKENS
     assert environment.models["tinyllama"] == EndpointTarget(
-        endpoint="genai-kit-dev-tinyllama", format="messages", streams=True, stream_usage=True
+        endpoint="genai-kit-dev-tinyllama",
+        format="messages",
+        family="tgi",
+        streams=True,
+        stream_usage=True,
+        max_total_tokens=2048,
     )
     # approved fine-tuned versions are served by the JumpStart model's LMI 0.24 container: one prompt, no stream
-    assert environment.models["finetuned"] == EndpointTarget(endpoint="genai-kit-dev-finetuned", format="prompt")
+    assert environment.models["finetuned"] == EndpointTarget(
+        endpoint="genai-kit-dev-finetuned", format="prompt", family="lmi"
+    )
     assert environment.models["nova-lite"] == BedrockTarget(model="TOKEN")
+    assert environment.models["titan-embed"] == BedrockEmbeddingTarget(
+        model="amazon.titan-embed-text-v2:0", family="titan-v2"
+    )
     assert (environment.guardrail_id, environment.guardrail_version) == ("TOKEN", "TOKEN")
 
 
 def test_routes_are_the_openai_paths(api: Template) -> None:
     parts = sorted(r["Properties"]["PathPart"] for r in api.find_resources("AWS::ApiGateway::Resource").values())
-    assert parts == ["chat", "completions", "models", "v1"]
+    assert parts == ["chat", "completions", "embeddings", "models", "v1", "{model}"]
 
 
 def test_stage_is_throttled_traced_and_access_logged_without_bodies(api: Template) -> None:
@@ -150,7 +161,7 @@ def test_router_configuration_lists_the_endpoints(api: Template) -> None:
     # The Bedrock model's target is its application inference profile ARN, from the Bedrock stack.
     before, profile_arn, after = environment["MODELS"]["Fn::Join"][1]
     assert "PublishOutputFnGetAttModelsNovaLiteProfile" in profile_arn["Fn::GetStackOutput"]["OutputName"]
-    assert sorted(json.loads(f"{before}PROFILE{after}")) == ["finetuned", "nova-lite", "tinyllama"]
+    assert sorted(json.loads(f"{before}PROFILE{after}")) == ["finetuned", "nova-lite", "tinyllama", "titan-embed"]
     assert environment["LOG_PAYLOADS"] == "false"
     assert environment["MAX_BODY_BYTES"] == str(1024 * 1024)
 
@@ -219,7 +230,12 @@ def test_the_invoke_policy_allows_exactly_the_apis_methods(api: Template) -> Non
     (policy,) = api.find_resources("AWS::IAM::ManagedPolicy").values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "execute-api:Invoke"
-    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]] == ["/GET/v1/models", "/POST/v1/chat/completions"]
+    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]] == [
+        "/GET/v1/models",
+        "/GET/v1/models/*",
+        "/POST/v1/chat/completions",
+        "/POST/v1/embeddings",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -267,7 +283,7 @@ def test_api_deploys_after_the_endpoints(dev: SynthResult) -> None:
 def test_api_gateway_may_invoke_the_router_only_through_this_api(api: Template) -> None:
     (api_id,) = api.find_resources("AWS::ApiGateway::RestApi")
     permissions = api.find_resources("AWS::Lambda::Permission").values()
-    assert len(permissions) == 4  # each method, and its console test invocation
+    assert len(permissions) == 8  # each of the four methods, and its console test invocation
     for permission in permissions:
         properties = permission["Properties"]
         assert (properties["Action"], properties["Principal"]) == ("lambda:InvokeFunction", "apigateway.amazonaws.com")

@@ -27,9 +27,11 @@ ACCOUNT = {"Ref": "AWS::AccountId"}
 INVOKE = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 NOVA = "amazon.nova-lite-v1:0"
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+MICRO = "amazon.nova-micro-v1:0"
 TITAN = "amazon.titan-embed-text-v2:0"
 MODELS = [
-    {"alias": "titan", "id": TITAN},
+    {"alias": "micro", "id": MICRO},
+    {"alias": "titan", "id": TITAN, "kind": "embedding"},
     {"alias": "nova-lite", "id": f"us.{NOVA}", "tags": {"team": "support"}},
     {"alias": "sonnet", "id": f"global.{SONNET}"},
 ]
@@ -175,6 +177,7 @@ def test_default_policy_holds_exactly_these_statements(default: Template) -> Non
     assert list(_statements(default)) == [
         "InvokeConfiguredModels",
         "InvokeNovaLiteInDestinationRegions",
+        "InvokeEmbeddingModels",
         "ReadInferenceProfiles",
         "ApplyKitGuardrail",
         "DecryptKitGuardrail",
@@ -192,9 +195,9 @@ def test_no_statement_grants_a_bedrock_wildcard_action(full: Template) -> None:
 
 def test_foundation_model_is_invoked_in_the_stack_region_and_through_its_application_profile(full: Template) -> None:
     resources = _statements(full)["InvokeConfiguredModels"]["Resource"]
-    assert "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0" in resources
-    assert _app_profile_arn(full, "titan") in resources
-    assert "InvokeTitanInDestinationRegions" not in _statements(full)
+    assert f"arn:aws:bedrock:us-east-1::foundation-model/{MICRO}" in resources
+    assert _app_profile_arn(full, "micro") in resources
+    assert "InvokeMicroInDestinationRegions" not in _statements(full)
 
 
 def test_global_profile_reaches_its_model_in_any_region_and_region_less_only_through_the_profile(
@@ -218,8 +221,8 @@ def test_global_profile_reaches_its_model_in_any_region_and_region_less_only_thr
 def test_every_configured_model_and_profile_is_invocable(full: Template) -> None:
     assert _statements(full)["InvokeConfiguredModels"]["Resource"] == _sorted(
         [
-            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
-            _app_profile_arn(full, "titan"),
+            f"arn:aws:bedrock:us-east-1::foundation-model/{MICRO}",
+            _app_profile_arn(full, "micro"),
             _profile_arn(f"us.{NOVA}"),
             _app_profile_arn(full, "nova-lite"),
             _profile_arn(f"global.{SONNET}"),
@@ -258,6 +261,37 @@ def test_no_enforcement_by_default(default: Template) -> None:
     assert "RequireKitGuardrail" not in _statements(default)
 
 
+def test_embedding_models_may_be_invoked_but_not_streamed_and_need_no_guardrail(full: Template) -> None:
+    # InvokeModel is the only call an embedding model answers; it has no guardrail to name in the request
+    statements = _statements(full)
+    assert statements["InvokeEmbeddingModels"] == {
+        "Sid": "InvokeEmbeddingModels",
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": f"arn:aws:bedrock:us-east-1::foundation-model/{TITAN}",
+    }
+    titan = f"arn:aws:bedrock:us-east-1::foundation-model/{TITAN}"
+    assert titan not in statements["InvokeConfiguredModels"]["Resource"]
+    assert titan not in statements["RequireKitGuardrail"]["Resource"]
+
+
+def test_an_embedding_profile_reaches_its_model_only_through_the_profile(
+    synth: Callable[..., SynthResult],
+) -> None:
+    cohere = "cohere.embed-v4:0"
+    models = [{"alias": "chat", "id": f"us.{NOVA}"}, {"alias": "cohere", "id": f"us.{cohere}", "kind": "embedding"}]
+    template = synth("dev", stages={"dev": {"bedrock": {"models": models}}}).template("Bedrock")
+    statements = _statements(template)
+    assert statements["InvokeEmbeddingModels"]["Resource"] == _profile_arn(f"us.{cohere}")
+    assert statements["InvokeCohereInDestinationRegions"] == {
+        "Sid": "InvokeCohereInDestinationRegions",
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": _any_region_model_arn(cohere),
+        "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": _profile_arn(f"us.{cohere}")}},
+    }
+
+
 # --- invoke policy without application profiles or guardrail ---
 
 
@@ -266,7 +300,7 @@ def test_without_application_profiles_models_are_invoked_by_their_own_ids(plain:
     statements = _statements(plain)
     assert statements["InvokeConfiguredModels"]["Resource"] == _sorted(
         [
-            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            f"arn:aws:bedrock:us-east-1::foundation-model/{MICRO}",
             _profile_arn(f"us.{NOVA}"),
             _profile_arn(f"global.{SONNET}"),
         ]
@@ -408,12 +442,15 @@ def test_application_profile_copies_the_system_profile_with_cost_allocation_tags
 def test_application_profile_of_a_foundation_model_copies_it_in_the_stack_region(full: Template) -> None:
     full.has_resource_properties(
         "AWS::Bedrock::ApplicationInferenceProfile",
-        {"ModelSource": {"CopyFrom": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"}},
+        {"ModelSource": {"CopyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{MICRO}"}},
     )
 
 
-def test_one_application_profile_per_model(full: Template) -> None:
+def test_one_application_profile_per_chat_model(full: Template) -> None:
+    # embedding models take none (Bedrock user guide, "Supported Regions and models for inference profiles")
     full.resource_count_is("AWS::Bedrock::ApplicationInferenceProfile", 3)
+    with pytest.raises(AssertionError):
+        _app_profile_arn(full, "titan")
 
 
 # --- invocation logging ---
@@ -670,14 +707,15 @@ def test_outputs_name_guardrail_policy_profiles_and_aliases(full: Template) -> N
         "ModelAliases",
         "GuardrailId",
         "GuardrailVersion",
+        "ModelMicroInvokeId",
+        "ModelMicroProfileArn",
         "ModelTitanInvokeId",
-        "ModelTitanProfileArn",
         "ModelNovaLiteInvokeId",
         "ModelNovaLiteProfileArn",
         "ModelSonnetInvokeId",
         "ModelSonnetProfileArn",
     }
-    assert outputs["ModelAliases"]["Value"] == "titan,nova-lite,sonnet"
+    assert outputs["ModelAliases"]["Value"] == "micro,titan,nova-lite,sonnet"
     assert outputs["ModelNovaLiteInvokeId"]["Value"] == _app_profile_arn(full, "nova-lite")
     assert all(output["Description"] for output in outputs.values())
 
@@ -691,7 +729,7 @@ def test_without_application_profiles_the_invoke_id_is_the_configured_id(plain: 
 
 def test_stack_exposes_models_by_alias_and_the_guardrail(dev: SynthResult) -> None:
     bedrock = dev.stage.bedrock
-    assert list(bedrock.models) == ["nova-lite"]
+    assert list(bedrock.models) == ["nova-lite", "titan-embed"]
     assert bedrock.models["nova-lite"].ref.foundation_model_id == NOVA
     assert cdk.Token.is_unresolved(bedrock.models["nova-lite"].invoke_id)
     assert bedrock.guardrail_id is not None

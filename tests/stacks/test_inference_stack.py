@@ -253,7 +253,8 @@ def test_outputs_give_ops_the_name_model_size_and_invoke_line(default: Template)
     assert outputs["TinyllamaInvokeCommand"]["Value"] == (
         "aws sagemaker-runtime invoke-endpoint --region us-east-1 --endpoint-name genai-kit-dev-tinyllama "
         "--content-type application/json --cli-binary-format raw-in-base64-out "
-        """--body '{"inputs":"What is AWS Inferentia2?","parameters":{"max_new_tokens":64}}' /dev/stdout"""
+        # the default TGI container serves the Messages API on /invocations (MESSAGES_API_ENABLED)
+        """--body '{"messages":[{"role":"user","content":"What is AWS Inferentia2?"}],"max_tokens":64}' /dev/stdout"""
     )
     assert "TinyllamaEndpointArn" in outputs
 

@@ -16,16 +16,13 @@ import pytest
 import requests
 
 from genai_kit.cdk_context import PROJECT_ROOT
+from stacks.api_stack import ROUTER_AWS_SERVICES
 from stacks.constructs import lambda_code
 from stacks.constructs.lambda_code import LambdaPackagingError, pinned_requirements
 
 ROUTER_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "api_router" / "requirements.txt"
-# What a Python 3.13 function gets without packaging it: the runtime's boto3 (and its dependencies), and the
-# Powertools layer (Powertools with its extras, pydantic among them).
-PROVIDED_BY_RUNTIME_AND_LAYER = {
-    "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six",
-    "aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_inspection",
-}  # fmt: skip
+# What the router gets without packaging it: the Powertools layer (Powertools with its extras, pydantic among them).
+PROVIDED_BY_THE_LAYER = {"aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
 # Imported only where installed, with a fallback the function uses in Lambda: anyio's sniffio (asyncio is assumed),
 # botocore's certifi (its own CA bundle); and the test environment's setuptools hook.
 OPTIONAL_IMPORTS = {"sniffio", "certifi", "_distutils_hack"}
@@ -33,24 +30,47 @@ OPTIONAL_IMPORTS = {"sniffio", "certifi", "_distutils_hack"}
 
 @pytest.fixture(scope="module")
 def router_asset() -> Path:
-    return lambda_code.stage_function("api_router", include=("genai_kit/contracts",))
+    return lambda_code.stage_function("api_router", include=("genai_kit/contracts",), aws_services=ROUTER_AWS_SERVICES)
 
 
 def test_router_asset_holds_its_code_the_contract_and_its_pinned_libraries(router_asset: Path) -> None:
     top = sorted(p.name for p in router_asset.iterdir() if not p.name.endswith(".dist-info"))
     assert top == [
-        "anyio", "click", "genai_kit", "h11", "idna", "lambdas", "starlette", "typing_extensions.py", "uvicorn",
+        "anyio", "botocore", "click", "dateutil", "genai_kit", "h11", "idna", "jmespath", "lambdas", "six.py",
+        "starlette", "typing_extensions.py", "urllib3", "uvicorn",
     ]  # fmt: skip
     assert sorted(p.name for p in (router_asset / "lambdas").iterdir()) == ["__init__.py", "api_router"]
     assert sorted(p.name for p in (router_asset / "genai_kit").iterdir()) == ["__init__.py", "contracts"]
     assert not list(router_asset.rglob("__pycache__"))
     assert os.access(router_asset / "lambdas" / "api_router" / "run.sh", os.X_OK)
-    pins = pinned_requirements(ROUTER_REQUIREMENTS)
-    for name, version in pins.items():
-        assert (router_asset / f"{name}-{version}.dist-info" / "METADATA").is_file()
+    shipped = {path.parent.name.lower().replace("_", "-") for path in router_asset.glob("*.dist-info/METADATA")}
+    pinned = {
+        f"{name}-{version}.dist-info".lower().replace("_", "-")
+        for name, version in pinned_requirements(ROUTER_REQUIREMENTS).items()
+    }
+    assert shipped == pinned
 
 
-def test_router_asset_needs_nothing_but_the_runtime_and_the_layer(router_asset: Path) -> None:
+def test_the_router_ships_the_models_of_the_services_it_calls_only(router_asset: Path) -> None:
+    models = sorted(p.name for p in (router_asset / "botocore" / "data").iterdir())
+    assert models == [
+        "_retry.json",
+        "bedrock-runtime",
+        "endpoints.json",
+        "partitions.json",
+        "sagemaker-runtime",
+        "sdk-default-configuration.json",
+    ]
+
+
+def test_botocore_without_named_services_is_refused(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"botocore=={importlib.metadata.version('botocore')}\n")
+    with pytest.raises(LambdaPackagingError, match="name the AWS services the function calls"):
+        list(lambda_code._distribution_files(requirements))
+
+
+def test_router_asset_needs_nothing_but_the_layer(router_asset: Path) -> None:
     script = (
         "import json, sys; from lambdas.api_router.app import create_app; create_app();"
         "import lambdas.api_router.server;"
@@ -68,7 +88,7 @@ def test_router_asset_needs_nothing_but_the_runtime_and_the_layer(router_asset: 
         and not path.startswith((str(router_asset), sys.base_prefix))
         and name.split(".")[0] not in sys.stdlib_module_names
     }
-    unexpected = outside - PROVIDED_BY_RUNTIME_AND_LAYER - OPTIONAL_IMPORTS
+    unexpected = outside - PROVIDED_BY_THE_LAYER - OPTIONAL_IMPORTS
     assert not unexpected, f"imported from outside the asset: {unexpected}"
 
 
@@ -146,6 +166,15 @@ def test_same_content_reuses_its_folder_and_a_change_replaces_it(
     second = lambda_code._stage("fn", {"a.py": b"x = 2\n"})
     assert second != first
     assert sorted(p.name for p in tmp_path.iterdir()) == [second.name]
+
+
+def test_bytecode_a_local_run_wrote_is_not_shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lambda_code, "STAGING_ROOT", tmp_path)
+    staged = lambda_code._stage("fn", {"pkg/a.py": b"x = 1\n"})
+    (staged / "pkg" / "__pycache__").mkdir()
+    (staged / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert lambda_code._stage("fn", {"pkg/a.py": b"x = 1\n"}) == staged
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["pkg", "pkg/a.py"]
 
 
 def _router_environment() -> dict[str, str]:

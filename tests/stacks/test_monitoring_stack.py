@@ -145,7 +145,9 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
     assert sorted(a["Properties"]["MetricName"] for a in alarms.values()) == [
         "5XXError",
         "ExecutionsFailed",
+        "InvocationServerErrors",  # the chat model's and the embedding model's
         "InvocationServerErrors",
+        "InvocationThrottles",
         "InvocationThrottles",
         "StreamErrors",
     ]

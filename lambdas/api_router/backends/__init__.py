@@ -1,8 +1,8 @@
-"""Calls the model behind an alias (Bedrock's Converse API or a SageMaker endpoint) and maps its failures.
+"""Calls the model behind an alias (Bedrock or a SageMaker endpoint) and maps its failures.
 
-``complete`` returns a whole answer; ``open_stream`` returns an opened stream of ``ModelEvent`` values.
-Both are blocking (boto3) and run in a worker thread; every AWS or transport failure becomes an
-``ApiError`` with the status the client should see, whether it happens on the call or mid-stream.
+``complete`` returns a whole answer; ``open_stream`` returns an opened stream of ``ModelEvent`` values;
+``embed`` returns embeddings. All block (botocore) and run in a worker thread; every AWS or transport failure
+becomes an ``ApiError`` with the status the client should see, whether it happens on the call or mid-stream.
 """
 
 from __future__ import annotations
@@ -10,13 +10,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    HTTPClientError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 
-from lambdas.api_router.backends import bedrock, sagemaker
+from lambdas.api_router.backends import bedrock, bedrock_embeddings, sagemaker
 from lambdas.api_router.chat_request import ChatRequest
 from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
-from lambdas.api_router.events import Completion, Finish, ModelEvent, ModelStream, TextDelta, Usage
-from lambdas.api_router.settings import BedrockTarget, EndpointTarget, settings
+from lambdas.api_router.events import (
+    Completion,
+    Finish,
+    ModelEvent,
+    ModelStream,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStart,
+    Usage,
+)
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, settings
 
 # Error codes of Bedrock and SageMaker, as exceptions on the call or as exception events mid-stream
 # (botocore's bedrock-runtime and sagemaker-runtime service models), compared in lower case because
@@ -49,6 +64,14 @@ def open_stream(request: ChatRequest, target: BedrockTarget | EndpointTarget) ->
     return _MappedStream(stream)
 
 
+def embed(
+    inputs: tuple[str, ...], target: BedrockEmbeddingTarget, *, dimensions: int | None, input_type: str | None
+) -> bedrock_embeddings.Embeddings:
+    """The embeddings of ``inputs``, in order; raises ``ApiError``."""
+    with _mapped_errors():
+        return bedrock_embeddings.embed(inputs, target, dimensions=dimensions, input_type=input_type)
+
+
 class _WholeAnswer:
     """A whole answer as a model stream: its text, finish reason and usage."""
 
@@ -58,6 +81,9 @@ class _WholeAnswer:
     def __iter__(self) -> Iterator[ModelEvent]:
         if self._completion.text:
             yield TextDelta(self._completion.text)
+        for index, call in enumerate(self._completion.tool_calls):
+            yield ToolCallStart(index, call.id, call.name)
+            yield ToolCallDelta(index, call.arguments)
         yield Finish(self._completion.finish_reason)
         yield Usage(self._completion.prompt_tokens, self._completion.completion_tokens)
 
@@ -90,6 +116,10 @@ def _mapped_errors() -> Iterator[None]:
     except HTTPClientError:
         # The connection to the model broke (closed, reset, refused): nothing the client can fix.
         raise model_failed("The connection to the model failed") from None
+    except ParamValidationError as error:
+        # botocore refused the request before sending it: a value this API let through that the model's API
+        # refuses (the router checks what it knows; this names the rest).
+        raise bad_request("messages", f"The model's API refuses the request: {error}") from None
 
 
 def client_error(error: ClientError) -> ApiError:
@@ -110,7 +140,7 @@ def client_error(error: ClientError) -> ApiError:
         )
     if normalized in ("validationexception", "validationerror") or refused_by_container:
         # The model refused the request itself (e.g. too many input tokens): the client can fix it.
-        return bad_request("messages", f"The model rejected the request: {message}")
+        return bad_request(bedrock.validation_param(message), f"The model rejected the request: {message}")
     if normalized in ("modelstreamerrorexception", "modelstreamerror"):
         return model_failed(f"The model failed while answering: {message}" if message else "The model failed")
     return model_failed(f"The model failed to answer ({code or 'error'})")

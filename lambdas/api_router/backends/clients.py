@@ -1,9 +1,10 @@
-"""boto3 clients for the model calls: created on first use, one per service, never at import time.
+"""botocore clients for the model calls: created on first use, one per service, never at import time.
 
-The read timeout is the router's longest single wait for the model (``MODEL_WAIT_SECONDS``) and the SDK
-makes one attempt: a retry would start a second wait the request's deadline has no room for, and a
-throttled call is better answered at once with 429 and Retry-After, which OpenAI clients retry.
-Tests reset the cache with ``client.cache_clear()``.
+botocore (shipped, pinned, in the function's code: the runtime's SDK may predate the Converse fields the router
+sends) rather than boto3, which adds nothing a client needs here. The read timeout is the router's longest
+single wait for the model (``MODEL_WAIT_SECONDS``) and the SDK makes one attempt: a retry would start a second
+wait the request's deadline has no room for, and a throttled call is better answered at once with 429 and
+Retry-After, which OpenAI clients retry. Tests reset the cache with ``client.cache_clear()``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import get_session
 
 from lambdas.api_router.settings import settings
 
 _CONNECT_TIMEOUT_SECONDS = 5
+
+
+@cache
+def _session() -> Any:
+    """One botocore session per process: its loader caches the service models every client is built from."""
+    return get_session()
 
 
 @cache
@@ -28,4 +35,4 @@ def client(service: str) -> Any:
         read_timeout=wait,
         retries={"mode": "standard", "total_max_attempts": 1},
     )
-    return boto3.client(service, config=config)
+    return _session().create_client(service, config=config)

@@ -28,9 +28,12 @@ def _bedrock(bedrock: dict[str, Any], **stage: Any) -> BedrockConfig:
     return load_config(_stage(bedrock, **stage)).settings.bedrock
 
 
-def test_default_is_one_amazon_model_through_a_us_profile() -> None:
+def test_default_is_an_amazon_chat_model_through_a_us_profile_and_an_amazon_embedding_model() -> None:
     config = _bedrock({})
-    assert [(model.alias, model.id) for model in config.models] == [("nova-lite", "us.amazon.nova-lite-v1:0")]
+    assert [(model.alias, model.id, model.kind) for model in config.models] == [
+        ("nova-lite", "us.amazon.nova-lite-v1:0", "chat"),
+        ("titan-embed", "amazon.titan-embed-text-v2:0", "embedding"),
+    ]
     assert config.application_inference_profiles is True
 
 
@@ -170,7 +173,7 @@ def test_invalid_model_setting_is_named_with_its_value(bedrock: dict[str, Any], 
     ],
 )
 def test_default_model_uses_the_profile_of_the_stage_geography(region: str, expected: str) -> None:
-    assert [model.id for model in _bedrock({}, region=region).models] == [expected]
+    assert [model.id for model in _bedrock({}, region=region).models] == [expected, "amazon.titan-embed-text-v2:0"]
 
 
 def test_default_model_outside_us_eu_and_apac_asks_for_a_model() -> None:
@@ -328,3 +331,50 @@ def test_invalid_guardrail_setting_is_named_with_its_value(guardrail: dict[str, 
 )
 def test_invalid_invocation_logging_setting_is_named_with_its_value(logging: dict[str, Any], expected: str) -> None:
     assert _problems({"invocation_logging": logging}) == [expected]
+
+
+# --- chat and embedding models ---
+
+
+def test_an_embedding_model_names_its_request_format() -> None:
+    models = [
+        {"alias": "chat", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "titan", "id": "amazon.titan-embed-text-v2:0", "kind": "embedding"},
+        {"alias": "cohere", "id": "us.cohere.embed-v4:0", "kind": "embedding"},
+        {"alias": "multilingual", "id": "cohere.embed-multilingual-v3", "kind": "embedding"},
+    ]
+    config = _bedrock({"models": models})
+    assert [model.embedding_family for model in config.models] == [None, "titan-v2", "cohere-v4", "cohere-v3"]
+
+
+def test_an_embedding_model_served_as_chat_is_refused_with_the_fix() -> None:
+    assert _problems({"models": [{"alias": "titan", "id": "amazon.titan-embed-text-v2:0"}]}) == [
+        "stages.dev.bedrock.models.0: kind: 'amazon.titan-embed-text-v2:0' is an embedding model, which Converse "
+        'cannot chat with; set "kind": "embedding" to serve it on POST /v1/embeddings'
+    ]
+
+
+def test_an_unknown_embedding_model_is_refused_with_the_supported_ones() -> None:
+    assert _problems({"models": [{"alias": "e", "id": "amazon.nova-lite-v1:0", "kind": "embedding"}]}) == [
+        "stages.dev.bedrock.models.0: id: 'amazon.nova-lite-v1:0' is not an embedding model the API speaks to; "
+        "supported: amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3, "
+        "cohere.embed-v4:0 (or their inference profiles)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_output_tokens", 100), ("structured_output", "json_schema"), ("reasoning", "effort"), ("tags", {"a": "b"})],
+)
+def test_chat_settings_on_an_embedding_model_are_refused(setting: str, value: Any) -> None:
+    model = {"alias": "titan", "id": "amazon.titan-embed-text-v2:0", "kind": "embedding", setting: value}
+    assert _problems({"models": [model]}) == [
+        f"stages.dev.bedrock.models.0: {setting}: applies to chat models only, not to the embedding model 'titan'"
+    ]
+
+
+def test_chat_settings_are_validated() -> None:
+    model = {"alias": "m", "id": "amazon.nova-lite-v1:0", "max_output_tokens": 0, "reasoning": "deep"}
+    problems = _problems({"models": [model]})
+    assert any(p.startswith("stages.dev.bedrock.models.0.max_output_tokens:") for p in problems)
+    assert any(p.startswith("stages.dev.bedrock.models.0.reasoning:") and "'effort'" in p for p in problems)

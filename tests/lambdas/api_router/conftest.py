@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import openai
@@ -19,41 +19,69 @@ import pytest
 import requests
 import uvicorn
 
+from lambdas.api_router import chat, embeddings
 from lambdas.api_router.app import create_app
+from lambdas.api_router.backends.bedrock_embeddings import Embeddings
 from lambdas.api_router.backends.clients import client as aws_client
+from lambdas.api_router.events import Completion, Finish, ModelEvent, TextDelta
 from lambdas.api_router.settings import settings
 from tests.lambdas.api_router.fake_aws import FakeAws
 
 LAMBDA_REQUEST_ID = "52fdfc07-2182-154f-163f-5f0f9a621d72"
 API_REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 # One alias per kind of backend: TGI 0.3.0 (chat schema, streams with usage), vLLM (likewise), LMI 0.29 (chat
-# schema, streams without usage), TGI 0.0.25 (generate schema, streams), LMI 0.24 (generate schema, no stream),
-# and Bedrock.
+# schema, streams without usage), TGI 0.0.25 (generate schema, streams), LMI 0.24 (generate schema, no stream);
+# Bedrock chat models (Nova, with a forced tool for structured output; Claude, with native structured output and
+# effort; Nova 2, with its reasoningConfig) and embedding models (Titan V2, Cohere v4).
 MODELS = {
     "tinyllama": {
         "backend": "sagemaker",
         "endpoint": "genai-kit-dev-tinyllama",
         "format": "messages",
+        "family": "tgi",
         "streams": True,
         "stream_usage": True,
+        "max_total_tokens": 2048,
     },
     "qwen": {
         "backend": "sagemaker",
         "endpoint": "genai-kit-dev-qwen",
         "format": "messages",
+        "family": "vllm",
         "streams": True,
         "stream_usage": True,
     },
-    "mistral": {"backend": "sagemaker", "endpoint": "genai-kit-dev-mistral", "format": "messages", "streams": True},
-    "falcon": {"backend": "sagemaker", "endpoint": "genai-kit-dev-falcon", "format": "prompt", "streams": True},
-    "llama2-7b": {"backend": "sagemaker", "endpoint": "genai-kit-dev-llama2-7b", "format": "prompt"},
-    "nova-lite": {"backend": "bedrock", "model": "us.amazon.nova-lite-v1:0"},
+    "mistral": {
+        "backend": "sagemaker",
+        "endpoint": "genai-kit-dev-mistral",
+        "format": "messages",
+        "family": "lmi",
+        "streams": True,
+    },
+    "falcon": {
+        "backend": "sagemaker",
+        "endpoint": "genai-kit-dev-falcon",
+        "format": "prompt",
+        "family": "tgi",
+        "streams": True,
+    },
+    "llama2-7b": {"backend": "sagemaker", "endpoint": "genai-kit-dev-llama2-7b", "format": "prompt", "family": "lmi"},
+    "nova-lite": {"backend": "bedrock", "model": "us.amazon.nova-lite-v1:0", "max_output_tokens": 5000},
+    "sonnet": {
+        "backend": "bedrock",
+        "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "structured_output": "json_schema",
+        "reasoning": "effort",
+    },
+    "nova-2-lite": {"backend": "bedrock", "model": "us.amazon.nova-2-lite-v1:0", "reasoning": "nova"},
+    "titan-embed": {"backend": "bedrock-embedding", "model": "amazon.titan-embed-text-v2:0", "family": "titan-v2"},
+    "cohere-embed": {"backend": "bedrock-embedding", "model": "cohere.embed-v4:0", "family": "cohere-v4"},
 }
 
 
 ENVIRONMENT = {
     "MODELS": json.dumps(MODELS),
-    "GUARDRAIL_ID": "gr-123",
+    "GUARDRAIL_ID": "a1b2c3d4e5f6",
     "GUARDRAIL_VERSION": "1",
     "MAX_BODY_BYTES": "65536",
     "LOG_PAYLOADS": "false",
@@ -88,6 +116,7 @@ def fake_aws(router_environment: None) -> Iterator[FakeAws]:
         fake.attach(aws_client(service))
     yield fake
     fake.close()
+    assert fake.invalid == [], "the router sent requests the service model refuses"
 
 
 def adapter_headers(deadline_ms: int | None = None, request_id: str = LAMBDA_REQUEST_ID) -> dict[str, str]:
@@ -118,7 +147,9 @@ def _server() -> Iterator[str]:
             else:
                 os.environ[name] = value
         settings.cache_clear()
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", http="h11")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", http="h11", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -176,3 +207,36 @@ def post_chat(http: Http, body: Any, *, headers: dict[str, str] | None = None, *
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     headers = {"Content-Type": "application/json", **(headers or {})}
     return http.post("/v1/chat/completions", data=data, headers=headers, **kwargs)
+
+
+class _Instant:
+    def __iter__(self) -> Iterator[ModelEvent]:
+        yield TextDelta("ok")
+        yield Finish("stop")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def instant_backend(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Answers every model call at once ("ok", or one 1-dimensional vector per input); the list collects the
+    requests the backends got (a ``ChatRequest``, or an embeddings request's inputs)."""
+    calls: list[Any] = []
+
+    def complete(request: Any, target: Any) -> Completion:
+        calls.append(request)
+        return Completion("ok", "stop", 1, 1)
+
+    def open_stream(request: Any, target: Any) -> _Instant:
+        calls.append(request)
+        return _Instant()
+
+    def embed(inputs: Sequence[str], target: Any, **_: Any) -> Embeddings:
+        calls.append(inputs)
+        return Embeddings(((0.5,),) * len(inputs), 1)
+
+    monkeypatch.setattr(chat, "complete", complete)
+    monkeypatch.setattr(chat, "open_stream", open_stream)
+    monkeypatch.setattr(embeddings, "embed", embed)
+    return calls

@@ -5,6 +5,9 @@ handler returns it instead of sending the request), so botocore serializes and v
 exactly as it would for AWS, and parses the answer with its own parsers: JSON bodies, error responses
 (``x-amzn-ErrorType``) and event streams built here from real ``application/vnd.amazon.eventstream`` frames.
 A stream can be released frame by frame (``GatedStream``), which lets a test prove incremental delivery.
+Every request's parameters are also checked against the operation's service model beyond botocore's own
+validation (enums, maximums, patterns, unions: ``service_model.violations``); the fixture fails a test whose
+router sent a request the service would refuse.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ from __future__ import annotations
 import json
 import queue
 import struct
+import threading
 import zlib
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.model import OperationModel
+
+from tests.lambdas.api_router.service_model import violations
 
 
 def frame(headers: dict[str, str], payload: bytes) -> bytes:
@@ -101,6 +108,9 @@ class _Body:
         self.closed = True
 
 
+Responder = Callable[[Any], tuple[Any, dict[str, str]]]
+
+
 @dataclass
 class Answer:
     status: int
@@ -116,15 +126,36 @@ class FakeAws:
     answers: dict[str, deque[Answer]] = field(default_factory=lambda: defaultdict(deque))
     requests: dict[str, list[AWSPreparedRequest]] = field(default_factory=lambda: defaultdict(list))
     gated: list[GatedStream] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    """What the service model refuses in the requests sent (``operation: path: reason``)."""
+    responders: dict[str, Responder] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def respond(self, operation: str, responder: Responder) -> None:
+        """Answer every call of ``operation`` from its own JSON body: ``responder(body) -> (answer, headers)``.
+
+        For calls made concurrently, whose order is not the order of the inputs."""
+        self.responders[operation] = responder
 
     def attach(self, client: Any) -> None:
         """Answer this client's calls from the script (every operation of the client's service)."""
         service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-parameter-build.{service}", self._check)
         client.meta.events.register(f"before-send.{service}", self._send)
+
+    def _check(self, params: dict[str, Any], model: OperationModel, **_: Any) -> None:
+        if model.input_shape is not None:
+            self.invalid += [f"{model.name}: {problem}" for problem in violations(model.input_shape, params)]
 
     def _send(self, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse:
         operation = kwargs["event_name"].rsplit(".", 1)[-1]
-        self.requests[operation].append(request)
+        with self._lock:
+            self.requests[operation].append(request)
+            responder = self.responders.get(operation)
+        if responder is not None:
+            body, headers = responder(json.loads(request.body))
+            content = json.dumps(body).encode()
+            return AWSResponse(request.url, 200, {"Content-Type": "application/json", **headers}, _Body([content]))
         if not self.answers[operation]:
             raise AssertionError(f"no scripted answer left for {operation}")
         answer = self.answers[operation].popleft()

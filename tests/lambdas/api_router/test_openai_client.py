@@ -9,7 +9,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from genai_kit.openai_sigv4 import sigv4_openai_client
-from tests.lambdas.api_router.conftest import API_REQUEST_ID
+from tests.lambdas.api_router.conftest import API_REQUEST_ID, MODELS
 from tests.lambdas.api_router.fake_aws import FakeAws, event
 
 CONVERSE_OK = {
@@ -27,15 +27,11 @@ ENDPOINT_OK = {
 HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
-def test_client_lists_models(openai_client: openai.OpenAI) -> None:
-    assert [model.id for model in openai_client.models.list()] == [
-        "tinyllama",
-        "qwen",
-        "mistral",
-        "falcon",
-        "llama2-7b",
-        "nova-lite",
-    ]
+def test_client_lists_and_retrieves_models(openai_client: openai.OpenAI) -> None:
+    assert [model.id for model in openai_client.models.list()] == list(MODELS)
+    assert openai_client.models.retrieve("nova-lite").id == "nova-lite"
+    with pytest.raises(openai.NotFoundError):
+        openai_client.models.retrieve("gpt-4")
 
 
 def test_client_chats_with_bedrock(openai_client: openai.OpenAI, fake_aws: FakeAws) -> None:

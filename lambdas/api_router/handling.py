@@ -1,0 +1,60 @@
+"""What every route does around its model call: read the body within its limit, and run the blocking model call
+in a worker thread under the request's deadline.
+
+Every wait for the model is bounded by the earlier of the request's deadline and the longest single wait
+(``MODEL_WAIT_SECONDS``); a wait that runs out is a 504 (``ApiError``). A failed model call is counted
+(``ModelErrors``) and logged without the request's content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+
+from lambdas.api_router.errors import ApiError, bad_request
+from lambdas.api_router.observability import RequestScope, logger
+from lambdas.api_router.settings import settings
+
+T = TypeVar("T")
+
+
+async def read_body(http_request: Request, limit: int) -> bytes:
+    """The request body, refused (400) at once when its declared length is over ``limit``."""
+    declared = http_request.headers.get("content-length", "")
+    if declared.isdigit() and (len(declared) > len(str(limit)) or int(declared) > limit):
+        raise bad_request(None, f"The request body is larger than the limit of {limit} bytes")
+    return await http_request.body()
+
+
+async def model_call(scope: RequestScope, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a worker thread, bounded by the request's deadline and the longest single wait."""
+    try:
+        return await wait_for(scope, function, *args)
+    except ApiError as error:
+        scope.count("ModelErrors")
+        logger.warning("model call failed", extra={"model": scope.model, "status": error.status, "code": error.code})
+        raise
+
+
+async def wait_for(scope: RequestScope, function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call in a worker thread; raise ``ApiError`` (504) when it does not return in time.
+
+    The thread of a call that ran out is abandoned (the caller closes what it reads from, which ends it).
+    """
+    wait = settings().model_wait_seconds
+    remaining = scope.remaining()
+    limit = min(remaining, wait)
+    with anyio.move_on_after(limit):
+        return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+    if remaining <= wait:
+        raise ApiError(
+            504,
+            f"The request reached the API's time limit of {settings().model_timeout_seconds} s",
+            type="api_error",
+            code="timeout",
+        )
+    raise ApiError(504, f"The model sent nothing for {wait} s", type="api_error", code="timeout")
