@@ -184,9 +184,8 @@ RULES: dict[str, dict[Kind, Rule]] = {
     "parallel_tool_calls": {
         "bedrock": Rule(
             "honoured",
-            "true only: Converse lets the model call several tools and offers no way to forbid it",
-            accepts=lambda v: v is True,
-            refusal="false cannot be honoured: Bedrock's Converse API cannot forbid parallel tool calls",
+            "true, or false: Converse cannot forbid parallel calls, so an answer with more than one tool call is "
+            "refused as a model error (502), never cut to one",
         ),
         **_endpoints(Rule("ignored", "no tools are called")),
     },

@@ -27,7 +27,7 @@ from typing import Any
 
 from lambdas.api_router.backends.clients import client
 from lambdas.api_router.chat_request import ChatRequest, FilePart, ImagePart, Message, NamedToolChoice, TextPart
-from lambdas.api_router.errors import bad_request
+from lambdas.api_router.errors import ApiError, bad_request, model_failed
 from lambdas.api_router.events import (
     Completion,
     Finish,
@@ -139,6 +139,7 @@ def complete(request: ChatRequest, target: BedrockTarget) -> Completion:
                 texts.append(arguments)
             else:
                 calls.append(ToolCall(id=use["toolUseId"], name=use["name"], arguments=arguments))
+    _check_single_call(len(calls), request)
     usage = response.get("usage", {})
     return Completion(
         text="".join(texts),
@@ -154,15 +155,18 @@ def stream(request: ChatRequest, target: BedrockTarget) -> ConverseStream:
     """ConverseStream: returns once Bedrock has accepted the request and opened the stream."""
     plan = converse_request(request, target)
     response = client("bedrock-runtime").converse_stream(**plan.kwargs)
-    return ConverseStream(response["stream"], answer_tool=plan.answer_tool)
+    return ConverseStream(
+        response["stream"], answer_tool=plan.answer_tool, single_tool_call=request.parallel_tool_calls is False
+    )
 
 
 class ConverseStream:
     """The events of a ConverseStream response, as model events (tool calls indexed as OpenAI indexes them)."""
 
-    def __init__(self, events: Any, *, answer_tool: str | None = None) -> None:
+    def __init__(self, events: Any, *, answer_tool: str | None = None, single_tool_call: bool = False) -> None:
         self._events = events
         self._answer_tool = answer_tool
+        self._single_tool_call = single_tool_call
 
     def __iter__(self) -> Iterator[ModelEvent]:
         calls: dict[int, int] = {}  # Converse content block index -> OpenAI tool call index
@@ -175,6 +179,8 @@ class ConverseStream:
                     if use.get("name") == self._answer_tool:
                         answer_blocks.add(start["contentBlockIndex"])
                     else:
+                        if self._single_tool_call and calls:
+                            raise _parallel_calls_error(len(calls) + 1)
                         calls[start["contentBlockIndex"]] = len(calls)
                         yield ToolCallStart(calls[start["contentBlockIndex"]], use["toolUseId"], use["name"])
             elif "contentBlockDelta" in event:
@@ -202,6 +208,20 @@ def _delta_events(block: dict[str, Any], calls: dict[int, int], answer_blocks: s
             yield ToolCallDelta(calls[index], piece)
     elif delta.get("reasoningContent", {}).get("text"):
         yield ReasoningDelta(delta["reasoningContent"]["text"])
+
+
+def _check_single_call(count: int, request: ChatRequest) -> None:
+    if request.parallel_tool_calls is False and count > 1:
+        raise _parallel_calls_error(count)
+
+
+def _parallel_calls_error(count: int) -> ApiError:
+    # Converse has no way to forbid parallel tool calls: parallel_tool_calls false is honoured by refusing an
+    # answer that breaks it, never by dropping calls the model made.
+    return model_failed(
+        f"The model called {count} tools at once, which parallel_tool_calls false forbids; Bedrock's Converse API "
+        "cannot stop a model from doing so, so the answer is refused rather than cut"
+    )
 
 
 def _finish(stop_reason: str, structured: bool) -> str:

@@ -334,7 +334,6 @@ def test_strict_tools_are_strict_only_where_the_model_enforces_schemas(http: Htt
             "tool_choice",
             "not in 'tools'",
         ),
-        ({"tools": [WEATHER], "parallel_tool_calls": False}, "parallel_tool_calls", "cannot forbid"),
         (
             {
                 "messages": [
@@ -382,6 +381,49 @@ def test_tool_requests_converse_cannot_honour_are_refused(
     error = refused(http, {"model": "nova-lite", "messages": HI, **body})
     assert error["param"] == param
     assert says in error["message"]
+
+
+def test_parallel_tool_calls_false_is_honoured_by_refusing_an_answer_that_breaks_it(
+    openai_client: openai.OpenAI, fake_aws: FakeAws
+) -> None:
+    # LangChain's with_structured_output(method="function_calling") forces one tool with parallel_tool_calls false
+    fake_aws.json("Converse", converse_answer(tool_use("t1", "get_weather", {"city": "Paris"}), stop="tool_use"))
+    forced = {"type": "function", "function": {"name": "get_weather"}}
+    one = openai_client.chat.completions.create(
+        model="nova-lite", messages=HI, tools=[WEATHER], tool_choice=forced, parallel_tool_calls=False
+    )
+    assert len(one.choices[0].message.tool_calls or []) == 1
+    two = [tool_use("t1", "get_weather", {"city": "Paris"}), tool_use("t2", "get_weather", {"city": "Rome"})]
+    fake_aws.json("Converse", converse_answer(*two, stop="tool_use"))
+    with pytest.raises(openai.InternalServerError) as caught:
+        openai_client.chat.completions.create(
+            model="nova-lite", messages=HI, tools=[WEATHER], parallel_tool_calls=False
+        )
+    assert caught.value.status_code == 502
+    assert "called 2 tools at once, which parallel_tool_calls false forbids" in str(caught.value)
+
+
+def test_a_second_streamed_tool_call_with_parallel_tool_calls_false_ends_the_stream_with_an_error(
+    http: Http, fake_aws: FakeAws
+) -> None:
+    fake_aws.stream(
+        "ConverseStream",
+        event("messageStart", {"role": "assistant"}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "a", "name": "get_weather"}}},
+        ),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{}"}}}),
+        event(
+            "contentBlockStart",
+            {"contentBlockIndex": 1, "start": {"toolUse": {"toolUseId": "b", "name": "get_weather"}}},
+        ),
+        event("messageStop", {"stopReason": "tool_use"}),
+    )
+    body = {"model": "nova-lite", "messages": HI, "tools": [WEATHER], "parallel_tool_calls": False, "stream": True}
+    events = [line[6:] for line in post_chat(http, body).text.splitlines() if line.startswith("data: ")]
+    assert json.loads(events[-1])["error"]["code"] == "model_error"
+    assert "[DONE]" not in events
 
 
 # --- structured output ---

@@ -31,7 +31,6 @@ REFUSED_VALUES: dict[str, Any] = {
     "top_logprobs": 2,
     "tools": [TOOL],
     "tool_choice": "required",
-    "parallel_tool_calls": False,
     "response_format": {"type": "json_object"},
     "reasoning_effort": "low",
     "modalities": ["text", "audio"],
