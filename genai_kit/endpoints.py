@@ -7,21 +7,30 @@ naming the key. Plain Python: reads only the catalog entries the configuration n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from genai_kit.catalog import CatalogError, load_entry, resolve_dlc_image, resolve_hosting
-from genai_kit.catalog.containers import ContainerContract, container_contract, contract_for_image
+from genai_kit.catalog import CatalogError, load_entry, require_neuron_hosting, resolve_dlc_image, resolve_hosting
+from genai_kit.catalog.containers import (
+    ContainerContract,
+    Setting,
+    StartupContract,
+    container_contract,
+    contract_for_image,
+    degree_variables,
+    startup_versions,
+)
 from genai_kit.catalog.images import resolve_dlc_version
+from genai_kit.catalog.models import GIB, ModelFacts, model_facts
 from genai_kit.config.endpoints import (
     EndpointConfig,
     HuggingFaceSource,
     JumpStartSource,
-    NeuronContainer,
     S3WeightsSource,
     ServingOptions,
 )
-from genai_kit.neuron import NeuronError, is_inf2, neuron_instance, validate_tensor_parallel_degree
+from genai_kit.neuron import NeuronError, NeuronInstance, is_inf2, neuron_instance
 
 DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
 # Neuron containers compile the model when they start: give download and start-up SageMaker's maximum.
@@ -29,13 +38,7 @@ NEURON_CONTAINER_TIMEOUT_SECONDS = 3600
 # Where SageMaker mounts the model data source inside the container.
 MODEL_DIR = "/opt/ml/model"
 
-PayloadFamily = Literal["lmi", "tgi", "vllm", "jumpstart", "other"]
-
-_CONTAINER_FAMILY: dict[str, PayloadFamily] = {
-    "djl-neuronx": "lmi",
-    "huggingface-llm-neuronx": "tgi",
-    "huggingface-vllm-neuronx": "vllm",
-}
+PREPARED_PREFIX = "prepared-models/"
 
 
 class EndpointError(ValueError):
@@ -48,12 +51,62 @@ class EndpointError(ValueError):
 
 @dataclass(frozen=True)
 class ModelData:
-    """A SageMaker ModelDataSource.S3DataSource."""
+    """A SageMaker ModelDataSource.S3DataSource; ``read_prefix``: what the role may read, where ``s3_uri`` is only
+    known at deploy time (a prepared model's, which is under that prefix)."""
 
     s3_uri: str
     s3_data_type: Literal["S3Prefix", "S3Object"]
     compression: Literal["None", "Gzip"]
     accept_eula: bool
+    read_prefix: str | None = None
+
+
+# The preparation job (a SageMaker training job in the serving image). optimum-neuron 0.3.0 exports LLMs on Neuron
+# hardware only (docs/source/guides/export_model.mdx#L340-L345); SageMaker training has Trainium, not Inferentia2,
+# instances; Trn1 and Inf2 share the NeuronCore-v2 (Neuron docs, "Trainium and Inferentia2 architecture"), and
+# optimum-neuron 0.4.1 compiles inf2 exports for its trn1 target (optimum/neuron/utils/instance.py#L24-L47). The
+# compiler runs on the host: a degree above the 2 NeuronCores of a trn1.2xlarge compiles on a trn1.32xlarge.
+EXPORT_INSTANCE_TYPE = "ml.trn1.2xlarge"
+LARGE_EXPORT_INSTANCE_TYPE = "ml.trn1.32xlarge"
+# Copying weights needs no accelerator.
+WEIGHTS_INSTANCE_TYPE = "ml.m5.xlarge"
+EXPORT_MAX_RUNTIME_SECONDS = 4 * 3600
+WEIGHTS_MAX_RUNTIME_SECONDS = 3600
+# Storage without model facts: room for a 30B model's 16-bit weights, downloaded and exported.
+DEFAULT_PREPARATION_VOLUME_GB = 200
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the preparation job makes of a Hugging Face model, and where: ``layout`` ``export`` (compiled for Neuron
+    by the serving image's own optimum-neuron, with ``export_arguments``) or ``weights`` (the pinned files as
+    they are); the job's instance type, volume (GB) and longest run (seconds)."""
+
+    model_id: str
+    revision: str
+    token_secret_arn: str | None
+    layout: Literal["export", "weights"]
+    settings: ServingSettings
+    export_arguments: tuple[str, ...]
+    framework: str
+    version: str
+    image_uri: str
+    instance_type: str
+    volume_size_gb: int
+    max_runtime_seconds: int
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix in the artifacts bucket: the model, its revision and, for an export, the container and
+        every setting compiled in, so a change of any of them prepares anew and an unchanged one is reused."""
+        base = f"{PREPARED_PREFIX}{self.model_id}/{self.revision}/"
+        if self.layout == "weights":
+            return f"{base}weights/"
+        s = self.settings
+        shape = f"tp{s.tensor_parallel_degree}-batch{s.max_batch_size}-seq{s.max_sequence_length}"
+        if s.max_input_tokens is not None:
+            shape += f"-input{s.max_input_tokens}"
+        return f"{base}{self.framework}-{self.version}/{shape}-{s.dtype or 'model-dtype'}/"
 
 
 @dataclass(frozen=True)
@@ -71,10 +124,12 @@ class ResolvedEndpoint:
     container_startup_health_check_timeout: int | None
     volume_size_gb: int | None
     enable_network_isolation: bool
-    payload_family: PayloadFamily
     model_label: str = field(metadata={"doc": "what is served, for outputs: '<model id>@<version>' or the source"})
     container: ContainerContract | None = field(
         default=None, metadata={"doc": "the serving container's facts; None for an image the catalog has none for"}
+    )
+    preparation: Preparation | None = field(
+        default=None, metadata={"doc": "how the kit prepares the model into the artifacts bucket, if it does"}
     )
 
     @property
@@ -100,6 +155,10 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
         entry = load_entry(source.model_id, source.version)
     except CatalogError as error:
         raise EndpointError("source", str(error)) from None
+    try:
+        require_neuron_hosting(source.model_id, source.version)
+    except CatalogError as error:
+        raise EndpointError("source.model_id", str(error)) from None
     hosting = entry.hosting
     instance_type = config.instance_type or hosting.default_instance_type
     inf2_types = sorted(t for t in hosting.instance_types if is_inf2(t))
@@ -124,6 +183,9 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
         )
     except CatalogError as error:
         raise EndpointError("source", str(error)) from None
+    container = _contract_for_image(spec.image_uri)
+    if container is not None:
+        _check_degree_variables(spec.environment, config.environment, container, neuron_instance(spec.instance_type))
     if spec.model_data.accept_eula_required and not source.accept_eula:
         eula = f" ({spec.eula_uri})" if spec.eula_uri else ""
         raise EndpointError(
@@ -149,9 +211,8 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
         ),
         volume_size_gb=config.volume_size_gb or spec.volume_size_gb,
         enable_network_isolation=spec.enable_network_isolation,
-        payload_family="jumpstart" if spec.payload.family == "other" else spec.payload.family,
         model_label=f"{source.model_id}@{source.version}",
-        container=_contract_for_image(spec.image_uri),
+        container=container,
     )
 
 
@@ -164,22 +225,53 @@ def _resolve_container(
             "instance_type", f"got '{instance_type}'; expected an Inferentia2 type such as ml.inf2.xlarge"
         )
     try:
-        neuron_instance(instance_type)
-        if config.serving.tensor_parallel_degree is not None:
-            validate_tensor_parallel_degree(instance_type, config.serving.tensor_parallel_degree)
-    except NeuronError as error:
-        key = "serving.tensor_parallel_degree" if "parallel" in str(error) else "instance_type"
-        raise EndpointError(key, str(error)) from None
-    try:
+        instance = neuron_instance(instance_type)
         image_uri = resolve_dlc_image(source.container, source.container_version, region=region)
+    except NeuronError as error:
+        raise EndpointError("instance_type", str(error)) from None
     except CatalogError as error:
         raise EndpointError("source.container_version", str(error)) from None
-
-    is_s3 = isinstance(source, S3WeightsSource)
-    model_location = source.model_id if isinstance(source, HuggingFaceSource) else MODEL_DIR
     container = container_contract(source.container, resolve_dlc_version(source.container, source.container_version))
+    startup = container.startup
+    if startup is None:
+        raise EndpointError(
+            "source.container_version",
+            f"got '{source.container_version}'; the kit starts {source.container} with its own settings at versions "
+            f"{', '.join(startup_versions(source.container))} (their start-up contracts are in the catalog); "
+            "choose one of them",
+        )
+    facts = model_facts(source.model_id) if isinstance(source, HuggingFaceSource) else None
+    settings = serving_settings(config.serving, startup, instance, facts)
+    _check_overrides(config.environment, startup)
+
+    preparation: Preparation | None = None
+    # The source's own validation requires a revision with prepare.
+    if isinstance(source, HuggingFaceSource) and source.prepare and source.revision is not None:
+        preparation = _preparation(
+            source,
+            source.revision,
+            startup=startup,
+            settings=settings,
+            facts=facts,
+            version=container.version,
+            image_uri=image_uri,
+        )
+    local = isinstance(source, S3WeightsSource) or preparation is not None
+    if isinstance(source, HuggingFaceSource) and not local and source.revision and not startup.variables_of("revision"):
+        raise EndpointError(
+            "source.revision",
+            f"{source.container} {container.version} cannot pin a Hub revision at start-up; keep prepare on to serve "
+            "that revision",
+        )
+    hub = source if isinstance(source, HuggingFaceSource) and not local else None
+    values: dict[Setting, str | int | None] = {
+        "model": hub.model_id if hub else MODEL_DIR,
+        # A revision makes TGI's router look the model up on the Hub even for a local directory (server.rs#L1566).
+        "revision": hub.revision if hub else None,
+        **settings.values(),
+    }
     environment = {
-        **serving_environment(source.container, model_location, config.serving, instance_type),
+        **startup.environment(values),
         # What the container needs to take OpenAI's chat schema, which the API sends it.
         **dict(container.chat_environment),
         **config.environment,
@@ -201,55 +293,206 @@ def _resolve_container(
             config.container_startup_health_check_timeout_seconds or NEURON_CONTAINER_TIMEOUT_SECONDS
         ),
         volume_size_gb=config.volume_size_gb,
-        # Weights in S3 are mounted by SageMaker, so the container needs no network; a Hub model is
-        # downloaded by the container itself and cannot start isolated.
-        enable_network_isolation=is_s3,
-        payload_family=_CONTAINER_FAMILY[source.container],
-        model_label=source.s3_uri if isinstance(source, S3WeightsSource) else f"huggingface:{source.model_id}",
+        # Weights in S3 (the user's, or prepared by the kit) are mounted by SageMaker, so the container needs no
+        # network; a model the container downloads from the Hub cannot start isolated.
+        enable_network_isolation=local,
+        model_label=(
+            source.s3_uri
+            if isinstance(source, S3WeightsSource)
+            else f"huggingface:{source.model_id}" + (f"@{source.revision}" if source.revision else "")
+        ),
         container=container,
+        preparation=preparation,
     )
 
 
-def serving_environment(
-    container: NeuronContainer, model: str, serving: ServingOptions, instance_type: str
-) -> dict[str, str]:
-    """The container's own environment variables for the serving options (unset options are left out).
-
-    The tensor parallel degree defaults to every NeuronCore of the instance, which is what a single
-    model per endpoint should use.
-    """
-    degree = serving.tensor_parallel_degree or neuron_instance(instance_type).neuron_cores
-    if container == "djl-neuronx":
-        # LMI: OPTION_<NAME> variables; rolling batch "auto" lets LMI pick its Neuron batching backend.
-        values = {
-            "OPTION_MODEL_ID": model,
-            "OPTION_TENSOR_PARALLEL_DEGREE": degree,
-            "OPTION_ROLLING_BATCH": "auto",
-            "OPTION_N_POSITIONS": serving.max_sequence_length,
-            "OPTION_MAX_ROLLING_BATCH_SIZE": serving.max_batch_size,
-            "OPTION_DTYPE": serving.dtype,
-        }
-    elif container == "huggingface-llm-neuronx":
-        # TGI on Neuron exports the model at start-up with these shapes; MAX_* bound what the router admits.
-        values = {
-            "HF_MODEL_ID": model,
-            "HF_NUM_CORES": degree,
-            "HF_AUTO_CAST_TYPE": serving.dtype,
-            "HF_BATCH_SIZE": serving.max_batch_size,
-            "HF_SEQUENCE_LENGTH": serving.max_sequence_length,
-            "MAX_BATCH_SIZE": serving.max_batch_size,
-            "MAX_TOTAL_TOKENS": serving.max_sequence_length,
-        }
+def _preparation(
+    source: HuggingFaceSource,
+    revision: str,
+    *,
+    startup: StartupContract,
+    settings: ServingSettings,
+    facts: ModelFacts | None,
+    version: str,
+    image_uri: str,
+) -> Preparation:
+    export = startup.prepared_layout == "export"
+    if export:
+        instance_type = EXPORT_INSTANCE_TYPE if settings.tensor_parallel_degree <= 2 else LARGE_EXPORT_INSTANCE_TYPE
     else:
-        # The SageMaker vLLM containers turn SM_VLLM_<ARG> variables into vLLM's --<arg> options.
-        values = {
-            "SM_VLLM_MODEL": model,
-            "SM_VLLM_TENSOR_PARALLEL_SIZE": degree,
-            "SM_VLLM_MAX_MODEL_LEN": serving.max_sequence_length,
-            "SM_VLLM_MAX_NUM_SEQS": serving.max_batch_size,
-            "SM_VLLM_DTYPE": {"bf16": "bfloat16", "fp16": "float16"}.get(serving.dtype or ""),
+        instance_type = WEIGHTS_INSTANCE_TYPE
+    # The download and, for an export, its compiled copy with the sharded weights, plus room for the tools.
+    volume = DEFAULT_PREPARATION_VOLUME_GB
+    if facts is not None:
+        weights_gb = facts.parameters * 2 / 1e9
+        volume = max(30, int(weights_gb * (2.5 if export else 1.5)) + 20)
+    return Preparation(
+        model_id=source.model_id,
+        revision=revision,
+        token_secret_arn=source.token_secret_arn,
+        layout=startup.prepared_layout,
+        settings=settings,
+        export_arguments=startup.export_arguments(settings.values()) if export else (),
+        framework=source.container,
+        version=version,
+        image_uri=image_uri,
+        instance_type=instance_type,
+        volume_size_gb=volume,
+        max_runtime_seconds=EXPORT_MAX_RUNTIME_SECONDS if export else WEIGHTS_MAX_RUNTIME_SECONDS,
+    )
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """The serving settings of an endpoint, complete (defaults applied) and checked against its container."""
+
+    tensor_parallel_degree: int
+    max_batch_size: int
+    max_sequence_length: int
+    max_input_tokens: int | None
+    dtype: Literal["bf16", "fp16"] | None
+
+    def values(self) -> dict[Setting, str | int | None]:
+        """The settings by the start-up contract's names (the prefill budget of a static batch included)."""
+        prefill = self.max_batch_size * self.max_input_tokens if self.max_input_tokens is not None else None
+        return {
+            "tensor_parallel_degree": self.tensor_parallel_degree,
+            "max_batch_size": self.max_batch_size,
+            "max_sequence_length": self.max_sequence_length,
+            "max_input_tokens": self.max_input_tokens,
+            "max_batch_prefill_tokens": prefill,
+            "dtype": self.dtype,
         }
-    return {name: str(value) for name, value in values.items() if value is not None}
+
+
+def serving_settings(
+    serving: ServingOptions, startup: StartupContract, instance: NeuronInstance, facts: ModelFacts | None
+) -> ServingSettings:
+    """Complete ``serving`` with the kit's defaults and check it by the container's own rules.
+
+    Raises
+    ------
+    EndpointError
+        Naming the ``serving.<key>``, the bad value and what is valid: a degree above the instance's
+        NeuronCores (every container refuses it: TGI tgi_env.py#L167-L171, vLLM model_loader.py#L129-L137, LMI
+        ModelInfo.java#L993-L1064), a setting the container version cannot take, a prompt limit not below the
+        sequence (TGI's launcher), a sequence beyond the model's context, a model type the container does not
+        serve, or weights and KV cache that cannot fit the accelerator memory of the NeuronCores used.
+    """
+    degree = serving.tensor_parallel_degree or instance.neuron_cores
+    if degree > instance.neuron_cores:
+        raise EndpointError(
+            "serving.tensor_parallel_degree",
+            f"got {degree}; {instance.instance_type} has {instance.neuron_cores} NeuronCores, so the degree can be "
+            f"1 to {instance.neuron_cores}",
+        )
+    input_tokens = serving.max_input_tokens
+    if startup.input_below_total:
+        input_tokens = input_tokens or max(1, serving.max_sequence_length // 2)
+        if input_tokens >= serving.max_sequence_length:
+            raise EndpointError(
+                "serving.max_input_tokens",
+                f"got {input_tokens}; the container refuses a prompt limit that is not below max_sequence_length "
+                f"({serving.max_sequence_length}): expected at most {serving.max_sequence_length - 1}",
+            )
+    elif input_tokens is not None:
+        raise EndpointError(
+            "serving.max_input_tokens",
+            "this container has no prompt limit of its own (only TGI has one); the prompt and the answer share "
+            "max_sequence_length",
+        )
+    dtype = serving.dtype
+    if startup.dtypes:
+        dtype = dtype or "bf16"
+    elif dtype is not None:
+        raise EndpointError(
+            "serving.dtype",
+            f"got '{dtype}'; this container serves the model in its own dtype (config.json torch_dtype) and has no "
+            "setting for it: leave serving.dtype unset",
+        )
+    settings = ServingSettings(degree, serving.max_batch_size, serving.max_sequence_length, input_tokens, dtype)
+    if facts is not None:
+        _check_model_fit(settings, startup, instance, facts)
+    return settings
+
+
+def _check_model_fit(
+    settings: ServingSettings, startup: StartupContract, instance: NeuronInstance, facts: ModelFacts
+) -> None:
+    if settings.max_sequence_length > facts.max_position_embeddings:
+        raise EndpointError(
+            "serving.max_sequence_length",
+            f"got {settings.max_sequence_length}; the model's context is {facts.max_position_embeddings} tokens "
+            "(config.json max_position_embeddings): expected at most that",
+        )
+    if startup.model_types is not None and facts.model_type not in startup.model_types:
+        raise EndpointError(
+            "source.container",
+            f"the model's type is '{facts.model_type}', which this container does not serve; it serves "
+            f"{', '.join(startup.model_types)}",
+        )
+    needed = facts.memory_bytes(
+        batch_size=settings.max_batch_size,
+        sequence_length=settings.max_sequence_length,
+        tensor_parallel_degree=settings.tensor_parallel_degree,
+    )
+    available = instance.accelerator_memory_gib * GIB * settings.tensor_parallel_degree // instance.neuron_cores
+    if needed > available:
+        raise EndpointError(
+            "serving",
+            f"max_batch_size {settings.max_batch_size} x max_sequence_length {settings.max_sequence_length} needs at "
+            f"least {needed / GIB:.1f} GiB of accelerator memory (16-bit weights and KV cache), more than the "
+            f"{available / GIB:.0f} GiB of the {settings.tensor_parallel_degree} NeuronCores used on "
+            f"{instance.instance_type}: lower the batch or the sequence, or use more NeuronCores",
+        )
+
+
+def _check_overrides(environment: Mapping[str, str], startup: StartupContract) -> None:
+    """Refuse an override of a variable the kit sets from a setting, or one the container misreads."""
+    carried = {name: setting for setting, names in startup.variables for name in names}
+    fixed = dict(startup.fixed)
+    for name in environment:
+        where = f"environment.{name}"
+        if name in carried:
+            setting = carried[name]
+            key = {"model": "source.model_id", "revision": "source.revision"}.get(setting, f"serving.{setting}")
+            if setting == "max_batch_prefill_tokens":
+                key = "serving.max_batch_size and serving.max_input_tokens"
+            raise EndpointError(where, f"'{name}' is set by {key}, which the kit checks against the instance: set that")
+        if name in fixed:
+            raise EndpointError(where, f"'{name}' is set to '{fixed[name]}' by the kit, which this container needs")
+        if name in startup.not_read:
+            raise EndpointError(
+                where,
+                f"'{name}' is not read by this container version, or breaks it beside the variables the kit sets "
+                f"({', '.join(sorted(carried))}): remove it and use the serving settings",
+            )
+        if startup.option_prefix and name.startswith(startup.option_prefix):
+            raise EndpointError(
+                where,
+                f"'{name}': the container turns every {startup.option_prefix}* variable into an option of its "
+                f"server, which stops at one it does not know; the kit sets {', '.join(sorted(carried))}",
+            )
+
+
+def _check_degree_variables(
+    spec_environment: Mapping[str, str],
+    overrides: Mapping[str, str],
+    container: ContainerContract,
+    instance: NeuronInstance,
+) -> None:
+    """The tensor parallel degree a JumpStart endpoint's environment sets must fit the instance, by the same rule
+    as ``serving.tensor_parallel_degree``, whether the spec or an override sets it."""
+    environment = {**spec_environment, **overrides}
+    for name in degree_variables(container.family):
+        value = environment.get(name, "")
+        if value.isdigit() and int(value) > instance.neuron_cores:
+            key = f"environment.{name}" if name in overrides else "instance_type"
+            raise EndpointError(
+                key,
+                f"{name} is {value}; {instance.instance_type} has {instance.neuron_cores} NeuronCores, so the degree "
+                f"can be 1 to {instance.neuron_cores}",
+            )
 
 
 def _contract_for_image(image_uri: str) -> ContainerContract | None:

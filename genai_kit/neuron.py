@@ -18,8 +18,6 @@ __all__ = [
     "is_neuron",
     "is_trainium",
     "neuron_instance",
-    "valid_tensor_parallel_degrees",
-    "validate_tensor_parallel_degree",
 ]
 
 
@@ -35,6 +33,8 @@ class NeuronInstance:
     neuron_cores: int
     accelerator_memory_gib: int
     efa_gbps: int | None = None
+    local_storage: bool = False
+    """Local NVMe instance storage: SageMaker then refuses a VolumeKmsKeyId (the storage is the instance's)."""
 
 
 NEURON_INSTANCES: dict[str, NeuronInstance] = {
@@ -44,9 +44,9 @@ NEURON_INSTANCES: dict[str, NeuronInstance] = {
         NeuronInstance("ml.inf2.8xlarge", 2, 32),
         NeuronInstance("ml.inf2.24xlarge", 12, 192),
         NeuronInstance("ml.inf2.48xlarge", 24, 384),
-        NeuronInstance("ml.trn1.2xlarge", 2, 32),
-        NeuronInstance("ml.trn1.32xlarge", 32, 512, efa_gbps=800),
-        NeuronInstance("ml.trn1n.32xlarge", 32, 512, efa_gbps=1600),
+        NeuronInstance("ml.trn1.2xlarge", 2, 32, local_storage=True),
+        NeuronInstance("ml.trn1.32xlarge", 32, 512, efa_gbps=800, local_storage=True),
+        NeuronInstance("ml.trn1n.32xlarge", 32, 512, efa_gbps=1600, local_storage=True),
     )
 }
 
@@ -86,25 +86,3 @@ def neuron_instance(instance_type: str) -> NeuronInstance:
 def has_efa(instance_type: str) -> bool:
     """True if the instance type has Elastic Fabric Adapter networking (multi-node training)."""
     return neuron_instance(instance_type).efa_gbps is not None
-
-
-def valid_tensor_parallel_degrees(instance_type: str) -> tuple[int, ...]:
-    """Tensor parallel degrees that fit the instance: the divisors of its NeuronCore count.
-
-    LMI and the Neuron runtime shard a model over exactly ``degree`` NeuronCores, and the
-    shards must tile the device evenly, so the degree must divide the core count.
-    """
-    cores = neuron_instance(instance_type).neuron_cores
-    return tuple(d for d in range(1, cores + 1) if cores % d == 0)
-
-
-def validate_tensor_parallel_degree(instance_type: str, degree: int) -> None:
-    """Raise NeuronError unless ``degree`` is a valid tensor parallel degree on ``instance_type``."""
-    valid = valid_tensor_parallel_degrees(instance_type)
-    if degree not in valid:
-        cores = neuron_instance(instance_type).neuron_cores
-        allowed = ", ".join(str(d) for d in valid)
-        raise NeuronError(
-            f"tensor parallel degree {degree} does not fit {instance_type} ({cores} NeuronCores); "
-            f"valid degrees: {allowed}"
-        )

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from genai_kit.endpoints import ResolvedEndpoint
+from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
 from stacks.constructs.neuron_endpoint import NeuronEndpoint
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack
 
@@ -45,10 +46,22 @@ class InferenceStack(cdk.Stack):
         *,
         endpoints: tuple[ResolvedEndpoint, ...],
         foundation: FoundationStack,
+        stage: str,
+        tags: dict[str, str],
         **kwargs: object,
     ) -> None:
+        """``tags``: the stage's resource tags, which the preparation jobs (created at deploy time) carry too."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.endpoints: dict[str, NeuronEndpoint] = {}
+        self.lifecycle = EndpointLifecycle(
+            self,
+            "Lifecycle",
+            stage=stage,
+            artifacts_bucket_name=foundation.artifacts_bucket_name,
+            encryption_key=foundation.key,
+            removal_policy=foundation.removal_policy,
+            tags=tags,
+        )
         for endpoint in endpoints:
             construct = NeuronEndpoint(
                 self,
@@ -58,6 +71,7 @@ class InferenceStack(cdk.Stack):
                 artifacts_bucket_name=foundation.artifacts_bucket_name,
                 data_capture_prefix=DATA_CAPTURE_PREFIX,
                 alarm_topic=foundation.alarm_topic,
+                lifecycle=self.lifecycle,
             )
             self.endpoints[endpoint.name] = construct
             self._outputs(endpoint, construct)

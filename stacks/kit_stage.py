@@ -51,6 +51,8 @@ class KitStage(cdk.Stage):
                 "Inference",
                 endpoints=config.endpoints,
                 foundation=self.foundation,
+                stage=config.stage,
+                tags=config.resource_tags,
                 description=f"Generative AI kit ({config.stage}): Inferentia2 endpoints",
             )
             if config.endpoints
@@ -101,6 +103,5 @@ class KitStage(cdk.Stage):
             description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
         )
 
-        cdk.Tags.of(self).add("genai-kit:stage", config.stage)
-        for key, value in settings.tags.items():
+        for key, value in config.resource_tags.items():
             cdk.Tags.of(self).add(key, value)

@@ -20,6 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from genai_kit.config import KitConfig
+from genai_kit.config.loader import STAGE_TAG
 from genai_kit.config.operations import MonitoringAlarmsConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
@@ -29,7 +30,6 @@ from stacks.inference_stack import InferenceStack
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 BEDROCK_NAMESPACE = "AWS/Bedrock"
 TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
-STAGE_TAG = "genai-kit:stage"
 _FIVE_MINUTES = cdk.Duration.minutes(5)
 _WIDTH = 24
 

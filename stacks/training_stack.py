@@ -13,7 +13,7 @@ from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config import KitConfig
 from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig, training_hyperparameter_specs
 from genai_kit.endpoints import endpoint_name
-from genai_kit.neuron import NEURON_INSTANCES, has_efa, instance_family, is_trainium
+from genai_kit.neuron import NEURON_INSTANCES, has_efa, is_trainium
 from lambdas.training_prepare.settings import PipelineSettings
 from stacks.constructs.model_rollout import ModelRollout
 from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, ResolvedTraining, TrainingPipeline
@@ -21,7 +21,6 @@ from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket
 
 # Trainium instances carry local NVMe instance storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId
 # for instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
-LOCAL_STORAGE_FAMILIES = frozenset({"trn1", "trn1n"})
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
@@ -77,9 +76,7 @@ def resolve(config: KitConfig) -> ResolvedTraining:
         spot_max_wait_seconds=training.spot.max_wait_seconds,
         warm_pool_seconds=training.warm_pool_seconds,
         efa_instance_types=tuple(t for t in specs if has_efa(t)),
-        local_storage_instance_types=tuple(
-            t for t in sorted(NEURON_INSTANCES) if instance_family(t) in LOCAL_STORAGE_FAMILIES
-        ),
+        local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
     )
     return ResolvedTraining(config=training, settings=settings, hosting=hosting, stage=config.stage)
 
@@ -158,7 +155,7 @@ class TrainingStack(cdk.Stack):
                 encryption_key=foundation.key,
                 topic=foundation.alarm_topic,
                 # The stage's tags, for what the deploy Lambda creates outside CloudFormation.
-                tags={"genai-kit:stage": config.stage, **config.settings.tags},
+                tags=config.resource_tags,
                 log_retention=LOG_RETENTION,
                 removal_policy=removal_policy,
             )

@@ -59,32 +59,7 @@ def test_has_efa(instance_type: str, efa: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("instance_type", "degrees"),
-    [
-        ("ml.inf2.xlarge", (1, 2)),
-        ("ml.inf2.24xlarge", (1, 2, 3, 4, 6, 12)),
-        ("ml.inf2.48xlarge", (1, 2, 3, 4, 6, 8, 12, 24)),
-        ("ml.trn1.32xlarge", (1, 2, 4, 8, 16, 32)),
-    ],
+    ("instance_type", "local"), [("ml.trn1.2xlarge", True), ("ml.trn1n.32xlarge", True), ("ml.inf2.xlarge", False)]
 )
-def test_valid_tensor_parallel_degrees_divide_the_cores(instance_type: str, degrees: tuple[int, ...]) -> None:
-    assert neuron.valid_tensor_parallel_degrees(instance_type) == degrees
-
-
-@pytest.mark.parametrize(("instance_type", "degree"), [("ml.inf2.48xlarge", 24), ("ml.inf2.24xlarge", 12)])
-def test_fitting_degree_is_accepted(instance_type: str, degree: int) -> None:
-    neuron.validate_tensor_parallel_degree(instance_type, degree)
-
-
-@pytest.mark.parametrize(
-    ("instance_type", "degree"), [("ml.inf2.xlarge", 4), ("ml.inf2.48xlarge", 5), ("ml.inf2.24xlarge", 0)]
-)
-def test_bad_degree_names_instance_degree_and_valid_ones(instance_type: str, degree: int) -> None:
-    cores = neuron.neuron_instance(instance_type).neuron_cores
-    valid = ", ".join(map(str, neuron.valid_tensor_parallel_degrees(instance_type)))
-    expected = (
-        f"tensor parallel degree {degree} does not fit {instance_type} ({cores} NeuronCores); valid degrees: {valid}"
-    )
-    with pytest.raises(NeuronError) as excinfo:
-        neuron.validate_tensor_parallel_degree(instance_type, degree)
-    assert str(excinfo.value) == expected
+def test_trainium_has_local_instance_storage(instance_type: str, local: bool) -> None:
+    assert neuron.neuron_instance(instance_type).local_storage is local

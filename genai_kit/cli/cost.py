@@ -2,6 +2,8 @@
 
 - endpoints (from the templates): instances per type, per hour and per month at their minimum and maximum
   instance counts;
+- model preparation (from the templates): the job's instance type, its price per hour and the most one run can
+  cost (its longest run), paid once per model, revision and serving settings;
 - training (from the configuration): per hour of the configured training instances;
 - Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each model.
 
@@ -37,6 +39,20 @@ class EndpointCost:
 
 
 @dataclass(frozen=True)
+class PreparationCost:
+    """One endpoint's model preparation job: its instance type, longest run (hours) and price, if the table has it."""
+
+    endpoint: str
+    instance_type: str
+    max_hours: float
+    price: InstancePrice | None
+
+    @property
+    def at_most(self) -> float | None:
+        return None if self.price is None else self.price.usd_per_hour * self.max_hours
+
+
+@dataclass(frozen=True)
 class TrainingCost:
     """The configured training instances and their price per instance-hour, if the table has it."""
 
@@ -66,6 +82,7 @@ class CostEstimate:
     region: str
     table: PriceTable
     endpoints: list[EndpointCost]
+    preparations: list[PreparationCost]
     training: list[TrainingCost]
     bedrock: list[BedrockCost]
 
@@ -82,16 +99,17 @@ class CostEstimate:
 def synthesized_endpoints(stacks: list[SynthesizedStack]) -> list[tuple[str, str, int, int]]:
     """(endpoint name, instance type, min instances, max instances) of every endpoint in the templates.
 
-    The instance range is the autoscaling target's, or the variant's initial count without autoscaling.
+    The instance range is the autoscaling registration's (the ``Custom::EndpointScaling`` resources), or the
+    variant's initial count without autoscaling.
     """
     found = []
     for stack in stacks:
         resources = stack.template.get("Resources", {})
         configs = _of_type(resources, "AWS::SageMaker::EndpointConfig")
         scaling = {
-            props["ResourceId"].split("/")[1]: (int(props["MinCapacity"]), int(props["MaxCapacity"]))
-            for props in _of_type(resources, "AWS::ApplicationAutoScaling::ScalableTarget").values()
-            if props.get("ServiceNamespace") == "sagemaker" and isinstance(props.get("ResourceId"), str)
+            props["EndpointName"]: (int(props["MinCapacity"]), int(props["MaxCapacity"]))
+            for props in _of_type(resources, "Custom::EndpointScaling").values()
+            if isinstance(props.get("EndpointName"), str)
         }
         for props in _of_type(resources, "AWS::SageMaker::Endpoint").values():
             name = props.get("EndpointName")
@@ -104,6 +122,37 @@ def synthesized_endpoints(stacks: list[SynthesizedStack]) -> list[tuple[str, str
                 low, high = scaling.get(name, (initial, initial))
                 found.append((name, variant["InstanceType"], low, high))
     return sorted(found)
+
+
+def synthesized_preparations(stacks: list[SynthesizedStack]) -> list[tuple[str, str, float]]:
+    """(endpoint name, instance type, longest run in hours) of every model preparation in the templates."""
+    found = []
+    for stack in stacks:
+        resources = stack.template.get("Resources", {})
+        for props in _of_type(resources, "Custom::ModelPreparation").values():
+            request = _json_with_placeholders(props.get("Request"))
+            endpoint = str(props.get("JobNamePrefix", "")).removesuffix("-prep")
+            instance_type = request.get("ResourceConfig", {}).get("InstanceType")
+            seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+            if endpoint and isinstance(instance_type, str) and isinstance(seconds, int):
+                found.append((endpoint, instance_type, seconds / 3600))
+    return sorted(found)
+
+
+def _json_with_placeholders(value: Any) -> dict[str, Any]:
+    """A JSON document a template writes with Fn::Join, its deploy-time values (inside strings) left as "?"."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        text = separator.join(part if isinstance(part, str) else "?" for part in parts)
+    else:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -122,6 +171,10 @@ def estimate(
         EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type))
         for name, instance_type, low, high in synthesized_endpoints(stacks)
     ]
+    preparations = [
+        PreparationCost(endpoint, instance_type, hours, table.training(region, instance_type))
+        for endpoint, instance_type, hours in synthesized_preparations(stacks)
+    ]
     training = [
         TrainingCost(
             need.instance_type, need.count, need.usage.startswith("spot"), table.training(region, need.instance_type)
@@ -129,7 +182,7 @@ def estimate(
         for need in training_needs(settings, at_most=False)
     ]
     bedrock = [BedrockCost(model_id, table.tokens(region, model_id)) for model_id in bedrock_model_ids(settings)]
-    return CostEstimate(stage, region, table, endpoints, training, bedrock)
+    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock)
 
 
 def _usd(value: float | None, digits: int = 2) -> str:
@@ -163,6 +216,21 @@ def render_text(result: CostEstimate) -> str:
         ]
         headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
         sections.append("Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows))
+    if result.preparations:
+        rows = [
+            [
+                p.endpoint,
+                p.instance_type,
+                _usd(p.price.usd_per_hour if p.price else None, 4),
+                f"{p.max_hours:g}",
+                _usd(p.at_most),
+            ]
+            for p in result.preparations
+        ]
+        sections.append(
+            "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
+            + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
+        )
     if result.training:
         rows = [
             [
@@ -227,6 +295,16 @@ def render_json(result: CostEstimate) -> str:
                 "per_month_max": _times(e.per_hour(e.max_instances), hours),
             }
             for e in result.endpoints
+        ],
+        "preparations": [
+            {
+                "endpoint": p.endpoint,
+                "instance_type": p.instance_type,
+                "max_hours": p.max_hours,
+                "per_instance_hour": p.price.usd_per_hour if p.price else None,
+                "at_most": p.at_most,
+            }
+            for p in result.preparations
         ],
         "training": [
             {

@@ -6,7 +6,8 @@ Each check is PASS, WARN or FAIL, with what was found and how to fix it:
 - credentials: whose they are, and that they belong to the stage's account if the stage names one;
 - per endpoint instance type: the region offers it for endpoints, and the ``<type> for endpoint usage`` quota
   covers the endpoints' maximum instance counts (a blue/green update briefly needs a second fleet: WARN);
-- per training instance type: the ``<type> for training job usage`` (or spot) quota covers the job;
+- per training instance type: the ``<type> for training job usage`` (or spot) quota covers the job, and the
+  model preparation jobs a deploy starts (one per prepared endpoint, all at once at worst);
 - per endpoint image: the serving image exists in the region's registry;
 - per Bedrock model or inference profile: it exists in the region and the account has access to it;
 - the CDK bootstrap stack exists and is at least the version the synthesized templates need.
@@ -70,6 +71,21 @@ def endpoint_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
         names.setdefault(endpoint.instance_type, []).append(endpoint.name)
     return [
         QuotaNeed(instance_type, count, "endpoint usage", f"max instances of {', '.join(names[instance_type])}")
+        for instance_type, count in sorted(counts.items())
+    ]
+
+
+def preparation_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
+    """Training instances of the model preparation jobs: a first deploy starts one per prepared endpoint."""
+    counts: Counter[str] = Counter()
+    names: dict[str, list[str]] = {}
+    for endpoint in endpoints:
+        preparation = getattr(endpoint, "preparation", None)
+        if preparation is not None:
+            counts[preparation.instance_type] += 1
+            names.setdefault(preparation.instance_type, []).append(endpoint.name)
+    return [
+        QuotaNeed(instance_type, count, "training job usage", f"model preparation of {', '.join(names[instance_type])}")
         for instance_type, count in sorted(counts.items())
     ]
 
@@ -151,7 +167,8 @@ class Preflight:
         if credentials.status == "FAIL":
             return [credentials]
         checks = [credentials]
-        checks += self.check_quotas([*endpoint_needs(self.endpoints), *training_needs(self.settings)])
+        needs = [*endpoint_needs(self.endpoints), *preparation_needs(self.endpoints), *training_needs(self.settings)]
+        checks += self.check_quotas(needs)
         checks += [self.check_image(endpoint.name, endpoint.image_uri) for endpoint in self.endpoints]
         checks += [self.check_bedrock_model(model_id) for model_id in bedrock_model_ids(self.settings)]
         checks.append(self.check_bootstrap())

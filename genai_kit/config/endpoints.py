@@ -3,8 +3,10 @@
 A model comes from one of three sources:
 
 - ``jumpstart``: a model version of the kit's pinned JumpStart catalog (``model_artifacts/catalog``);
-- ``huggingface``: a Hugging Face Hub model id served by a Neuron deep learning container;
-- ``s3``: uncompressed weights under an S3 prefix, served by a Neuron deep learning container.
+- ``huggingface``: a Hugging Face Hub model at a pinned revision, prepared once into the artifacts bucket (the
+  weights, compiled for Neuron where the container needs it) and served from there without network; or, with
+  ``prepare: false``, downloaded by the container at start-up;
+- ``s3``: a model under an S3 prefix (uncompressed), served by a Neuron deep learning container.
 
 Checks that need the catalog (supported instance types, image in the region, EULA) run in
 ``genai_kit.endpoints`` once the region is known; this module checks form and AWS limits.
@@ -25,6 +27,8 @@ _ENDPOINT_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
 _HF_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 _S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 
 NeuronContainer = Literal["djl-neuronx", "huggingface-llm-neuronx", "huggingface-vllm-neuronx"]
 # SageMaker's limits for ProductionVariant ModelDataDownloadTimeoutInSeconds and
@@ -44,6 +48,24 @@ def _endpoint_name(value: str) -> str:
 def _hf_model_id(value: str) -> str:
     if not _HF_MODEL_ID_RE.match(value):
         raise ValueError(f"got '{value}'; expected a Hugging Face Hub model id such as 'namespace/model-name'")
+    return value
+
+
+def _commit(value: str) -> str:
+    if not _COMMIT_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected a commit id (40 lowercase hexadecimal characters, the 'Files and versions' "
+            "history of the model on huggingface.co); a branch or tag such as 'main' moves, so the served weights "
+            "could change under the same configuration"
+        )
+    return value
+
+
+def _secret_arn(value: str) -> str:
+    if not _SECRET_ARN_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected a Secrets Manager secret ARN (arn:aws:secretsmanager:...:secret:...)"
+        )
     return value
 
 
@@ -74,12 +96,41 @@ class JumpStartSource(StrictModel):
 
 
 class HuggingFaceSource(StrictModel):
-    """A Hugging Face Hub model served by a Neuron container that downloads and compiles it at start-up."""
+    """A Hugging Face Hub model at a pinned revision, prepared into the artifacts bucket and served from there."""
 
     kind: Literal["huggingface"] = Field(description="`huggingface`")
     model_id: Annotated[str, AfterValidator(_hf_model_id)] = Field(description="Hub model id.")
+    revision: Annotated[str, AfterValidator(_commit)] | None = Field(
+        None, description="Commit id of the weights to serve (required with `prepare`)."
+    )
     container: NeuronContainer = Field(description="Neuron serving container (LMI, TGI or vLLM).")
     container_version: str = Field(description="Container version from the SageMaker SDK's image table.")
+    prepare: bool = Field(
+        True,
+        description="Copy the pinned weights into the artifacts bucket once, compiled for Neuron with the endpoint's "
+        "serving settings where the container needs it, and serve them from there with network isolation; "
+        "`false`: the container downloads the model from the Hub at every start (it then starts only if the "
+        "model is exported to Neuron or in the public Neuron cache).",
+    )
+    token_secret_arn: Annotated[str, AfterValidator(_secret_arn)] | None = Field(
+        None,
+        description="Secrets Manager secret holding a Hugging Face token, for gated models; read by the preparation "
+        "job only.",
+    )
+
+    @model_validator(mode="after")
+    def _pinned(self) -> HuggingFaceSource:
+        if self.prepare and self.revision is None:
+            raise ValueError(
+                "revision: required to prepare the model; give the commit id of the weights to serve "
+                "(or set prepare to false to let the container download the Hub's current files at each start)"
+            )
+        if not self.prepare and self.token_secret_arn is not None:
+            raise ValueError(
+                "token_secret_arn: read by the preparation job only; with prepare false the token would have to be "
+                "in the endpoint's environment, which the kit does not do"
+            )
+        return self
 
 
 class S3WeightsSource(StrictModel):
@@ -95,14 +146,20 @@ ModelSource = Annotated[JumpStartSource | HuggingFaceSource | S3WeightsSource, F
 
 
 class ServingOptions(StrictModel):
-    """Serving options, set through the container's own environment variables (LMI, TGI or vLLM names)."""
+    """Serving settings, which the kit sets through the container's own environment variables (the catalog's
+    start-up contract of the container version names them) and compiles the prepared model for."""
 
     tensor_parallel_degree: int | None = Field(
-        None, ge=1, description="NeuronCores the model is sharded over; must divide the instance's core count."
+        None, ge=1, description="NeuronCores the model is sharded over, at most the instance's; default: all of them."
     )
-    max_sequence_length: int | None = Field(None, ge=1, description="Longest prompt plus completion, in tokens.")
-    max_batch_size: int | None = Field(None, ge=1, description="Requests batched together on the device.")
-    dtype: Literal["bf16", "fp16"] | None = Field(None, description="Data type the weights are cast to.")
+    max_sequence_length: int = Field(2048, ge=1, description="Longest prompt plus completion, in tokens.")
+    max_batch_size: int = Field(1, ge=1, description="Requests batched together on the device.")
+    max_input_tokens: int | None = Field(
+        None, ge=1, description="TGI only: longest prompt, below max_sequence_length; default: half of it."
+    )
+    dtype: Literal["bf16", "fp16"] | None = Field(
+        None, description="Data type the weights are cast to (TGI, LMI); default bf16. vLLM serves the model's own."
+    )
 
 
 class AutoscalingConfig(StrictModel):

@@ -37,6 +37,10 @@ class ConfigError(ValueError):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
+# Cost allocation and ownership: every resource of a stage carries it (activate it as a cost allocation tag).
+STAGE_TAG = "genai-kit:stage"
+
+
 @dataclass(frozen=True)
 class KitConfig:
     """The selected stage: its name, its validated settings and its endpoints resolved for its region."""
@@ -44,6 +48,11 @@ class KitConfig:
     stage: str
     settings: StageConfig
     endpoints: tuple[ResolvedEndpoint, ...]
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """The tags of every resource of the stage: ``genai-kit:stage`` and the configured ``tags``."""
+        return {STAGE_TAG: self.stage, **self.settings.tags}
 
 
 def load_config(context: Mapping[str, Any]) -> KitConfig:

@@ -79,12 +79,14 @@ class StorageConfig(StrictModel):
 
 
 # Cheap, ungated and able to chat: TinyLlama 1.1B (Apache-2.0) on one ml.inf2.xlarge, served by the
-# Hugging Face TGI Neuron container, which compiles it for the instance's two NeuronCores at start-up.
+# Hugging Face TGI Neuron container from an export the preparation job compiles for the instance's two
+# NeuronCores, at the revision pinned here.
 DEFAULT_ENDPOINT = EndpointConfig(
     name="tinyllama",
     source=HuggingFaceSource(
         kind="huggingface",
         model_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        revision="fe8a4ea1ffedaf415f4da2f062534de366a451e6",
         container="huggingface-llm-neuronx",
         container_version="0.3.0",
     ),

@@ -76,12 +76,28 @@ def stage_function(
     aws_services: Sequence[str] = (),
 ) -> Path:
     """The folder ``function_code`` makes its asset from (same arguments, same errors)."""
-    files: dict[str, Path | bytes] = dict(_repository_files(["lambdas", f"lambdas/{name}", *include], exclude))
-    requirements = PROJECT_ROOT / "lambdas" / name / "requirements.txt"
+    return stage_package(
+        f"lambdas/{name}", include=include, exclude=exclude, extra_files=extra_files, aws_services=aws_services
+    )
+
+
+def stage_package(
+    package: str,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    extra_files: Mapping[str, str] | None = None,
+    aws_services: Sequence[str] = (),
+) -> Path:
+    """The staged folder of any package of the repository (``lambdas/<name>``, ``jobs/<name>``): the package with
+    its parents' ``__init__.py``, ``include``, and the libraries pinned in its ``requirements.txt`` (same rules and
+    errors as ``function_code``)."""
+    files: dict[str, Path | bytes] = dict(_repository_files([package, *include], exclude))
+    requirements = PROJECT_ROOT / package / "requirements.txt"
     if requirements.is_file():
         files.update(_distribution_files(requirements, aws_services=aws_services))
     files.update({path: text.encode("utf-8") for path, text in (extra_files or {}).items()})
-    return _stage(name, files)
+    return _stage(Path(package).name, files)
 
 
 def pinned_requirements(path: Path) -> dict[str, str]:
@@ -106,8 +122,6 @@ def _repository_files(packages: Sequence[str], exclude: Sequence[str]) -> Iterat
             init = PROJECT_ROOT / parent / "__init__.py"
             if init.is_file():
                 yield str(parent / "__init__.py"), init
-        if package == "lambdas":
-            continue  # only its __init__.py: each function ships its own package
         for path in sorted(root.rglob("*")):
             if path.is_file() and not _skipped(path) and not any(p in excluded for p in path.parents):
                 yield str(path.relative_to(PROJECT_ROOT)), path

@@ -24,10 +24,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_kit.config.training import RolloutConfig
+from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_names, endpoint_alarms
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
-from stacks.constructs.training_function import TrainingFunction
+from stacks.constructs.training_pipeline import METRICS_NAMESPACE
 
 # What SageMaker emits when a model package is created or its approval status changes.
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -113,11 +114,12 @@ class ModelRollout(Construct):
         }
         if volume_size_gb is not None:
             environment["VOLUME_SIZE_GB"] = str(volume_size_gb)
-        self.function = TrainingFunction(
+        self.function = KitFunction(
             self,
             "DeployFunction",
             name="training_deploy",
             description=f"Deploy on approval: roll approved {model_package_group_name} versions out to {endpoint_name}",
+            metrics_namespace=METRICS_NAMESPACE,
             environment=environment,
             encryption_key=encryption_key,
             log_retention=log_retention,

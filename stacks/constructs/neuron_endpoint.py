@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -14,6 +13,7 @@ from constructs import Construct
 
 from genai_kit.config.endpoints import AlarmThresholds
 from genai_kit.endpoints import ModelData, ResolvedEndpoint
+from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 
@@ -51,14 +51,27 @@ class NeuronEndpoint(Construct):
         artifacts_bucket_name: str,
         data_capture_prefix: str,
         alarm_topic: sns.ITopic,
+        lifecycle: EndpointLifecycle,
     ) -> None:
+        """``lifecycle``: the stack's preparation jobs and autoscaling registration."""
         super().__init__(scope, construct_id)
         self.spec = endpoint
         self.endpoint_name = endpoint.endpoint_name
         capture_prefix = f"{data_capture_prefix}{endpoint.endpoint_name}/"
 
-        self.role = self._execution_role(endpoint, artifacts_bucket_name, capture_prefix, encryption_key)
-        model_data_url, model_data_source = _model_data(endpoint.model_data)
+        model_data = endpoint.model_data
+        if endpoint.preparation is not None:
+            # The model reads the prepared prefix once the preparation succeeded (the URI resolves then); its role
+            # reads that prefix only.
+            model_data = ModelData(
+                s3_uri=lifecycle.prepare(self, endpoint),
+                s3_data_type="S3Prefix",
+                compression="None",
+                accept_eula=False,
+                read_prefix=f"s3://{artifacts_bucket_name}/{endpoint.preparation.prefix}model/",
+            )
+        self.role = self._execution_role(endpoint, model_data, artifacts_bucket_name, capture_prefix, encryption_key)
+        model_data_url, model_data_source = _model_data(model_data)
         model = sagemaker.CfnModel(
             self,
             "Model",
@@ -103,6 +116,9 @@ class NeuronEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint.endpoint_name,
             endpoint_config_name=endpoint_config.attr_endpoint_config_name,
+            # UpdateEndpoint would otherwise reset the instance count autoscaling has set to the config's initial
+            # count (UpdateEndpoint API reference, RetainAllVariantProperties).
+            retain_all_variant_properties=True,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
@@ -117,10 +133,25 @@ class NeuronEndpoint(Construct):
             ),
         )
         self.endpoint_arn = cfn_endpoint.ref
-        self._autoscaling(endpoint, cfn_endpoint)
+        scaling = endpoint.config.autoscaling
+        before, after = lifecycle.scale(
+            self,
+            endpoint_name=endpoint.endpoint_name,
+            variant_name=VARIANT_NAME,
+            instance_type=endpoint.instance_type,
+            scaling=scaling,
+        )
+        # before -> endpoint -> after: see lambdas/endpoint_lifecycle/handler.py (Scaling).
+        cfn_endpoint.node.add_dependency(before)
+        after.node.add_dependency(cfn_endpoint)
 
     def _execution_role(
-        self, endpoint: ResolvedEndpoint, artifacts_bucket_name: str, capture_prefix: str, encryption_key: kms.IKey
+        self,
+        endpoint: ResolvedEndpoint,
+        model_data: ModelData | None,
+        artifacts_bucket_name: str,
+        capture_prefix: str,
+        encryption_key: kms.IKey,
     ) -> iam.Role:
         role = iam.Role(
             self,
@@ -144,8 +175,8 @@ class NeuronEndpoint(Construct):
             iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture_objects])
         )
         model_artifacts: list[str] = []
-        if endpoint.model_data is not None:
-            read_statements = _read_model_data(endpoint.model_data)
+        if model_data is not None:
+            read_statements = _read_model_data(model_data)
             statements += read_statements
             model_artifacts = [r for s in read_statements for r in s.resources if r.endswith("*")]
         for statement in statements:
@@ -178,39 +209,6 @@ class NeuronEndpoint(Construct):
             # Stored as readable JSON rather than base64.
             capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
                 json_content_types=["application/json"]
-            ),
-        )
-
-    def _autoscaling(self, endpoint: ResolvedEndpoint, cfn_endpoint: sagemaker.CfnEndpoint) -> None:
-        scaling = endpoint.config.autoscaling
-        # L1 on purpose: without RoleARN, Application Auto Scaling uses (and creates) its service-linked role
-        # for SageMaker endpoints; the L2 ScalableTarget would add a role of its own with no permissions.
-        target = autoscaling.CfnScalableTarget(
-            self,
-            "ScalableTarget",
-            service_namespace="sagemaker",
-            resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{VARIANT_NAME}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=scaling.min_instances,
-            max_capacity=scaling.max_instances,
-        )
-        # The variant must exist before Application Auto Scaling can register it.
-        target.node.add_dependency(cfn_endpoint)
-        autoscaling.CfnScalingPolicy(
-            self,
-            "InvocationsPerInstance",
-            policy_name=f"{endpoint.endpoint_name}-invocations-per-instance",
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=target.ref,
-            target_tracking_scaling_policy_configuration=(
-                autoscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                    target_value=scaling.target_invocations_per_instance,
-                    predefined_metric_specification=autoscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
-                    ),
-                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
-                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
-                )
             ),
         )
 
@@ -290,7 +288,7 @@ def _model_data(
 
 def _read_model_data(model_data: ModelData) -> list[iam.PolicyStatement]:
     """Read access to exactly the model's artifact: its prefix (listing included) or its one object."""
-    bucket, key = split_s3_uri(model_data.s3_uri)
+    bucket, key = split_s3_uri(model_data.read_prefix or model_data.s3_uri)
     bucket_arn = f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}"
     if model_data.s3_data_type == "S3Object":
         return [

@@ -28,10 +28,10 @@ from constructs import Construct
 from genai_kit.catalog import HostingSpec
 from genai_kit.config.training import TrainingConfig
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
+from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import split_s3_uri
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
-from stacks.constructs.training_function import TrainingFunction
 
 DATASETS_PREFIX = "fine-tuning/"
 OUTPUT_PREFIX = "training/output/"
@@ -43,6 +43,9 @@ TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 # The managed rule Step Functions creates to learn when a .sync training job ends.
 SYNC_RULE_NAME = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 SUCCEEDED = "SUCCEEDED"
+
+# The Powertools metrics namespace of the fine-tuning functions.
+METRICS_NAMESPACE = "GenAiKit/FineTuning"
 
 
 @dataclass(frozen=True)
@@ -202,15 +205,16 @@ class TrainingPipeline(Construct):
         key: kms.IKey,
         retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
-    ) -> tuple[TrainingFunction, TrainingFunction, TrainingFunction]:
+    ) -> tuple[KitFunction, KitFunction, KitFunction]:
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
         config = training.config
-        prepare = TrainingFunction(
+        prepare = KitFunction(
             self,
             "PrepareFunction",
             name="training_prepare",
             description="Fine-tuning pipeline: check the input, merge hyperparameters, build the training job",
+            metrics_namespace=METRICS_NAMESPACE,
             environment={
                 "TRAINING_JOB_PREFIX": self.job_prefix,
                 "TRAINING_ROLE_ARN": self.training_role.role_arn,
@@ -229,11 +233,12 @@ class TrainingPipeline(Construct):
             with_catalog=True,
             extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": training.settings.model_dump_json(indent=1)},
         )
-        validate = TrainingFunction(
+        validate = KitFunction(
             self,
             "ValidateDatasetFunction",
             name="training_validate_dataset",
             description="Fine-tuning pipeline: check the dataset's files, records and size",
+            metrics_namespace=METRICS_NAMESPACE,
             environment={"DATASET_RULES": config.dataset.model_dump_json()},
             encryption_key=key,
             log_retention=retention,
@@ -256,11 +261,12 @@ class TrainingPipeline(Construct):
             )
         )
         key.grant(validate.role, "kms:Decrypt")
-        evaluate = TrainingFunction(
+        evaluate = KitFunction(
             self,
             "EvaluateFunction",
             name="training_evaluate",
             description="Fine-tuning pipeline: compare the training job's final metrics with the thresholds",
+            metrics_namespace=METRICS_NAMESPACE,
             environment={
                 "THRESHOLDS": json.dumps([t.model_dump() for t in config.thresholds], separators=(",", ":")),
                 "ARTIFACTS_BUCKET": self._artifacts_bucket,

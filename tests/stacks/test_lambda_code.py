@@ -18,6 +18,7 @@ import requests
 from genai_kit.cdk_context import PROJECT_ROOT
 from stacks.api_stack import ROUTER_AWS_SERVICES
 from stacks.constructs import lambda_code
+from stacks.constructs.endpoint_lifecycle import PREPARATION_PACKAGE
 from stacks.constructs.lambda_code import LambdaPackagingError, pinned_requirements
 
 ROUTER_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "api_router" / "requirements.txt"
@@ -61,6 +62,20 @@ def test_the_router_ships_the_models_of_the_services_it_calls_only(router_asset:
         "sagemaker-runtime",
         "sdk-default-configuration.json",
     ]
+
+
+def test_the_preparation_job_ships_its_script_and_an_aws_sdk_for_s3_and_secrets_manager() -> None:
+    # the serving images have no AWS SDK (see jobs/model_preparation/prepare.py)
+    staged = lambda_code.stage_package(PREPARATION_PACKAGE, aws_services=("s3", "secretsmanager"))
+    top = sorted(p.name for p in staged.iterdir() if not p.name.endswith(".dist-info"))
+    assert top == ["boto3", "botocore", "dateutil", "jmespath", "jobs", "s3transfer", "six.py", "urllib3"]
+    assert sorted(p.name for p in (staged / "jobs" / "model_preparation").iterdir()) == [
+        "__init__.py",
+        "prepare.py",
+        "requirements.txt",
+    ]
+    models = sorted(p.name for p in (staged / "botocore" / "data").iterdir() if p.is_dir())
+    assert models == ["s3", "secretsmanager"]
 
 
 def test_botocore_without_named_services_is_refused(tmp_path: Path) -> None:

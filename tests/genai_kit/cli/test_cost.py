@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from genai_kit.cli.assembly import stage_stacks
-from genai_kit.cli.cost import estimate, render_text, synthesized_endpoints
+from genai_kit.cli.cost import estimate, render_text, synthesized_endpoints, synthesized_preparations
 from genai_kit.cli.main import main
 from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
 from tests.synth import SynthResult
@@ -48,6 +48,21 @@ def test_endpoint_cost_per_hour_and_month_from_the_table(dev: SynthResult) -> No
     [endpoint] = result.endpoints
     assert (endpoint.per_hour(1), result.monthly("min")) == (2.0, 1460.0)
     assert "Endpoints per month: $1,460.00" in render_text(result)
+
+
+def test_the_model_preparation_is_priced_once_at_most_its_longest_run(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    assert synthesized_preparations(stacks) == [("genai-kit-dev-tinyllama", "ml.trn1.2xlarge", 4.0)]
+    # a test figure, not a real price
+    prices = table(
+        training=(InstancePrice(region="us-east-1", instance_type="ml.trn1.2xlarge", usd_per_hour=1.5, **SOURCE),)
+    )
+    result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=prices)
+    [preparation] = result.preparations
+    assert preparation.at_most == 6.0
+    assert "genai-kit-dev-tinyllama  ml.trn1.2xlarge  $1.5000            4                $6.00" in render_text(result)
+    unpriced = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=table())
+    assert unpriced.preparations[0].at_most is None
 
 
 def test_price_missing_from_the_table_is_said_not_guessed(dev: SynthResult) -> None:

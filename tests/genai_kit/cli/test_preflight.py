@@ -281,13 +281,22 @@ def test_bootstrap_without_version_parameter_fails(aws: FakeAws) -> None:
 def test_run_checks_credentials_quotas_images_and_bootstrap_in_order(aws: FakeAws, dev_config: KitConfig) -> None:
     aws.bootstrap()
     aws.stub("service-quotas").add_response(
-        "list_service_quotas", {"Quotas": [quota("ml.inf2.xlarge for endpoint usage", 2)]}, QUOTAS
+        "list_service_quotas",
+        {
+            "Quotas": [
+                quota("ml.inf2.xlarge for endpoint usage", 2),
+                quota("ml.trn1.2xlarge for training job usage", 1),
+            ]
+        },
+        QUOTAS,
     )
     aws.stub("ecr").add_response("batch_get_image", {"images": [{"imageId": {"imageTag": "x"}}]})
     checks = preflight(aws, endpoints=dev_config.endpoints).run()
     assert [(c.name, c.status) for c in checks] == [
         ("credentials", "PASS"),
         ("quota ml.inf2.xlarge for endpoint usage", "PASS"),
+        # the default endpoint's model preparation job
+        ("quota ml.trn1.2xlarge for training job usage", "PASS"),
         ("image of tinyllama", "PASS"),
         ("cdk bootstrap", "PASS"),
     ]

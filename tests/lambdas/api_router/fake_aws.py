@@ -25,7 +25,7 @@ from typing import Any
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.model import OperationModel
 
-from tests.lambdas.api_router.service_model import violations
+from tests.service_model import violations
 
 
 def frame(headers: dict[str, str], payload: bytes) -> bytes:

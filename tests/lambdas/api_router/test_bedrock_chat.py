@@ -12,7 +12,11 @@ from typing import Any
 import botocore.session
 import openai
 import pytest
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat import (
+    ChatCompletionMessageParam,
+    ChatCompletionNamedToolChoiceParam,
+    ChatCompletionToolParam,
+)
 from pydantic import BaseModel
 
 from lambdas.api_router.backends.bedrock import FINISH_REASONS
@@ -388,7 +392,7 @@ def test_parallel_tool_calls_false_is_honoured_by_refusing_an_answer_that_breaks
 ) -> None:
     # LangChain's with_structured_output(method="function_calling") forces one tool with parallel_tool_calls false
     fake_aws.json("Converse", converse_answer(tool_use("t1", "get_weather", {"city": "Paris"}), stop="tool_use"))
-    forced = {"type": "function", "function": {"name": "get_weather"}}
+    forced: ChatCompletionNamedToolChoiceParam = {"type": "function", "function": {"name": "get_weather"}}
     one = openai_client.chat.completions.create(
         model="nova-lite", messages=HI, tools=[WEATHER], tool_choice=forced, parallel_tool_calls=False
     )

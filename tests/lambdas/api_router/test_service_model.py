@@ -9,7 +9,7 @@ import pytest
 
 from lambdas.api_router.backends.clients import client
 from tests.lambdas.api_router.fake_aws import FakeAws
-from tests.lambdas.api_router.service_model import violations
+from tests.service_model import violations
 
 CONVERSE = botocore.session.get_session().get_service_model("bedrock-runtime").operation_model("Converse").input_shape
 VALID: dict[str, Any] = {

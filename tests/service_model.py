@@ -5,16 +5,16 @@ enum, over a maximum (length, count or range), not matching a member's pattern, 
 member set, or a member the shape does not have. These are checked here, so a test that sends a request through
 the fake AWS also proves the request is one the service would take. A pattern must match the whole value, as
 the services check it ("Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+" refuses a tool name
-with a space), so it is matched with ``re.fullmatch``.
+with a space), so it is matched in full (``fullmatch``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import regex
 from botocore.model import Shape
 
 
@@ -118,14 +118,21 @@ def _size(metadata: dict[str, Any], size: int, where: str, unit: str) -> list[st
     return []
 
 
-# Java character classes some SageMaker patterns use, in Python's terms (printable ASCII, and ASCII).
-_JAVA_CLASSES = {r"\p{Print}": r"\x20-\x7e", r"\p{ASCII}": r"[\x00-\x7f]", r"\z": r"\Z"}
+# AWS patterns are Java regular expressions: the third-party ``regex`` module reads their Unicode properties
+# (\p{L}, \p{Alnum}); a few Java-only spellings are translated: \p{Print} and \p{ASCII}, \z, and a UTF-16 surrogate
+# pair range, which stands for the characters beyond the Basic Multilingual Plane.
+_JAVA_SPELLINGS = {
+    r"\p{Print}": r"\x20-\x7e",
+    r"\p{ASCII}": r"[\x00-\x7f]",
+    r"\z": r"\Z",
+    r"\uD800\uDC00-\uDBFF\uDFFF": r"\U00010000-\U0010FFFF",
+}
 
 
 @cache
-def _pattern(pattern: str | None) -> re.Pattern[str] | None:
+def _pattern(pattern: str | None) -> regex.Pattern[str] | None:
     if pattern is None:
         return None
-    for java, python in _JAVA_CLASSES.items():
+    for java, python in _JAVA_SPELLINGS.items():
         pattern = pattern.replace(java, python)
-    return re.compile(pattern, re.DOTALL)
+    return regex.compile(pattern, regex.DOTALL)

@@ -1,4 +1,4 @@
-"""A pipeline Lambda function: its code asset, Powertools layer, KMS-encrypted log group and its own role.
+"""A Lambda function of the kit: its code asset, Powertools layer, KMS-encrypted log group and its own role.
 
 The asset (``stacks.constructs.lambda_code``) holds ``lambdas/<name>/``, ``lambdas/shared/`` and, where a
 function validates against the catalog, ``genai_kit/catalog/`` (without its refresh command), so the handler
@@ -24,8 +24,11 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
 
 
-class TrainingFunction(Construct):
-    """One pipeline Lambda: ``function``, ``role`` and ``log_group`` are exposed for grants and alarms."""
+class KitFunction(Construct):
+    """One Lambda function: ``function``, ``role`` and ``log_group`` are exposed for grants and alarms.
+
+    Its metrics go to ``metrics_namespace`` (Powertools), under the service ``name``.
+    """
 
     def __init__(
         self,
@@ -34,6 +37,7 @@ class TrainingFunction(Construct):
         *,
         name: str,
         description: str,
+        metrics_namespace: str,
         environment: Mapping[str, str],
         encryption_key: kms.IKey,
         log_retention: logs.RetentionDays,
@@ -42,7 +46,9 @@ class TrainingFunction(Construct):
         memory_mb: int = 256,
         with_catalog: bool = False,
         extra_files: Mapping[str, str] | None = None,
+        handler: str = "handler",
     ) -> None:
+        """``handler``: the function of ``lambdas/<name>/handler.py`` Lambda calls."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self,
@@ -68,7 +74,7 @@ class TrainingFunction(Construct):
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=f"lambdas.{name}.handler.handler",
+            handler=f"lambdas.{name}.handler.{handler}",
             code=function_code(
                 name,
                 include=("lambdas/shared", *(("genai_kit/catalog",) if with_catalog else ())),
@@ -87,7 +93,7 @@ class TrainingFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,
-                "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/FineTuning",
+                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
                 **environment,
             },
         )

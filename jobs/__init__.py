@@ -1,0 +1,1 @@
+"""Code the kit runs in SageMaker jobs (not in Lambda): each package is staged with its pinned libraries."""

@@ -1,0 +1,151 @@
+"""Prepare a Hugging Face model for a Neuron serving container, inside that container's own image.
+
+Runs as a SageMaker training job whose image is the endpoint's serving image, so the export is made by exactly
+the optimum-neuron and neuronx-cc the server loads it with (an export from any other version is refused at
+start-up: optimum-neuron configuration_utils.py checks both versions). Steps:
+
+1. read the Hugging Face token from Secrets Manager, if the model is gated (it is never written anywhere);
+2. download the pinned revision to a local directory (``huggingface_hub.snapshot_download``);
+3. ``export``: compile it with ``optimum-cli export neuron`` for the endpoint's exact serving settings, from the
+   local directory, so the export holds the weights (``checkpoint/``) and serves without the Hub;
+   ``weights``: keep the files as they are (LMI compiles them at start-up, offline);
+4. replace what is under ``s3://<bucket>/<prefix>model/`` with the result, then write ``<prefix>READY`` last: a
+   prefix without it is incomplete and never served.
+
+Configuration: the ``PREPARATION_*`` environment variables (see ``Job``; SageMaker limits a training job's
+variable to 512 characters, so each field has its own). Exit status 0 on success; any failure raises, which fails
+the job with its message (the deploy that waits on it reports the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import boto3
+
+logger = logging.getLogger("model_preparation")
+WORK = Path(os.environ.get("PREPARATION_WORK_DIR", "/opt/ml/prepare"))
+READY = "READY"
+MARKER = "genai-kit-preparation.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to prepare, from the variables the inference stack sets (genai_kit.endpoints.Preparation)."""
+
+    model_id: str
+    revision: str
+    layout: Literal["export", "weights"]
+    export_arguments: tuple[str, ...]
+    bucket: str
+    prefix: str
+    token_secret_arn: str | None
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str]) -> Job:
+        layout = environ["PREPARATION_LAYOUT"]
+        if layout not in ("export", "weights"):
+            raise ValueError(f"PREPARATION_LAYOUT is {layout!r}; expected export or weights")
+        return cls(
+            model_id=environ["PREPARATION_MODEL_ID"],
+            revision=environ["PREPARATION_REVISION"],
+            layout=layout,  # type: ignore[arg-type]
+            export_arguments=tuple(environ.get("PREPARATION_EXPORT_ARGUMENTS", "").split()),
+            bucket=environ["PREPARATION_BUCKET"],
+            prefix=environ["PREPARATION_PREFIX"],
+            token_secret_arn=environ.get("PREPARATION_TOKEN_SECRET_ARN") or None,
+        )
+
+
+def hugging_face_token(secret_arn: str | None) -> str | None:
+    """The token in the secret: its plain string, or the ``token`` (or ``HF_TOKEN``) key of a JSON secret."""
+    if secret_arn is None:
+        return None
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return str(value).strip()
+    if isinstance(parsed, dict):
+        for key in ("token", "HF_TOKEN"):
+            if isinstance(parsed.get(key), str):
+                return str(parsed[key])
+        raise ValueError(f"the secret {secret_arn} is JSON without a 'token' or 'HF_TOKEN' key")
+    return str(parsed)
+
+
+def download(job: Job, token: str | None, into: Path) -> Path:
+    """The pinned revision's files in ``into`` (the Hub's pickled weights are skipped where safetensors exist)."""
+    # The serving images have huggingface_hub; the kit's own environment does not need it.
+    from huggingface_hub import list_repo_files, snapshot_download  # noqa: PLC0415
+
+    files = list_repo_files(job.model_id, revision=job.revision, token=token)
+    ignore = ["*.bin", "*.pth", "*.pt"] if any(name.endswith(".safetensors") for name in files) else []
+    snapshot_download(job.model_id, revision=job.revision, local_dir=into, token=token, ignore_patterns=ignore)
+    return into
+
+
+def export(job: Job, source: Path, into: Path) -> Path:
+    """``optimum-cli export neuron`` of ``source`` into ``into`` with the endpoint's settings."""
+    command = ["optimum-cli", "export", "neuron", "--model", str(source), *job.export_arguments, str(into)]
+    logger.info("running %s", " ".join(command))
+    # A fixed executable; the arguments are the kit's own settings and paths.
+    subprocess.run(command, check=True)  # noqa: S603
+    # The export copies the tokenizer; the generation defaults are read by the servers too.
+    for name in ("generation_config.json",):
+        if (source / name).is_file() and not (into / name).exists():
+            shutil.copy2(source / name, into / name)
+    return into
+
+
+def publish(job: Job, directory: Path, details: dict[str, Any]) -> int:
+    """Replace ``<prefix>model/`` with ``directory``, then write ``<prefix>READY``; returns the bytes uploaded."""
+    s3 = boto3.client("s3")
+    target = f"{job.prefix}model/"
+    stale = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=job.bucket, Prefix=target)
+        for item in page.get("Contents", [])
+    ]
+    for start in range(0, len(stale), 1000):
+        batch = [{"Key": key} for key in stale[start : start + 1000]]
+        s3.delete_objects(Bucket=job.bucket, Delete={"Objects": batch, "Quiet": True})
+    (directory / MARKER).write_text(json.dumps(details, indent=1, sort_keys=True), encoding="utf-8")
+    total = 0
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        s3.upload_file(str(path), job.bucket, target + path.relative_to(directory).as_posix())
+        total += path.stat().st_size
+    ready = {**details, "model": f"s3://{job.bucket}/{target}", "bytes": total}
+    s3.put_object(Bucket=job.bucket, Key=f"{job.prefix}{READY}", Body=json.dumps(ready, sort_keys=True).encode())
+    return total
+
+
+def main(environ: dict[str, str]) -> int:
+    job = Job.from_environment(environ)
+    started = time.time()
+    source = download(job, hugging_face_token(job.token_secret_arn), WORK / "source")
+    result = export(job, source, WORK / "export") if job.layout == "export" else source
+    details = {
+        "model_id": job.model_id,
+        "revision": job.revision,
+        "layout": job.layout,
+        "export_arguments": list(job.export_arguments),
+        "training_job": environ.get("TRAINING_JOB_NAME", ""),
+    }
+    total = publish(job, result, details)
+    logger.info("prepared %d bytes in %.0f s: s3://%s/%smodel/", total, time.time() - started, job.bucket, job.prefix)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    sys.exit(main(dict(os.environ)))

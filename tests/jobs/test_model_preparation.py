@@ -1,0 +1,157 @@
+"""The preparation job's script, with the Hub and optimum-cli replaced by fakes and S3 by moto."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from jobs.model_preparation import prepare
+
+BUCKET = "artifacts"
+PREFIX = "prepared-models/org/model/0123456789abcdef0123456789abcdef01234567/weights/"
+ENVIRONMENT = {
+    "PREPARATION_MODEL_ID": "org/model",
+    "PREPARATION_REVISION": "0123456789abcdef0123456789abcdef01234567",
+    "PREPARATION_LAYOUT": "weights",
+    "PREPARATION_BUCKET": BUCKET,
+    "PREPARATION_PREFIX": PREFIX,
+    "TRAINING_JOB_NAME": "genai-kit-dev-x-prep-abc-20261129000000",
+}
+
+
+class FakeHub:
+    """huggingface_hub's two calls: the files of a revision, and a snapshot of them into a local folder."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def list_repo_files(self, repo_id: str, **kwargs: Any) -> list[str]:
+        self.calls.append(("list", {"repo_id": repo_id, **kwargs}))
+        return list(self.files)
+
+    def snapshot_download(self, repo_id: str, **kwargs: Any) -> str:
+        self.calls.append(("snapshot", {"repo_id": repo_id, **kwargs}))
+        folder = Path(kwargs["local_dir"])
+        for name, data in self.files.items():
+            if not any(Path(name).match(pattern) for pattern in kwargs.get("ignore_patterns") or []):
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+        (folder / ".cache").mkdir(exist_ok=True)
+        (folder / ".cache" / "lock").write_text("x")
+        return str(folder)
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHub]:
+    fake = FakeHub(
+        {
+            "config.json": b'{"model_type": "llama"}',
+            "model.safetensors": b"weights",
+            "pytorch_model.bin": b"old weights",
+            "tokenizer_config.json": b'{"chat_template": "..."}',
+            "generation_config.json": b"{}",
+        }
+    )
+    module = types.ModuleType("huggingface_hub")
+    module.list_repo_files = fake.list_repo_files  # type: ignore[attr-defined]
+    module.snapshot_download = fake.snapshot_download  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "huggingface_hub", module)
+    monkeypatch.setattr(prepare, "WORK", tmp_path / "work")
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        yield fake
+
+
+def _objects() -> dict[str, bytes]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return {item["Key"]: s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read() for item in listed}
+
+
+def test_weights_are_published_as_they_are_with_ready_last(hub: FakeHub) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}model/stale.safetensors", Body=b"from a failed attempt")
+    assert prepare.main(ENVIRONMENT) == 0
+    objects = _objects()
+    assert sorted(objects) == sorted(
+        f"{PREFIX}{name}"
+        for name in (
+            "READY",
+            "model/config.json",
+            "model/generation_config.json",
+            "model/genai-kit-preparation.json",
+            "model/model.safetensors",
+            "model/tokenizer_config.json",
+        )
+    )
+    ready = json.loads(objects[f"{PREFIX}READY"])
+    assert ready["revision"] == ENVIRONMENT["PREPARATION_REVISION"]
+    assert ready["model"] == f"s3://{BUCKET}/{PREFIX}model/"
+    assert ready["training_job"] == ENVIRONMENT["TRAINING_JOB_NAME"]
+    (snapshot,) = [kwargs for call, kwargs in hub.calls if call == "snapshot"]
+    assert (snapshot["revision"], snapshot["token"]) == (ENVIRONMENT["PREPARATION_REVISION"], None)
+    assert snapshot["ignore_patterns"] == ["*.bin", "*.pth", "*.pt"]  # safetensors exist: no pickled weights
+
+
+def test_an_export_runs_optimum_cli_from_the_local_download(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    commands: list[list[str]] = []
+
+    def run(command: list[str], check: bool) -> None:
+        commands.append(command)
+        out = Path(command[-1])
+        out.mkdir(parents=True)
+        (out / "neuron_config.json").write_text("{}")
+        (out / "model.pt").write_bytes(b"neff")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    arguments = "--task text-generation --batch_size 4 --sequence_length 2048 --num_cores 2 --auto_cast_type bf16"
+    environment = {**ENVIRONMENT, "PREPARATION_LAYOUT": "export", "PREPARATION_EXPORT_ARGUMENTS": arguments}
+    assert prepare.main(environment) == 0
+    (command,) = commands
+    assert command[:5] == ["optimum-cli", "export", "neuron", "--model", str(prepare.WORK / "source")]
+    assert command[5:-1] == arguments.split()
+    names = {key.removeprefix(f"{PREFIX}model/") for key in _objects() if key.startswith(f"{PREFIX}model/")}
+    assert names == {"neuron_config.json", "model.pt", "generation_config.json", "genai-kit-preparation.json"}
+
+
+@pytest.mark.parametrize("secret", ["hf_plain", '{"token": "hf_plain"}', '{"HF_TOKEN": "hf_plain"}'])
+def test_the_token_comes_from_secrets_manager_and_goes_only_to_the_hub(hub: FakeHub, secret: str) -> None:
+    arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="hf", SecretString=secret)["ARN"]
+    assert prepare.main({**ENVIRONMENT, "PREPARATION_TOKEN_SECRET_ARN": arn}) == 0
+    assert {kwargs["token"] for _, kwargs in hub.calls} == {"hf_plain"}
+    assert b"hf_plain" not in b"".join(_objects().values())
+
+
+def test_a_json_secret_without_a_token_is_refused(hub: FakeHub) -> None:
+    arn = boto3.client("secretsmanager", region_name="us-east-1").create_secret(Name="x", SecretString='{"a": 1}')[
+        "ARN"
+    ]
+    with pytest.raises(ValueError, match="without a 'token' or 'HF_TOKEN' key"):
+        prepare.main({**ENVIRONMENT, "PREPARATION_TOKEN_SECRET_ARN": arn})
+    assert f"{PREFIX}READY" not in _objects()
+
+
+def test_a_failed_export_publishes_nothing(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    def run(command: list[str], check: bool) -> None:
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    with pytest.raises(subprocess.CalledProcessError):
+        prepare.main({**ENVIRONMENT, "PREPARATION_LAYOUT": "export"})
+    assert _objects() == {}
+
+
+def test_an_unknown_layout_is_refused(hub: FakeHub) -> None:
+    with pytest.raises(ValueError, match="PREPARATION_LAYOUT is 'zip'"):
+        prepare.main({**ENVIRONMENT, "PREPARATION_LAYOUT": "zip"})
