@@ -430,3 +430,33 @@ def test_no_endpoints_means_no_inference_stack(synth: Callable[..., SynthResult]
 )
 def test_ecr_repository_arn_drops_the_tag(image: str, repository: str) -> None:
     assert ecr_repository_arn(image).endswith(f":repository/{repository}")
+
+
+def test_an_instance_type_change_updates_in_an_order_sagemaker_accepts(synth: Callable[..., SynthResult]) -> None:
+    # GIVEN the same autoscaled endpoint on two instance types
+    endpoint = {**LLAMA2_NEURON_ENDPOINT, "instance_type": "ml.inf2.xlarge"}
+    old = synth("dev", stages={"dev": {"endpoints": [endpoint]}}).template("Inference").to_json()["Resources"]
+    endpoint = {**LLAMA2_NEURON_ENDPOINT, "instance_type": "ml.inf2.24xlarge"}
+    new = synth("dev", stages={"dev": {"endpoints": [endpoint]}}).template("Inference").to_json()["Resources"]
+    changed = sorted(k for k in old if k in new and old[k]["Properties"] != new[k]["Properties"])
+    types = {k: new[k]["Type"] for k in changed}
+    # THEN the model (its spec's variables differ per instance type) and the endpoint config are replaced
+    # (replacement properties), both scaling resources
+    # are updated with the new type, and the endpoint, unchanged in the template, is updated by CloudFormation to
+    # the new config (it reads the config's name, which the replacement changes) under the same name
+    assert sorted(types.values()) == [
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::SageMaker::Model",
+        "Custom::EndpointScaling",
+        "Custom::EndpointScaling",
+    ]
+    (config_id,) = (k for k in changed if types[k] == "AWS::SageMaker::EndpointConfig")
+    (endpoint_id,) = (k for k, v in new.items() if v["Type"] == "AWS::SageMaker::Endpoint")
+    assert new[endpoint_id]["Properties"]["EndpointConfigName"] == {"Fn::GetAtt": [config_id, "EndpointConfigName"]}
+    scaling = {new[k]["Properties"]["Position"]: k for k in changed if types[k] == "Custom::EndpointScaling"}
+    assert {new[k]["Properties"]["InstanceType"] for k in scaling.values()} == {"ml.inf2.24xlarge"}
+    # AND CloudFormation acts in dependency order: "before" (deregisters), the endpoint, "after" (registers)
+    assert scaling["before"] in new[endpoint_id]["DependsOn"]
+    assert endpoint_id in new[scaling["after"]]["DependsOn"]
+    # AND the update keeps the instance count autoscaling set
+    assert new[endpoint_id]["Properties"]["RetainAllVariantProperties"] is True
