@@ -185,6 +185,8 @@ class ApiStack(cdk.Stack):
             memory_size=512,
             # After the router's own deadline, so that the router, not Lambda, ends a slow request (504).
             timeout=cdk.Duration.seconds(timeouts.lambda_seconds),
+            # A burst of slow model calls takes at most this much of the account's concurrency.
+            reserved_concurrent_executions=api_config.concurrency,
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -346,6 +348,21 @@ class ApiStack(cdk.Stack):
                 templates={"application/json": body},
                 response_headers={"Retry-After": retry_after} if retry_after else None,
             )
+        # Lambda refusing an invocation (the router at its reserved concurrency, HTTP 429 from Lambda) reaches the
+        # client as API Gateway's INTEGRATION_FAILURE, by default a 504 without a reason: a retryable 503 with
+        # Retry-After says what happened.
+        self.api.add_gateway_response(
+            "IntegrationFailure",
+            type=apigateway.ResponseType.INTEGRATION_FAILURE,
+            status_code="503",
+            templates={
+                "application/json": '{"error": {"message": "The API could not run the request now (it is handling '
+                'as many requests as it is configured for, or its function failed to start); retry shortly.", '
+                '"type": "api_error", "param": null, "code": "$context.error.responseType", '
+                '"request_id": "$context.requestId"}}'
+            },
+            response_headers={"Retry-After": "'1'"},
+        )
 
     def _invoke_policy(self, config: KitConfig) -> iam.ManagedPolicy:
         """A managed policy that lets a principal call every method of this API, to attach to application roles."""

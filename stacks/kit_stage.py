@@ -98,6 +98,7 @@ class KitStage(cdk.Stage):
             inference=self.inference,
             bedrock_model_ids=[model.id for model in settings.bedrock.models],
             api=self.api.api if self.api is not None else None,
+            api_router=self.api.function if self.api is not None else None,
             training_pipeline=training_pipeline.state_machine if training_pipeline is not None else None,
             training_job_prefix=training_pipeline.job_prefix if training_pipeline is not None else None,
             description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",

@@ -16,6 +16,7 @@ from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -65,6 +66,7 @@ class MonitoringStack(cdk.Stack):
         inference: InferenceStack | None,
         bedrock_model_ids: Sequence[str] = (),
         api: ApiMetricsSource | None = None,
+        api_router: lambda_.IFunction | None = None,
         training_pipeline: sfn.IStateMachine | None = None,
         training_job_prefix: str | None = None,
         **kwargs: object,
@@ -97,6 +99,8 @@ class MonitoringStack(cdk.Stack):
             self._bedrock_row(model_id, self.thresholds)
         if api is not None:
             self._api_row(api, self.thresholds)
+        if api_router is not None:
+            self._router_capacity_row(api_router, self.thresholds)
         if training_pipeline is not None:
             self._pipeline_row(training_pipeline, self.thresholds)
         if training_job_prefix is not None:
@@ -273,6 +277,34 @@ class MonitoringStack(cdk.Stack):
             stream_errors,
             thresholds.api_stream_errors,
             f"API: {thresholds.api_stream_errors} or more streamed answers failed after they began in 5 minutes.",
+        )
+
+    def _router_capacity_row(self, router: lambda_.IFunction, thresholds: MonitoringAlarmsConfig) -> None:
+        """The router's concurrency against its reservation, and the requests Lambda refused beyond it."""
+        throttles = router.metric_throttles(period=_FIVE_MINUTES, statistic="Sum")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Router concurrency (max) and throttled requests",
+                left=[
+                    cloudwatch.Metric(
+                        namespace="AWS/Lambda",
+                        metric_name="ConcurrentExecutions",
+                        dimensions_map={"FunctionName": router.function_name},
+                        statistic="Maximum",
+                        period=_FIVE_MINUTES,
+                        label="Concurrent executions",
+                    )
+                ],
+                right=[throttles.with_(label="Throttles")],
+                width=_WIDTH,
+            )
+        )
+        self._alarm(
+            "ApiRouterThrottlesAlarm",
+            throttles,
+            thresholds.api_router_throttles,
+            f"API: {thresholds.api_router_throttles} or more requests refused in 5 minutes because the router was at "
+            "its reserved concurrency (clients got a retryable 503); raise api.reserved_concurrency if this persists.",
         )
 
     def _pipeline_row(self, state_machine: sfn.IStateMachine, thresholds: MonitoringAlarmsConfig) -> None:

@@ -10,6 +10,9 @@ Each check is PASS, WARN or FAIL, with what was found and how to fix it:
   model preparation jobs a deploy starts (one per prepared endpoint, all at once at worst);
 - per endpoint image: the serving image exists in the region's registry;
 - per Bedrock model or inference profile: it exists in the region and the account has access to it;
+- the router's reserved concurrency fits the account: Lambda keeps at least 100 of the account's concurrent
+  executions unreserved and refuses a reservation that would leave fewer (Lambda developer guide, "Configuring
+  reserved concurrency");
 - the CDK bootstrap stack exists and is at least the version the synthesized templates need.
 
 Quotas are looked up by name (``list_service_quotas``), never by hard-coded quota codes.
@@ -30,6 +33,8 @@ from genai_kit.pricing import foundation_model_of
 Status = Literal["PASS", "WARN", "FAIL"]
 SAGEMAKER_QUOTAS = "sagemaker"
 BOOTSTRAP_STACK = "CDKToolkit"
+# Lambda refuses a reserved concurrency that leaves fewer unreserved concurrent executions in the account.
+UNRESERVED_MINIMUM = 100
 # Imported by name: botocore ships no type information. Both are all a boto3 call raises for AWS-side problems.
 _botocore = importlib.import_module("botocore.exceptions")
 AWS_ERRORS: tuple[type[Exception], ...] = (_botocore.ClientError, _botocore.BotoCoreError)
@@ -171,6 +176,9 @@ class Preflight:
         checks += self.check_quotas(needs)
         checks += [self.check_image(endpoint.name, endpoint.image_uri) for endpoint in self.endpoints]
         checks += [self.check_bedrock_model(model_id) for model_id in bedrock_model_ids(self.settings)]
+        api = getattr(self.settings, "api", None)
+        if api is not None and getattr(api, "enabled", False):
+            checks.append(self.check_router_concurrency(int(api.concurrency)))
         checks.append(self.check_bootstrap())
         return checks
 
@@ -305,6 +313,31 @@ class Preflight:
             availability=availability,
             region=self.region,
         )
+
+    def check_router_concurrency(self, reserved: int) -> Check:
+        name = "lambda concurrency"
+        fix = (
+            f"request a higher 'Concurrent executions' quota (service code lambda) in {self.region}, or lower "
+            "api.reserved_concurrency"
+        )
+        try:
+            limits = self.clients("lambda").get_account_settings()["AccountLimit"]
+        except AWS_ERRORS as error:
+            return self._api_problem(name, error, "lambda:GetAccountSettings")
+        total, unreserved = int(limits["ConcurrentExecutions"]), int(limits["UnreservedConcurrentExecutions"])
+        if total - reserved < UNRESERVED_MINIMUM:
+            detail = (
+                f"the account allows {total} concurrent executions; reserving {reserved} for the router would leave "
+                f"fewer than the {UNRESERVED_MINIMUM} Lambda keeps unreserved, so the deploy would fail"
+            )
+            return Check(name, "FAIL", detail, fix)
+        if unreserved - reserved < UNRESERVED_MINIMUM:
+            detail = (
+                f"{unreserved} of {total} concurrent executions are unreserved; reserving {reserved} more leaves fewer "
+                f"than {UNRESERVED_MINIMUM} unless the router already holds its reservation (a redeploy)"
+            )
+            return Check(name, "WARN", detail, fix)
+        return Check(name, "PASS", f"router reserves {reserved} of {unreserved} unreserved ({total} in the account)")
 
     def check_bootstrap(self) -> Check:
         name = "cdk bootstrap"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from genai_kit.config.base import LogRetentionDays, StrictModel
 
@@ -95,6 +95,37 @@ class ApiConfig(StrictModel):
     log_retention_days: LogRetentionDays = Field(
         90, description="Retention of the access and function logs (a CloudWatch Logs retention value)."
     )
+    reserved_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Requests the router handles at once (its Lambda reserved concurrency), so slow model calls "
+        "cannot take the account's whole concurrency; more are refused with a retryable 503. Default: "
+        "throttling_burst_limit, the most requests the stage admits at once. At most throttling_rate_limit x "
+        "(model_timeout_seconds + 5), the most that can be in flight at the stage's rate.",
+    )
+
+    @model_validator(mode="after")
+    def _concurrency_within_the_throttle(self) -> ApiConfig:
+        ceiling = self.concurrency_ceiling
+        if self.reserved_concurrency is not None and self.reserved_concurrency > ceiling:
+            raise ValueError(
+                f"reserved_concurrency: got {self.reserved_concurrency}; at most {ceiling} requests can be in flight "
+                f"at the stage's {self.throttling_rate_limit:g} requests per second lasting up to "
+                f"{self.timeouts.lambda_seconds} s each: expected at most {ceiling}"
+            )
+        return self
+
+    @property
+    def concurrency_ceiling(self) -> int:
+        """The most requests in flight at once at the stage's rate limit, each lasting the function's timeout
+        (Little's law: concurrency = arrival rate x time in the system)."""
+        return max(1, int(self.throttling_rate_limit * self.timeouts.lambda_seconds))
+
+    @property
+    def concurrency(self) -> int:
+        """The router's reserved concurrency: the configured one, else the stage's burst limit (within the
+        ceiling)."""
+        return self.reserved_concurrency or min(self.throttling_burst_limit, self.concurrency_ceiling)
 
     @property
     def timeouts(self) -> ApiTimeouts:

@@ -79,6 +79,12 @@ class MonitoringAlarmsConfig(StrictModel):
         description="Streamed answers that failed after they began (HTTP 200, ended with an error event) in 5 minutes "
         "that raise an alarm.",
     )
+    api_router_throttles: int = Field(
+        1,
+        ge=1,
+        description="Requests Lambda refused in 5 minutes because the router was at its reserved concurrency that "
+        "raise an alarm.",
+    )
     pipeline_failed_executions: int = Field(
         1, ge=1, description="Failed training pipeline executions in 5 minutes that raise an alarm."
     )

@@ -288,3 +288,26 @@ def test_api_gateway_may_invoke_the_router_only_through_this_api(api: Template) 
         properties = permission["Properties"]
         assert (properties["Action"], properties["Principal"]) == ("lambda:InvokeFunction", "apigateway.amazonaws.com")
         assert {"Ref": api_id} in properties["SourceArn"]["Fn::Join"][1]
+
+
+def test_the_router_holds_at_most_its_reserved_concurrency(api: Template) -> None:
+    # default: the stage's burst limit, so slow model calls cannot take the account's whole concurrency
+    assert _router(api)["ReservedConcurrentExecutions"] == 100
+
+
+def test_a_request_lambda_refuses_is_a_retryable_503_in_openais_format(api: Template) -> None:
+    (response,) = api.find_resources(
+        "AWS::ApiGateway::GatewayResponse", {"Properties": {"ResponseType": "INTEGRATION_FAILURE"}}
+    ).values()
+    properties = response["Properties"]
+    assert (properties["StatusCode"], properties["ResponseParameters"]) == (
+        "503",
+        {"gatewayresponse.header.Retry-After": "'1'"},
+    )
+    body = json.loads(
+        properties["ResponseTemplates"]["application/json"]
+        .replace("$context.error.responseType", "INTEGRATION_FAILURE")
+        .replace("$context.requestId", "r-1")
+    )
+    assert body["error"]["type"] == "api_error"
+    assert "retry shortly" in body["error"]["message"]

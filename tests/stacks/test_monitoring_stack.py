@@ -150,6 +150,7 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
         "InvocationThrottles",
         "InvocationThrottles",
         "StreamErrors",
+        "Throttles",  # the router at its reserved concurrency
     ]
 
 

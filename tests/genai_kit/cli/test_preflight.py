@@ -306,3 +306,25 @@ def test_run_checks_credentials_quotas_images_and_bootstrap_in_order(aws: FakeAw
 def test_any_fail_is_a_failure() -> None:
     assert has_failures([Check("a", "PASS", ""), Check("b", "WARN", ""), Check("c", "FAIL", "")])
     assert not has_failures([Check("a", "PASS", ""), Check("b", "WARN", "")])
+
+
+@pytest.mark.parametrize(
+    ("total", "unreserved", "status", "says"),
+    [
+        (1000, 1000, "PASS", "router reserves 100 of 1000 unreserved (1000 in the account)"),
+        (1000, 150, "WARN", "150 of 1000 concurrent executions are unreserved"),
+        (10, 10, "FAIL", "the account allows 10 concurrent executions; reserving 100 for the router"),
+    ],
+)
+def test_the_routers_reserved_concurrency_must_fit_the_account(
+    aws: FakeAws, total: int, unreserved: int, status: str, says: str
+) -> None:
+    aws.stub("lambda").add_response(
+        "get_account_settings",
+        {"AccountLimit": {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved}},
+    )
+    check = preflight(aws).check_router_concurrency(100)
+    assert check.status == status
+    assert says in check.detail
+    if status != "PASS":
+        assert "'Concurrent executions' quota" in check.fix

@@ -38,8 +38,8 @@ from genai_kit.config.api import STREAM_IDLE_SECONDS, STREAM_MAX_SECONDS, ApiCon
         (
             {"stream": True},
             "stages.dev.api.stream: unknown key; valid keys are: enabled, log_payloads, log_retention_days, "
-            "max_body_kib, model_timeout_seconds, throttling_burst_limit, throttling_rate_limit, trace_model_calls, "
-            "usage_plan",
+            "max_body_kib, model_timeout_seconds, reserved_concurrency, throttling_burst_limit, throttling_rate_limit, "
+            "trace_model_calls, usage_plan",
         ),
     ],
 )
@@ -76,4 +76,29 @@ def test_functions_on_the_pinned_layers_are_refused_outside_the_commercial_parti
     assert caught.value.problems == [
         "stages.dev: region 'cn-north-1' is outside the commercial AWS partition, where the Lambda layers the kit pins "
         "(Powertools, Lambda Web Adapter) are published; set api.enabled to false to deploy this stage there"
+    ]
+
+
+def test_the_reserved_concurrency_defaults_to_the_burst_limit_within_what_the_rate_can_fill() -> None:
+    assert ApiConfig().concurrency == 100
+    # 1 request per second lasting at most 15 s (10 s and 5 s of function margin) fills at most 15
+    assert ApiConfig(throttling_rate_limit=1, model_timeout_seconds=10).concurrency == 15
+    assert ApiConfig(reserved_concurrency=40).concurrency == 40
+
+
+def test_a_reserved_concurrency_the_stage_cannot_fill_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            {
+                "stages": {
+                    "dev": {
+                        "api": {"throttling_rate_limit": 2, "model_timeout_seconds": 45, "reserved_concurrency": 500}
+                    }
+                },
+                "stage": "dev",
+            }
+        )
+    assert caught.value.problems == [
+        "stages.dev.api: reserved_concurrency: got 500; at most 100 requests can be in flight at the stage's 2 "
+        "requests per second lasting up to 50 s each: expected at most 100"
     ]
