@@ -12,7 +12,6 @@ a retried or redriven execution neither starts a second job nor registers a seco
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,8 +24,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from genai_kit.catalog import HostingSpec
-from genai_kit.config.training import TrainingConfig
+from genai_kit.neuron import NEURON_INSTANCES
+from genai_kit.training import ResolvedTraining
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
@@ -48,20 +47,35 @@ SUCCEEDED = "SUCCEEDED"
 METRICS_NAMESPACE = "GenAiKit/FineTuning"
 
 
-@dataclass(frozen=True)
-class ResolvedTraining:
-    """The training configuration resolved against the catalog for the stage's region (see training_stack)."""
-
-    config: TrainingConfig
-    settings: PipelineSettings
-    hosting: HostingSpec
-    stage: str
+def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
+    """What the prepare step reads from its asset (``pipeline.json``): the resolved catalog facts and configuration."""
+    config = training.config
+    return PipelineSettings(
+        model_id=config.model_id,
+        version=config.version,
+        eula_uri=training.hosting.eula_uri,
+        specs=dict(training.specs),
+        default_instance_type=training.default_instance_type,
+        instance_count=config.instance_count,
+        max_instance_count=config.max_instance_count,
+        hyperparameters=dict(training.hyperparameters),
+        max_runtime_seconds=config.max_runtime_seconds,
+        volume_size_gb=config.volume_size_gb,
+        spot=config.spot.enabled,
+        spot_max_wait_seconds=config.spot.max_wait_seconds,
+        warm_pool_seconds=config.warm_pool_seconds,
+        efa_instance_types=training.efa_instance_types,
+        # Trainium instances carry local NVMe storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId for
+        # instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
+        local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
+    )
 
 
 class TrainingPipeline(Construct):
     """State machine, its Lambdas and roles, the training role and the model package group.
 
-    Exposes ``state_machine``, ``training_role``, ``model_package_group_name``, ``job_prefix``.
+    Exposes ``state_machine``, ``training_role``, ``model_package_group_name``, ``job_prefix`` and ``settings`` (what
+    the prepare step reads).
     """
 
     def __init__(
@@ -79,6 +93,7 @@ class TrainingPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stage = training.stage
+        self.settings = pipeline_settings(training)
         self.job_prefix = f"genai-kit-{stage}-ft"
         self.model_package_group_name = f"genai-kit-{stage}-finetuned"
         self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
@@ -90,7 +105,7 @@ class TrainingPipeline(Construct):
             "ModelPackageGroup",
             model_package_group_name=self.model_package_group_name,
             model_package_group_description=(
-                f"Fine-tuned {training.settings.model_id}@{training.settings.version} versions, "
+                f"Fine-tuned {self.settings.model_id}@{self.settings.version} versions, "
                 f"served on {training.config.serving_instance_type}"
             ),
         )
@@ -110,7 +125,7 @@ class TrainingPipeline(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            comment=f"Fine-tune {training.settings.model_id} on Trainium, evaluate, register (stage {stage})",
+            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {stage})",
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(training, topic)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
@@ -128,7 +143,7 @@ class TrainingPipeline(Construct):
         )
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
-        specs = training.settings.specs.values()
+        specs = self.settings.specs.values()
         jumpstart_objects = sorted(
             {uri for spec in specs for uri in (spec.script_uri, spec.gated_model_uri, spec.model_artifact_uri) if uri}
         )
@@ -231,7 +246,7 @@ class TrainingPipeline(Construct):
             removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(30),
             with_catalog=True,
-            extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": training.settings.model_dump_json(indent=1)},
+            extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": self.settings.model_dump_json(indent=1)},
         )
         validate = KitFunction(
             self,
@@ -525,7 +540,7 @@ class TrainingPipeline(Construct):
             parameters={
                 "ModelPackageGroupName": self.model_package_group_name,
                 "ModelPackageDescription": sfn.JsonPath.format(
-                    f"Fine-tuned {training.settings.model_id}@{training.settings.version} by training job {{}}",
+                    f"Fine-tuned {self.settings.model_id}@{self.settings.version} by training job {{}}",
                     sfn.JsonPath.string_at("$.training.TrainingJobName"),
                 ),
                 "ModelApprovalStatus": "PendingManualApproval",

@@ -11,7 +11,7 @@ from botocore.validate import validate_parameters
 from genai_kit.config import load_config
 from lambdas.training_prepare.handler import PrepareError, prepare, training_job_name
 from lambdas.training_prepare.settings import Environment, PipelineSettings
-from stacks.training_stack import resolve
+from stacks.constructs.training_pipeline import pipeline_settings
 from tests.synth import kit_context
 
 ENV = Environment(
@@ -28,7 +28,9 @@ ENV = Environment(
 
 
 def _settings(**training: Any) -> PipelineSettings:
-    return resolve(load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))).settings
+    resolved = load_config(kit_context(overrides={"stages": {"dev": {"training": training}}})).training
+    assert resolved is not None
+    return pipeline_settings(resolved)
 
 
 @pytest.fixture(scope="module")

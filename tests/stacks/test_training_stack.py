@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config import ConfigError, load_config
-from tests.synth import SynthResult, kit_context, synthesize
+from tests.synth import SynthResult, kit_context
 
 
 @pytest.fixture(scope="module")
@@ -199,13 +199,3 @@ def test_bad_training_settings_stop_synth_naming_the_key(training: dict[str, Any
     with pytest.raises(ConfigError) as error:
         load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))
     assert error.value.problems == [expected]
-
-
-def test_region_without_a_training_image_fails_synth_with_the_regions_that_have_one() -> None:
-    with pytest.raises(RuntimeError, match="ValidationFailed") as error:
-        synthesize(overrides={"stages": {"dev": {"region": "eu-west-1", "endpoints": []}}})
-    assert (
-        "stages.dev.training: region 'eu-west-1' has no training image for model "
-        "'meta-textgenerationneuron-llama-2-7b' version '1.0.0' on ml.trn1.32xlarge; regions: us-east-1, us-east-2, "
-        "us-west-2 (set training.enabled to false" in str(error.value)
-    )
