@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from genai_kit.catalog import CatalogError, HostingSpec, TrainingSpec, load_entry, resolve_hosting
 from genai_kit.catalog import resolve_training as resolve_training_spec
 from genai_kit.config.training import TrainingConfig, training_hyperparameter_specs
-from genai_kit.neuron import has_efa, is_trainium
+from genai_kit.neuron import NEURON_INSTANCES, has_efa, is_trainium
 
 _WITHOUT_PIPELINE = "set training.enabled to false to deploy the stage without the fine-tuning pipeline"
 
@@ -32,8 +32,8 @@ class ResolvedTraining:
     """The stage's ``training`` section resolved against the catalog for its region.
 
     ``specs``: every Trainium type of the model that has a training image in the region (an execution may pick
-    any of them), by instance type. ``hyperparameters``: the configured overrides the model knows, as the strings
-    SageMaker receives.
+    any of them), by instance type; ``efa_instance_types``: those of them that can train multi-node (EFA
+    networking). ``hyperparameters``: the configured overrides the model knows, as the strings SageMaker receives.
     """
 
     config: TrainingConfig
@@ -43,11 +43,7 @@ class ResolvedTraining:
     default_instance_type: str
     hosting: HostingSpec
     hyperparameters: Mapping[str, str]
-
-    @property
-    def efa_instance_types(self) -> tuple[str, ...]:
-        """The resolved types that can train multi-node (EFA networking between the instances)."""
-        return tuple(t for t in self.specs if has_efa(t))
+    efa_instance_types: tuple[str, ...]
 
 
 def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> ResolvedTraining:
@@ -68,7 +64,8 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
     if training is None:
         raise TrainingError("model_id", f"{config.model_id}@{config.version} does not support training")
     specs: dict[str, TrainingSpec] = {}
-    for instance_type in sorted(t for t in training.instance_types if is_trainium(t)):
+    # Only types the kit has Neuron facts for (cores, EFA); the configured default is checked to be one at validation.
+    for instance_type in sorted(t for t in training.instance_types if is_trainium(t) and t in NEURON_INSTANCES):
         try:
             specs[instance_type] = resolve_training_spec(
                 config.model_id, config.version, region=region, instance_type=instance_type
@@ -99,4 +96,5 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
         default_instance_type=default,
         hosting=hosting,
         hyperparameters={name: str(value) for name, value in config.hyperparameters.items() if name in names},
+        efa_instance_types=tuple(t for t in specs if has_efa(t)),
     )
