@@ -190,6 +190,10 @@ def test_disabled_training_deploys_no_training_stack(synth: Callable[..., SynthR
             "meta-textgenerationneuron-llama-2-7b@1.0.0; its metrics are: meta-textgenerationneuron:train-loss",
         ),
         (
+            {"dataset": {"max_record_kb": 65537}},
+            "stages.dev.training.dataset.max_record_kb: got 65537; input should be less than or equal to 65536",
+        ),
+        (
             {"spot": {"enabled": True}, "warm_pool_seconds": 600},
             "stages.dev.training: warm_pool_seconds: SageMaker warm pools do not work with managed spot training",
         ),
