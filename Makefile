@@ -14,7 +14,7 @@ CDK := node_modules/.bin/cdk
 OPS_CLI := $(BIN)/python -m genai_kit.cli
 OPS_ARGS = $(if $(STAGE),--stage $(STAGE)) $(ARGS)
 
-.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api cdk preflight outputs cost clean
+.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api bench-dataset cdk preflight outputs cost clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ bench: $(VENV)/.dev $(NODE_ENV) ## Benchmark the kit's synth against an empty CD
 
 bench-api: $(VENV)/.dev .venv-bench/.installed ## Benchmark the API router: cold import vs boto3 and litellm, overhead per request
 	$(BIN)/python scripts/bench_api.py --alternative-python .venv-bench/bin/python
+
+bench-dataset: $(VENV)/.dev ## Benchmark the fine-tuning dataset check: MB/s, linear growth to 2 GiB, bounded memory
+	$(BIN)/python scripts/bench_dataset.py $(ARGS)
 
 # The alternative the router is compared with lives in its own environment: it is no dependency of the kit.
 .venv-bench/.installed: requirements-bench.txt

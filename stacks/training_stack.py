@@ -8,88 +8,28 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_kit.catalog import CatalogError, load_entry, resolve_hosting, resolve_training
+from genai_kit.catalog import CatalogError
 from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config import KitConfig
-from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig, training_hyperparameter_specs
+from genai_kit.config.training import FINETUNED_ENDPOINT
 from genai_kit.endpoints import endpoint_name
-from genai_kit.neuron import NEURON_INSTANCES, has_efa, is_trainium
-from lambdas.training_prepare.settings import PipelineSettings
+from genai_kit.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
-from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, ResolvedTraining, TrainingPipeline
+from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, TrainingPipeline
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket_name
 
-# Trainium instances carry local NVMe instance storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId
-# for instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
-
-
-class TrainingConfigError(ValueError):
-    """The training configuration cannot be resolved in the stage's region."""
-
-
-def resolve(config: KitConfig) -> ResolvedTraining:
-    """Resolve ``training`` against the catalog in the stage's region: every supported Trainium type, and hosting."""
-    training: TrainingConfig = config.settings.training
-    region = config.settings.region
-    try:
-        entry = load_entry(training.model_id, training.version)
-        if entry.training is None:
-            raise CatalogError(f"model {training.model_id!r} version {training.version!r} does not support training")
-        specs = {}
-        for instance_type in sorted(t for t in entry.training.instance_types if is_trainium(t)):
-            try:
-                specs[instance_type] = resolve_training(
-                    training.model_id, training.version, region=region, instance_type=instance_type
-                )
-            except CatalogError:
-                continue
-        default = training.instance_type or entry.training.default_instance_type
-        if default not in specs:
-            # Re-raise the catalog's own message: it lists the regions that have the training image.
-            resolve_training(training.model_id, training.version, region=region, instance_type=default)
-        hosting = resolve_hosting(
-            training.model_id, training.version, region=region, instance_type=training.serving_instance_type
-        )
-    except CatalogError as error:
-        raise TrainingConfigError(
-            f"stages.{config.stage}.training: {error} (set training.enabled to false to deploy the stage without "
-            "the fine-tuning pipeline)"
-        ) from None
-    configured = {}
-    if training.hyperparameters:
-        merged = training_hyperparameter_specs(entry.training.hyperparameters, entry.training.instance_types[default])
-        names = {spec.name for spec in merged}
-        configured = {name: str(value) for name, value in training.hyperparameters.items() if name in names}
-    settings = PipelineSettings(
-        model_id=training.model_id,
-        version=training.version,
-        eula_uri=hosting.eula_uri,
-        specs=specs,
-        default_instance_type=default,
-        instance_count=training.instance_count,
-        max_instance_count=training.max_instance_count,
-        hyperparameters=configured,
-        max_runtime_seconds=training.max_runtime_seconds,
-        volume_size_gb=training.volume_size_gb,
-        spot=training.spot.enabled,
-        spot_max_wait_seconds=training.spot.max_wait_seconds,
-        warm_pool_seconds=training.warm_pool_seconds,
-        efa_instance_types=tuple(t for t in specs if has_efa(t)),
-        local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
-    )
-    return ResolvedTraining(config=training, settings=settings, hosting=hosting, stage=config.stage)
 
 
 def sample_input(datasets_bucket: str, training: ResolvedTraining) -> dict[str, object]:
     """An execution input that fine-tunes the configured model on a dataset folder, for the outputs and docs."""
     sample: dict[str, object] = {
         "dataset": f"s3://{datasets_bucket}/{DATASETS_PREFIX}my-dataset/",
-        "instance_type": training.settings.default_instance_type,
-        "instance_count": training.settings.instance_count,
+        "instance_type": training.default_instance_type,
+        "instance_count": training.config.instance_count,
         "hyperparameters": {"max_steps": 100},
     }
-    if any(spec.accept_eula_required for spec in training.settings.specs.values()):
+    if any(spec.accept_eula_required for spec in training.specs.values()):
         sample["accept_eula"] = True
     return sample
 
@@ -111,12 +51,10 @@ class TrainingStack(cdk.Stack):
         self.rollout: ModelRollout | None = None
         # The container that serves approved versions (the model's hosting image), for the API's routing.
         self.serving_container: ContainerContract | None = None
-        try:
-            training = resolve(config)
-        except TrainingConfigError as error:
-            # Reported by synth as a failed check with this message, like the other checks of the kit.
-            cdk.Annotations.of(self).add_error(str(error))
-            return
+        # Resolved, or refused naming the key, when the configuration loaded (genai_kit.training).
+        training = config.training
+        if training is None:
+            raise ValueError(f"stage {config.stage}: the training stack needs training.enabled")
         removal_policy = foundation.removal_policy
         datasets_bucket = bucket_name(config.stage, "datasets")
         pipeline = TrainingPipeline(
@@ -163,7 +101,7 @@ class TrainingStack(cdk.Stack):
 
     def _outputs(self, pipeline: TrainingPipeline, training: ResolvedTraining, datasets_bucket: str) -> None:
         state_machine_arn = pipeline.state_machine.state_machine_arn
-        settings = training.settings
+        settings = pipeline.settings
         sample = json.dumps(sample_input(datasets_bucket, training), separators=(",", ":"))
         values = {
             "StateMachineArn": (state_machine_arn, "Fine-tuning pipeline (Step Functions state machine)"),

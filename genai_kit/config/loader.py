@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from genai_kit.config.base import UNKNOWN_KEY_ERROR
 from genai_kit.config.stage import StageConfig
 from genai_kit.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
+from genai_kit.training import ResolvedTraining, TrainingError, resolve_training
 
 DEFAULT_STAGE = "dev"
 STAGE_CONTEXT_KEY = "stage"
@@ -43,11 +44,13 @@ STAGE_TAG = "genai-kit:stage"
 
 @dataclass(frozen=True)
 class KitConfig:
-    """The selected stage: its name, its validated settings and its endpoints resolved for its region."""
+    """The selected stage: its name, its validated settings, and its endpoints and fine-tuning pipeline resolved for
+    its region (``training`` is None when ``training.enabled`` is false)."""
 
     stage: str
     settings: StageConfig
     endpoints: tuple[ResolvedEndpoint, ...]
+    training: ResolvedTraining | None = None
 
     @property
     def resource_tags(self) -> dict[str, str]:
@@ -73,6 +76,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
     problems: list[str] = []
     validated: dict[str, StageConfig] = {}
     resolved: dict[str, tuple[ResolvedEndpoint, ...]] = {}
+    training: dict[str, ResolvedTraining | None] = {}
     for name, raw in stages.items():
         if not isinstance(name, str) or not _STAGE_NAME_RE.match(name):
             problems.append(
@@ -86,6 +90,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
             problems.extend(_describe(error, prefix=f"{STAGES_CONTEXT_KEY}.{name}"))
             continue
         resolved[name] = _resolve_endpoints(name, validated[name], problems)
+        training[name] = _resolve_training(name, validated[name], problems)
     if problems:
         raise ConfigError(problems)
 
@@ -94,7 +99,9 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
         raise ConfigError(
             [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(validated))}"]
         )
-    return KitConfig(stage=selected, settings=validated[selected], endpoints=resolved[selected])
+    return KitConfig(
+        stage=selected, settings=validated[selected], endpoints=resolved[selected], training=training[selected]
+    )
 
 
 def _resolve_endpoints(stage: str, settings: StageConfig, problems: list[str]) -> tuple[ResolvedEndpoint, ...]:
@@ -106,6 +113,17 @@ def _resolve_endpoints(stage: str, settings: StageConfig, problems: list[str]) -
         except EndpointError as error:
             problems.append(f"{STAGES_CONTEXT_KEY}.{stage}.endpoints.{index}.{error.key}: {error}")
     return tuple(endpoints)
+
+
+def _resolve_training(stage: str, settings: StageConfig, problems: list[str]) -> ResolvedTraining | None:
+    """Resolve an enabled fine-tuning pipeline for the stage's region, appending a line per problem."""
+    if not settings.training.enabled:
+        return None
+    try:
+        return resolve_training(settings.training, stage=stage, region=settings.region)
+    except TrainingError as error:
+        problems.append(f"{STAGES_CONTEXT_KEY}.{stage}.training.{error.key}: {error}")
+        return None
 
 
 def _decode(value: Any, path: str) -> Any:

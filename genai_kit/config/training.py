@@ -24,6 +24,8 @@ DEFAULT_TRAINING_MODEL_ID = "meta-textgenerationneuron-llama-2-7b"
 DEFAULT_TRAINING_MODEL_VERSION = "1.0.0"
 # SageMaker's limit for StoppingCondition.MaxRuntimeInSeconds and MaxWaitTimeInSeconds (28 days).
 MAX_TRAINING_SECONDS = 2_419_200
+# Upper bound of training.dataset.max_record_kb (64 MiB).
+MAX_RECORD_KB = 65_536
 # Short name of the endpoint approved versions are rolled out to: genai-kit-<stage>-finetuned.
 FINETUNED_ENDPOINT = "finetuned"
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -61,7 +63,9 @@ class DatasetRules(StrictModel):
     min_examples: int = Field(100, ge=1, description="Fewest records across all files.")
     max_files: int = Field(1000, ge=1, description="Most data files under the dataset prefix.")
     max_file_mb: int = Field(2048, ge=1, description="Largest single data file, in MiB.")
-    max_record_kb: int = Field(1024, ge=1, description="Longest single JSON Lines record, in KiB.")
+    # The dataset step holds one record at a time, a few copies of it while parsing: 64 MiB keeps that far below the
+    # function's memory (stacks/constructs/training_pipeline.py).
+    max_record_kb: int = Field(1024, ge=1, le=MAX_RECORD_KB, description="Longest single JSON Lines record, in KiB.")
 
 
 class MetricThreshold(StrictModel):

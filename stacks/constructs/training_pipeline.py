@@ -1,18 +1,20 @@
 """The fine-tuning pipeline: a Step Functions state machine from dataset to a registered model version.
 
-    Prepare -> ValidateDataset -> Train (SageMaker .sync on Trainium) -> Evaluate -> Register -> Notify
+    CheckInput -> Prepare -> ValidateDataset -> Train (SageMaker .sync on Trainium) -> Evaluate -> Register -> Notify
 
-Every path ends in ``Notify`` (the foundation's topic) and then in ``Succeeded`` or in ``Failed`` with the
-error and reason of the outcome: input refused, dataset refused, training failed, model rejected, or an
-unexpected error of any step (caught, never left dangling). Nothing is created before training starts, a
-training job's name derives from the execution's, and the model package carries an idempotency token, so
-a retried or redriven execution neither starts a second job nor registers a second version.
+The first state hands the execution input, whatever JSON value it is, to a Lambda that checks it; no state reads
+the input before that, and later states read only fields the checked input and the steps' results are known to
+have. Every path ends in ``Notify`` (the foundation's topic) and then in ``Succeeded`` or in ``Failed`` with the
+error and reason of the outcome: input refused, dataset refused, model rejected, or a step failed (caught, then
+described in one line by ``DescribeFailure``: the training job's FailureReason, a Lambda's error message). Nothing
+is created before training starts, a training job's name derives from the execution's, and the model package
+carries an idempotency token, so a retried or redriven execution neither starts a second job nor registers a
+second version.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,8 +27,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from genai_kit.catalog import HostingSpec
-from genai_kit.config.training import TrainingConfig
+from genai_kit.neuron import NEURON_INSTANCES
+from genai_kit.training import ResolvedTraining
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
@@ -43,25 +45,52 @@ TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 # The managed rule Step Functions creates to learn when a .sync training job ends.
 SYNC_RULE_NAME = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 SUCCEEDED = "SUCCEEDED"
+# The steps in order, each with the key its result is written under: DescribeFailure finds the failed step as the
+# first whose result is missing.
+STEPS = (
+    ("CheckInput", "checked"),
+    ("Prepare", "prepared"),
+    ("ValidateDataset", "dataset"),
+    ("Train", "training"),
+    ("Evaluate", "evaluation"),
+    ("Register", "registered"),
+)
+_RESULT = dict(STEPS)
+TRAIN_STEP = "Train"
 
 # The Powertools metrics namespace of the fine-tuning functions.
 METRICS_NAMESPACE = "GenAiKit/FineTuning"
 
 
-@dataclass(frozen=True)
-class ResolvedTraining:
-    """The training configuration resolved against the catalog for the stage's region (see training_stack)."""
-
-    config: TrainingConfig
-    settings: PipelineSettings
-    hosting: HostingSpec
-    stage: str
+def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
+    """What the prepare step reads from its asset (``pipeline.json``): the resolved catalog facts and configuration."""
+    config = training.config
+    return PipelineSettings(
+        model_id=config.model_id,
+        version=config.version,
+        eula_uri=training.hosting.eula_uri,
+        specs=dict(training.specs),
+        default_instance_type=training.default_instance_type,
+        instance_count=config.instance_count,
+        max_instance_count=config.max_instance_count,
+        hyperparameters=dict(training.hyperparameters),
+        max_runtime_seconds=config.max_runtime_seconds,
+        volume_size_gb=config.volume_size_gb,
+        spot=config.spot.enabled,
+        spot_max_wait_seconds=config.spot.max_wait_seconds,
+        warm_pool_seconds=config.warm_pool_seconds,
+        efa_instance_types=training.efa_instance_types,
+        # Trainium instances carry local NVMe storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId for
+        # instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
+        local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
+    )
 
 
 class TrainingPipeline(Construct):
     """State machine, its Lambdas and roles, the training role and the model package group.
 
-    Exposes ``state_machine``, ``training_role``, ``model_package_group_name``, ``job_prefix``.
+    Exposes ``state_machine``, ``training_role``, ``model_package_group_name``, ``job_prefix`` and ``settings`` (what
+    the prepare step reads).
     """
 
     def __init__(
@@ -79,6 +108,7 @@ class TrainingPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stage = training.stage
+        self.settings = pipeline_settings(training)
         self.job_prefix = f"genai-kit-{stage}-ft"
         self.model_package_group_name = f"genai-kit-{stage}-finetuned"
         self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
@@ -90,15 +120,14 @@ class TrainingPipeline(Construct):
             "ModelPackageGroup",
             model_package_group_name=self.model_package_group_name,
             model_package_group_description=(
-                f"Fine-tuned {training.settings.model_id}@{training.settings.version} versions, "
+                f"Fine-tuned {self.settings.model_id}@{self.settings.version} versions, "
                 f"served on {training.config.serving_instance_type}"
             ),
         )
         group.apply_removal_policy(removal_policy)
 
         self.training_role = self._training_role(training, encryption_key)
-        functions = self._functions(training, encryption_key, log_retention, removal_policy)
-        self.prepare, self.validate_dataset, self.evaluate = functions
+        self._functions(training, encryption_key, log_retention, removal_policy)
 
         log_group = logs.LogGroup(
             self,
@@ -110,7 +139,7 @@ class TrainingPipeline(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            comment=f"Fine-tune {training.settings.model_id} on Trainium, evaluate, register (stage {stage})",
+            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {stage})",
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(training, topic)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
@@ -128,7 +157,7 @@ class TrainingPipeline(Construct):
         )
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
-        specs = training.settings.specs.values()
+        specs = self.settings.specs.values()
         jumpstart_objects = sorted(
             {uri for spec in specs for uri in (spec.script_uri, spec.gated_model_uri, spec.model_artifact_uri) if uri}
         )
@@ -205,33 +234,52 @@ class TrainingPipeline(Construct):
         key: kms.IKey,
         retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
-    ) -> tuple[KitFunction, KitFunction, KitFunction]:
+    ) -> None:
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
         config = training.config
-        prepare = KitFunction(
+        prepare_environment = {
+            "TRAINING_JOB_PREFIX": self.job_prefix,
+            "TRAINING_ROLE_ARN": self.training_role.role_arn,
+            "DATASETS_BUCKET": self._datasets_bucket,
+            "DATASETS_PREFIX": DATASETS_PREFIX,
+            "ARTIFACTS_BUCKET": self._artifacts_bucket,
+            "OUTPUT_PREFIX": OUTPUT_PREFIX,
+            "CHECKPOINT_PREFIX": CHECKPOINT_PREFIX,
+            "COMPILE_CACHE_PREFIX": COMPILE_CACHE_PREFIX,
+            "KMS_KEY_ARN": key.key_arn,
+        }
+        settings_file = {f"lambdas/training_prepare/{SETTINGS_FILE}": self.settings.model_dump_json(indent=1)}
+        # Two functions of one package: the check receives the raw execution input as its whole event (no room is
+        # left for anything else in a 256 KiB input), Prepare the checked input with the execution's name and id.
+        self.check_input = KitFunction(
             self,
-            "PrepareFunction",
+            "CheckInputFunction",
             name="training_prepare",
-            description="Fine-tuning pipeline: check the input, merge hyperparameters, build the training job",
+            handler="check_input",
+            description="Fine-tuning pipeline: check the execution input against the catalog and the configuration",
             metrics_namespace=METRICS_NAMESPACE,
-            environment={
-                "TRAINING_JOB_PREFIX": self.job_prefix,
-                "TRAINING_ROLE_ARN": self.training_role.role_arn,
-                "DATASETS_BUCKET": self._datasets_bucket,
-                "DATASETS_PREFIX": DATASETS_PREFIX,
-                "ARTIFACTS_BUCKET": self._artifacts_bucket,
-                "OUTPUT_PREFIX": OUTPUT_PREFIX,
-                "CHECKPOINT_PREFIX": CHECKPOINT_PREFIX,
-                "COMPILE_CACHE_PREFIX": COMPILE_CACHE_PREFIX,
-                "KMS_KEY_ARN": key.key_arn,
-            },
+            environment=prepare_environment,
             encryption_key=key,
             log_retention=retention,
             removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(30),
             with_catalog=True,
-            extra_files={f"lambdas/training_prepare/{SETTINGS_FILE}": training.settings.model_dump_json(indent=1)},
+            extra_files=settings_file,
+        )
+        self.prepare = KitFunction(
+            self,
+            "PrepareFunction",
+            name="training_prepare",
+            description="Fine-tuning pipeline: name the training job and build its CreateTrainingJob request",
+            metrics_namespace=METRICS_NAMESPACE,
+            environment=prepare_environment,
+            encryption_key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+            timeout=cdk.Duration.seconds(30),
+            with_catalog=True,
+            extra_files=settings_file,
         )
         validate = KitFunction(
             self,
@@ -243,9 +291,11 @@ class TrainingPipeline(Construct):
             encryption_key=key,
             log_retention=retention,
             removal_policy=removal_policy,
-            # Streams every record of up to max_files files: allow Lambda's maximum.
+            # Streams every record of up to max_files files: allow Lambda's maximum. Parsing is CPU-bound and Lambda
+            # gives one full vCPU at 1,769 MB ("Configure Lambda function memory", Lambda developer guide): the same
+            # cost per dataset as less memory for longer, and a larger dataset checked in the 15 minutes.
             timeout=cdk.Duration.minutes(15),
-            memory_mb=1024,
+            memory_mb=1769,
         )
         validate.role.add_to_policy(
             iam.PolicyStatement(
@@ -261,6 +311,7 @@ class TrainingPipeline(Construct):
             )
         )
         key.grant(validate.role, "kms:Decrypt")
+        self.validate_dataset = validate
         evaluate = KitFunction(
             self,
             "EvaluateFunction",
@@ -300,7 +351,34 @@ class TrainingPipeline(Construct):
             resources=[self._training_job_arn(), f"{artifacts}/{EVALUATION_PREFIX}*"],
             reason="Training jobs and reports are named per execution under the pipeline's own prefixes.",
         )
-        return prepare, validate, evaluate
+        self.evaluate = evaluate
+        self.describe_failure = KitFunction(
+            self,
+            "DescribeFailureFunction",
+            name="training_failure",
+            description="Fine-tuning pipeline: say why a step failed (the training job's reason, a Lambda's error)",
+            metrics_namespace=METRICS_NAMESPACE,
+            environment={
+                "STEPS": json.dumps([list(step) for step in STEPS], separators=(",", ":")),
+                "TRAINING_STEP": TRAIN_STEP,
+            },
+            encryption_key=key,
+            log_retention=retention,
+            removal_policy=removal_policy,
+            timeout=cdk.Duration.seconds(30),
+        )
+        self.describe_failure.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnTrainingJobs",
+                actions=["sagemaker:DescribeTrainingJob"],
+                resources=[self._training_job_arn()],
+            )
+        )
+        acknowledge_wildcards(
+            self.describe_failure.role.node.find_child("DefaultPolicy"),
+            resources=[self._training_job_arn()],
+            reason="Training jobs are named per execution under the pipeline's own prefix.",
+        )
 
     def _training_job_arn(self) -> str:
         return f"{self._partition_arn}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:training-job/{self.job_prefix}-*"
@@ -308,18 +386,20 @@ class TrainingPipeline(Construct):
     # ---- state machine -----------------------------------------------------------------------------------
 
     def _definition(self, training: ResolvedTraining, topic: sns.ITopic) -> sfn.IChainable:
+        def field(name: str, value: str) -> dict[str, str]:
+            # A path or an intrinsic function is evaluated ("name.$"), anything else is a literal.
+            return {f"{name}.$": value} if value.startswith(("$", "States.")) else {name: value}
+
         def outcome(state_id: str, status: str, error: str, reason: str, subject: str) -> sfn.Pass:
             """A Pass state recording how the execution ends, for the notification and the final state."""
-            error_field = {"error.$": error} if error.startswith("$") else {"error": error}
-            reason_field = {"reason.$": reason} if reason.startswith(("$", "States.")) else {"reason": reason}
             return sfn.Pass(
                 self,
                 state_id,
                 parameters={
                     "status": status,
-                    **error_field,
-                    **reason_field,
-                    "subject": subject,
+                    **field("error", error),
+                    **field("reason", reason),
+                    **field("subject", subject),
                     "pipeline": self.model_package_group_name,
                     "execution.$": "$$.Execution.Id",
                 },
@@ -337,8 +417,9 @@ class TrainingPipeline(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         notify.add_retry(errors=["SNS.ThrottledException", "SNS.InternalErrorException"], max_attempts=3)
+        # An error output must have "Error" and should have "Cause" (Amazon States Language): the whole of it, as text.
         notify.add_catch(
-            sfn.Fail(self, "NotificationFailed", error="NotificationFailed", cause_path="$.error.Cause"),
+            sfn.Fail(self, "NotificationFailed", error="NotificationFailed", cause_path="States.JsonToString($.error)"),
             result_path="$.error",
         )
         notify.next(
@@ -347,22 +428,61 @@ class TrainingPipeline(Construct):
             .otherwise(failed)
         )
 
+        # A step's error, caught at $.error, is described in one line by a Lambda that receives the whole state.
         # Error names of the execution are the kit's own: "States.*" names are reserved for Step Functions.
         step_failed = outcome(
             "StepFailed",
             "FAILED",
-            "PipelineError",
-            "States.Format('{}: {}', $.error.Error, $.error.Cause)",
-            "GenAI kit fine-tuning failed (pipeline error)",
+            "$.failure.error",
+            "$.failure.reason",
+            "States.Format('GenAI kit fine-tuning failed at {}', $.failure.step)",
         ).next(notify)
+        describe_failure = tasks.LambdaInvoke(
+            self,
+            "DescribeFailure",
+            lambda_function=self.describe_failure.function,
+            # No payload: the function's event is the whole state.
+            payload_response_only=True,
+            result_path="$.failure",
+        )
+        describe_failure.add_catch(
+            # Describing failed too: the error output itself, which always exists, still tells what happened.
+            outcome(
+                "FailureNotDescribed",
+                "FAILED",
+                "PipelineError",
+                "States.JsonToString($.error)",
+                "GenAI kit fine-tuning failed (pipeline error)",
+            ).next(notify),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        describe_failure.next(step_failed)
 
+        # The first state: the function's event is the execution input itself (no Parameters, so no path can fail
+        # and the input cannot grow past Step Functions' 256 KiB), and its result replaces the input, so every
+        # later state reads an object the check returned.
+        check_input = tasks.LambdaInvoke(
+            self,
+            "CheckInput",
+            lambda_function=self.check_input.function,
+            payload_response_only=True,
+            result_selector={_RESULT["CheckInput"]: sfn.JsonPath.object_at("$")},
+        )
+        # Its error output replaces the input likewise (a path such as $.error cannot be set on an array or a
+        # string), then moves to $.error like every step's.
+        check_input.add_catch(
+            sfn.Pass(self, "CheckInputErrored", parameters={"error": sfn.JsonPath.object_at("$")}).next(
+                describe_failure
+            ),
+            result_path="$",
+        )
         prepare = tasks.LambdaInvoke(
             self,
             "Prepare",
             lambda_function=self.prepare.function,
             payload=sfn.TaskInput.from_object(
                 {
-                    "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                    "input": sfn.JsonPath.object_at(f"$.{_RESULT['CheckInput']}.input"),
                     "execution": {
                         "name": sfn.JsonPath.string_at("$$.Execution.Name"),
                         "id": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -370,7 +490,7 @@ class TrainingPipeline(Construct):
                 }
             ),
             payload_response_only=True,
-            result_path="$.prepared",
+            result_path=f"$.{_RESULT['Prepare']}",
         )
         validate = tasks.LambdaInvoke(
             self,
@@ -383,7 +503,7 @@ class TrainingPipeline(Construct):
                 }
             ),
             payload_response_only=True,
-            result_path="$.dataset",
+            result_path=f"$.{_RESULT['ValidateDataset']}",
         )
         train = self._train_state(training)
         evaluate = tasks.LambdaInvoke(
@@ -394,22 +514,11 @@ class TrainingPipeline(Construct):
                 {"trainingJobName": sfn.JsonPath.string_at("$.training.TrainingJobName")}
             ),
             payload_response_only=True,
-            result_path="$.evaluation",
+            result_path=f"$.{_RESULT['Evaluate']}",
         )
         register = self._register_state(training)
-        for state in (prepare, validate, evaluate, register):
-            state.add_catch(step_failed, result_path="$.error")
-        train.add_catch(
-            outcome(
-                "TrainingFailed",
-                "FAILED",
-                "TrainingJobFailed",
-                "States.Format('Training job {} did not complete ({}): {}', $.prepared.trainingJobName, "
-                "$.error.Error, $.error.Cause)",
-                "GenAI kit fine-tuning failed (training job)",
-            ).next(notify),
-            result_path="$.error",
-        )
+        for state in (prepare, validate, train, evaluate, register):
+            state.add_catch(describe_failure, result_path="$.error")
 
         registered = outcome(
             "Registered",
@@ -450,21 +559,22 @@ class TrainingPipeline(Construct):
             )
             .otherwise(train)
         )
-        prepare.next(
+        prepare.next(validate)
+        check_input.next(
             sfn.Choice(self, "InputAccepted?")
             .when(
-                sfn.Condition.boolean_equals("$.prepared.ok", False),
+                sfn.Condition.boolean_equals("$.checked.ok", False),
                 outcome(
                     "InputRefused",
                     "FAILED",
-                    "$.prepared.error",
-                    "$.prepared.reason",
+                    "$.checked.error",
+                    "$.checked.reason",
                     "GenAI kit fine-tuning refused its input",
                 ).next(notify),
             )
-            .otherwise(validate)
+            .otherwise(prepare)
         )
-        return prepare
+        return check_input
 
     def _train_state(self, training: ResolvedTraining) -> sfn.CustomState:
         """CreateTrainingJob.sync with the full API shape (the L2 task lacks checkpoints, spot, isolation...)."""
@@ -487,7 +597,7 @@ class TrainingPipeline(Construct):
         parameters["RoleArn"] = self.training_role.role_arn
         state = sfn.CustomState(
             self,
-            "Train",
+            TRAIN_STEP,
             state_json={
                 "Type": "Task",
                 "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync",
@@ -497,7 +607,7 @@ class TrainingPipeline(Construct):
                     "TrainingJobArn.$": "$.TrainingJobArn",
                     "TrainingJobStatus.$": "$.TrainingJobStatus",
                 },
-                "ResultPath": "$.training",
+                "ResultPath": f"$.{_RESULT[TRAIN_STEP]}",
             },
         )
         # Throttling and transient service errors; a job that exists already (same name) is not created twice.
@@ -525,7 +635,7 @@ class TrainingPipeline(Construct):
             parameters={
                 "ModelPackageGroupName": self.model_package_group_name,
                 "ModelPackageDescription": sfn.JsonPath.format(
-                    f"Fine-tuned {training.settings.model_id}@{training.settings.version} by training job {{}}",
+                    f"Fine-tuned {self.settings.model_id}@{self.settings.version} by training job {{}}",
                     sfn.JsonPath.string_at("$.training.TrainingJobName"),
                 ),
                 "ModelApprovalStatus": "PendingManualApproval",
@@ -548,7 +658,7 @@ class TrainingPipeline(Construct):
                 "CustomerMetadataProperties": sfn.JsonPath.object_at("$.evaluation.metadata"),
             },
             result_selector={"ModelPackageArn": sfn.JsonPath.string_at("$.ModelPackageArn")},
-            result_path="$.registered",
+            result_path=f"$.{_RESULT['Register']}",
         )
         state.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=3, backoff_rate=2)
         return state
@@ -588,7 +698,13 @@ class TrainingPipeline(Construct):
                 f"{self.model_package_group_name}/*",
                 *(
                     f"<{cdk.Stack.of(self).get_logical_id(fn.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
-                    for fn in (self.prepare, self.validate_dataset, self.evaluate)
+                    for fn in (
+                        self.check_input,
+                        self.prepare,
+                        self.validate_dataset,
+                        self.evaluate,
+                        self.describe_failure,
+                    )
                 ),
             ],
             reason="Training jobs are named per execution under the pipeline's prefix; model package versions are "

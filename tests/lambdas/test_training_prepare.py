@@ -1,4 +1,4 @@
-"""The prepare step: input checks, hyperparameter precedence, EULA, job naming and the request's shape."""
+"""CheckInput and Prepare: input checks, hyperparameter precedence, EULA, job naming and the request's shape."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from botocore.session import get_session
 from botocore.validate import validate_parameters
 
 from genai_kit.config import load_config
-from lambdas.training_prepare.handler import PrepareError, prepare, training_job_name
 from lambdas.training_prepare.settings import Environment, PipelineSettings
-from stacks.training_stack import resolve
+from lambdas.training_prepare.training_job import (
+    REASON_MAX_CHARS,
+    PrepareError,
+    check_execution_input,
+    prepare,
+    training_job_name,
+)
+from stacks.constructs.training_pipeline import pipeline_settings
 from tests.synth import kit_context
 
 ENV = Environment(
@@ -28,7 +34,9 @@ ENV = Environment(
 
 
 def _settings(**training: Any) -> PipelineSettings:
-    return resolve(load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))).settings
+    resolved = load_config(kit_context(overrides={"stages": {"dev": {"training": training}}})).training
+    assert resolved is not None
+    return pipeline_settings(resolved)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +46,8 @@ def settings() -> PipelineSettings:
 
 def _prepare(settings: PipelineSettings, **input_values: Any) -> dict[str, Any]:
     raw = {"dataset": "s3://datasets/fine-tuning/notes/", "accept_eula": True, **input_values}
-    return prepare(raw, execution_name="run-1", execution_id="arn:exec:run-1", settings=settings, env=ENV)
+    checked = check_execution_input(raw, settings=settings, env=ENV)
+    return prepare(checked, execution_name="run-1", execution_id="arn:exec:run-1", settings=settings, env=ENV)
 
 
 def test_request_is_a_valid_create_training_job_call(settings: PipelineSettings) -> None:
@@ -153,3 +162,40 @@ def test_dataset_can_be_named_relative_to_the_datasets_prefix(settings: Pipeline
         "prefix": "fine-tuning/notes/",
         "uri": "s3://datasets/fine-tuning/notes/",
     }
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [([1, 2], "an array"), ("run", "a string"), (3, "a number"), (None, "null"), (True, "a boolean")],
+)
+def test_an_input_that_is_not_an_object_is_refused_saying_what_it_is(
+    settings: PipelineSettings, raw: Any, kind: str
+) -> None:
+    with pytest.raises(PrepareError) as refused:
+        check_execution_input(raw, settings=settings, env=ENV)
+    assert refused.value.error == "InvalidInput"
+    assert str(refused.value) == (
+        f'execution input must be a JSON object such as {{"dataset": "my-dataset", "accept_eula": true}}; got {kind}'
+    )
+
+
+@pytest.mark.parametrize(
+    "input_values",
+    [
+        {"instance_type": "x" * 200_000},
+        {"dataset": "x" * 200_000},
+        {"x" * 200_000: 1},
+        {"hyperparameters": {"lr_scheduler_type": "x" * 200_000}},
+    ],
+)
+def test_a_reason_stays_short_whatever_the_input_echoed(
+    settings: PipelineSettings, input_values: dict[str, Any]
+) -> None:
+    with pytest.raises(PrepareError) as refused:
+        _prepare(settings, **input_values)
+    assert len(str(refused.value)) <= REASON_MAX_CHARS
+
+
+def test_a_dataset_uri_longer_than_sagemaker_accepts_is_refused(settings: PipelineSettings) -> None:
+    with pytest.raises(PrepareError, match="SageMaker accepts S3 URIs of at most 1024 characters"):
+        _prepare(settings, dataset="a/" * 520)

@@ -25,6 +25,7 @@ from lambdas.training_prepare.settings import load_settings
 from tests.pipeline.harness import (
     ACCOUNT,
     REGION,
+    InProcessFunction,
     Resolver,
     SageMakerSync,
     functions_of,
@@ -49,22 +50,36 @@ class Pipeline:
     datasets_bucket: str
     artifacts_bucket: str
     group_name: str
+    functions: dict[str, InProcessFunction] = field(default_factory=dict)
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
-    def upload_dataset(self, folder: str, *files: str) -> str:
+    def environment_of(self, handler: str) -> dict[str, str]:
+        """The (mutable) environment the function with ``handler`` (e.g. ``lambdas.x.handler.handler``) runs with."""
+        (function,) = (f for f in self.functions.values() if f.handler == handler)
+        return function.environment
+
+    def upload_dataset(self, folder: str, *files: str | tuple[str, bytes]) -> str:
+        """Upload sample files of tests/data/datasets by name, or (name, content) pairs; return the folder's URI."""
         s3 = boto3.client("s3", region_name=REGION)
-        for name in files:
-            s3.put_object(
-                Bucket=self.datasets_bucket, Key=f"fine-tuning/{folder}/{name}", Body=(DATASETS / name).read_bytes()
-            )
+        for file in files:
+            name, body = (file, (DATASETS / file).read_bytes()) if isinstance(file, str) else file
+            s3.put_object(Bucket=self.datasets_bucket, Key=f"fine-tuning/{folder}/{name}", Body=body)
         return f"s3://{self.datasets_bucket}/fine-tuning/{folder}/"
 
-    def when_trained(self, *, status: str = "Completed", loss: float | None = 0.42, reason: str | None = None) -> None:
+    def when_trained(
+        self,
+        *,
+        status: str = "Completed",
+        secondary: str | None = None,
+        loss: float | None = 0.42,
+        reason: str | None = None,
+    ) -> None:
         """What the next training job reports once it ends (moto completes jobs at once)."""
 
         def steer(job_name: str) -> None:
             job = sagemaker_backends[ACCOUNT][REGION].training_jobs[job_name]
             job.training_job_status = status
+            job.secondary_status = secondary or status
             if reason is not None:
                 job.failure_reason = reason  # type: ignore[attr-defined]
             job.final_metric_data_list = (
@@ -73,15 +88,33 @@ class Pipeline:
 
         SageMakerSync.on_created = steer
 
-    def run(self, execution_input: dict[str, Any], name: str = "run-1") -> dict[str, Any]:
+    def run(self, execution_input: Any, name: str = "run-1") -> dict[str, Any]:
+        return self.run_raw(json.dumps(execution_input), name=name)
+
+    def run_raw(self, execution_input: str, name: str = "run-1") -> dict[str, Any]:
+        """Start an execution with ``execution_input`` as given (any JSON text) and wait for its end."""
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        started = sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
-        )
+        started = sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=execution_input)
         return wait_for_execution(sfn, started["executionArn"])
 
+    def states_entered(self, execution: dict[str, Any]) -> list[str]:
+        """The names of the states the execution entered, in order."""
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+    def artifacts(self) -> list[str]:
+        """Keys of the objects in the artifacts bucket."""
+        listing = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=self.artifacts_bucket)
+        return [o["Key"] for o in listing.get("Contents", [])]
+
+    def delete_topic(self) -> None:
+        boto3.client("sns", region_name=REGION).delete_topic(TopicArn=self.topic_arn)
+
     def notifications(self) -> list[dict[str, Any]]:
-        topic = sns_backends[ACCOUNT][REGION].topics[self.topic_arn]
+        topic = sns_backends[ACCOUNT][REGION].topics.get(self.topic_arn)
+        if topic is None:
+            return []
         return [{"subject": subject, **json.loads(message)} for _, message, subject, _, _ in topic.sent_notifications]
 
     def training_jobs(self) -> list[str]:
@@ -126,8 +159,9 @@ def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
             name="fine-tuning", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/states"
         )["stateMachineArn"]
 
-        state = Pipeline(arn, topic_arn, datasets, artifacts, group)
-        undo_lambda = install_lambda_adapter(functions_of(template, resolve, pipeline_stage.assembly_dir), state.calls)
+        functions = functions_of(template, resolve, pipeline_stage.assembly_dir)
+        state = Pipeline(arn, topic_arn, datasets, artifacts, group, functions=functions)
+        undo_lambda = install_lambda_adapter(functions, state.calls)
         undo_sync = install_sagemaker_sync()
         SageMakerSync.requests.clear()
         SageMakerSync.on_created = None

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config import ConfigError, load_config
-from tests.synth import SynthResult, kit_context, synthesize
+from tests.synth import SynthResult, kit_context
 
 
 @pytest.fixture(scope="module")
@@ -45,26 +45,92 @@ def test_train_state_runs_sagemaker_sync_with_the_fixed_role(training: Template)
     assert train["Resource"] == "arn:TOKEN:states:::sagemaker:createTrainingJob.sync"
     assert train["Parameters"]["RoleArn"] == "TOKEN"
     assert train["Parameters"]["TrainingJobName.$"] == "$.prepared.request.TrainingJobName"
-    assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "TrainingFailed"}]
+    assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}]
     assert train["Retry"][0]["ErrorEquals"] == ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"]
+
+
+def test_the_first_state_gives_the_whole_input_to_the_check_and_reads_no_path_of_it(training: Template) -> None:
+    definition = _definition(training)
+    assert definition["StartAt"] == "CheckInput"
+    check = definition["States"]["CheckInput"]
+    # No Parameters, InputPath or ResultPath: nothing to fail on an array or a string, nothing added to its size.
+    assert set(check) == {"Type", "Resource", "ResultSelector", "Retry", "Catch", "Next"}
+    assert check["ResultSelector"] == {"checked.$": "$"}
+    assert check["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "CheckInputErrored"}]
+    assert definition["States"]["CheckInputErrored"] == {
+        "Type": "Pass",
+        "Parameters": {"error.$": "$"},
+        "Next": "DescribeFailure",
+    }
+
+
+def test_each_step_writes_its_result_where_describe_failure_looks_for_it(training: Template) -> None:
+    states = _definition(training)["States"]
+    (function,) = [
+        f for f in _resources(training, "AWS::Lambda::Function").values() if "training_failure" in f["Handler"]
+    ]
+    steps = json.loads(function["Environment"]["Variables"]["STEPS"])
+    assert [state for state, _ in steps] == [
+        "CheckInput",
+        "Prepare",
+        "ValidateDataset",
+        "Train",
+        "Evaluate",
+        "Register",
+    ]
+    assert function["Environment"]["Variables"]["TRAINING_STEP"] == "Train"
+    for state, result in steps[1:]:
+        assert states[state]["ResultPath"] == f"$.{result}"
+    assert states["CheckInput"]["ResultSelector"] == {f"{steps[0][1]}.$": "$"}
 
 
 def test_every_task_is_caught_and_every_path_notifies(training: Template) -> None:
     states = _definition(training)["States"]
     tasks = [name for name, state in states.items() if state["Type"] == "Task" and name != "Notify"]
-    assert sorted(tasks) == ["Evaluate", "Prepare", "Register", "Train", "ValidateDataset"]
+    assert sorted(tasks) == [
+        "CheckInput",
+        "DescribeFailure",
+        "Evaluate",
+        "Prepare",
+        "Register",
+        "Train",
+        "ValidateDataset",
+    ]
     assert all(states[name]["Catch"][0]["ErrorEquals"] == ["States.ALL"] for name in tasks)
-    outcomes = [name for name, state in states.items() if state["Type"] == "Pass"]
+    assert {states[name]["Catch"][0]["Next"] for name in tasks} == {
+        "CheckInputErrored",
+        "DescribeFailure",
+        "FailureNotDescribed",
+    }
+    outcomes = [name for name, state in states.items() if state["Type"] == "Pass" and name != "CheckInputErrored"]
     assert sorted(outcomes) == [
         "DatasetRefused",
+        "FailureNotDescribed",
         "InputRefused",
         "Registered",
         "Rejected",
         "StepFailed",
-        "TrainingFailed",
     ]
     assert {states[name]["Next"] for name in outcomes} == {"Notify"}
+    assert states["DescribeFailure"]["Next"] == "StepFailed"
     assert states["Failed"] == {"Type": "Fail", "ErrorPath": "$.outcome.error", "CausePath": "$.outcome.reason"}
+    assert states["NotificationFailed"] == {
+        "Type": "Fail",
+        "Error": "NotificationFailed",
+        "CausePath": "States.JsonToString($.error)",
+    }
+
+
+def test_describe_failure_may_only_describe_the_pipelines_training_jobs(training: Template) -> None:
+    statements = _policy(training, "DescribeFailureFunctionRole")
+    assert sorted(statements) == [
+        "DescribeOwnTrainingJobs",
+        "WriteOwnLogs",
+        "xray:PutTelemetryRecords,xray:PutTraceSegments",
+    ]
+    jobs = statements["DescribeOwnTrainingJobs"]
+    assert jobs["Action"] == "sagemaker:DescribeTrainingJob"
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":training-job/genai-kit-dev-ft-*"
 
 
 def test_register_creates_a_version_pending_approval_served_on_inf2(training: Template) -> None:
@@ -129,7 +195,7 @@ def test_training_role_is_sagemaker_only_and_reads_only_the_datasets_folder(trai
 
 def test_lambdas_use_powertools_layer_and_encrypted_log_groups(training: Template) -> None:
     functions = _resources(training, "AWS::Lambda::Function")
-    assert len(functions) == 4
+    assert len(functions) == 6
     for function in functions.values():
         assert function["Runtime"] == "python3.13"
         assert function["Architectures"] == ["x86_64"]
@@ -190,6 +256,10 @@ def test_disabled_training_deploys_no_training_stack(synth: Callable[..., SynthR
             "meta-textgenerationneuron-llama-2-7b@1.0.0; its metrics are: meta-textgenerationneuron:train-loss",
         ),
         (
+            {"dataset": {"max_record_kb": 65537}},
+            "stages.dev.training.dataset.max_record_kb: got 65537; input should be less than or equal to 65536",
+        ),
+        (
             {"spot": {"enabled": True}, "warm_pool_seconds": 600},
             "stages.dev.training: warm_pool_seconds: SageMaker warm pools do not work with managed spot training",
         ),
@@ -199,13 +269,3 @@ def test_bad_training_settings_stop_synth_naming_the_key(training: dict[str, Any
     with pytest.raises(ConfigError) as error:
         load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))
     assert error.value.problems == [expected]
-
-
-def test_region_without_a_training_image_fails_synth_with_the_regions_that_have_one() -> None:
-    with pytest.raises(RuntimeError, match="ValidationFailed") as error:
-        synthesize(overrides={"stages": {"dev": {"region": "eu-west-1", "endpoints": []}}})
-    assert (
-        "stages.dev.training: region 'eu-west-1' has no training image for model "
-        "'meta-textgenerationneuron-llama-2-7b' version '1.0.0' on ml.trn1.32xlarge; regions: us-east-1, us-east-2, "
-        "us-west-2 (set training.enabled to false" in str(error.value)
-    )

@@ -12,10 +12,11 @@ from genai_kit.lambda_layers import is_commercial_region
 
 
 def _stage(bedrock: dict[str, Any], **stage: Any) -> dict[str, Any]:
-    # Outside the commercial partition the kit deploys Bedrock access alone (no API, no fine-tuning pipeline).
+    # Outside the commercial partition the kit deploys Bedrock access alone (no API).
     if not is_commercial_region(stage.get("region", "us-east-1")):
-        stage = {"api": {"enabled": False}, "training": {"enabled": False}, **stage}
-    return {"stages": {"dev": {**stage, "bedrock": bedrock}}}
+        stage = {"api": {"enabled": False}, **stage}
+    # The fine-tuning pipeline has its own regions (its training image), checked in tests/genai_kit/test_training.py.
+    return {"stages": {"dev": {"training": {"enabled": False}, **stage, "bedrock": bedrock}}}
 
 
 def _problems(bedrock: dict[str, Any], **stage: Any) -> list[str]:

@@ -31,13 +31,13 @@ def test_cdk_json_configures_dev_and_prod() -> None:
 
 
 def test_stage_is_selected_by_context() -> None:
-    config = load_config({"stage": "prod", "stages": {"dev": {}, "prod": {"region": "eu-west-1"}}})
-    assert (config.stage, config.settings.region) == ("prod", "eu-west-1")
+    config = load_config({"stage": "prod", "stages": {"dev": {}, "prod": {"region": "us-west-2"}}})
+    assert (config.stage, config.settings.region) == ("prod", "us-west-2")
 
 
 def test_context_values_given_as_json_strings_are_decoded() -> None:
-    config = load_config({"stages": '{"dev": {"region": "eu-central-1"}}'})
-    assert config.settings.region == "eu-central-1"
+    config = load_config({"stages": '{"dev": {"region": "us-east-2"}}'})
+    assert config.settings.region == "us-east-2"
 
 
 @pytest.mark.parametrize(
