@@ -21,7 +21,9 @@ from moto.sagemaker.models import FakeEndpointConfig, sagemaker_backends
 from moto.sns.models import sns_backends
 
 from lambdas.shared.aws import client
-from lambdas.training_deploy.handler import PackageDetail, RolloutError, deployment_config, handle, handler
+from lambdas.training_deploy.events import PackageDetail
+from lambdas.training_deploy.handler import handler
+from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
 from lambdas.training_deploy.settings import Environment
 from tests.lambdas.conftest import ARTIFACTS_BUCKET, REGION
 from tests.lambdas.fakes import FakeLambdaContext
@@ -120,7 +122,7 @@ class Account:
     def deploy(self, status: str = "Approved", package_arn: str | None = None) -> tuple[str, dict[str, Any]]:
         """Register (unless given), set the status and handle the event."""
         arn = package_arn or self.register()
-        return arn, handle(self.set_status(arn, status), self.env)
+        return arn, on_package_state_change(self.set_status(arn, status), self.env)
 
     def endpoint_config_name(self) -> str | None:
         endpoint = self.backend.endpoints.get(ENDPOINT)
@@ -331,7 +333,7 @@ def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:
     account.set_status(arn, "Rejected")
 
     with pytest.raises(RolloutError, match="the version is Rejected now, no longer Approved"):
-        handle(detail, account.env)
+        on_package_state_change(detail, account.env)
 
     assert account.backend._models == {}
     assert account.endpoint_config_name() is None
@@ -345,7 +347,7 @@ def test_event_of_another_group_is_ignored(account: Account) -> None:
             "ModelApprovalStatus": "Approved",
         }
     )
-    assert handle(detail, account.env)["status"] == "IGNORED"
+    assert on_package_state_change(detail, account.env)["status"] == "IGNORED"
     assert account.calls == []
 
 

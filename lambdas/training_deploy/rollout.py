@@ -1,0 +1,252 @@
+"""Roll an approved version out: its model and endpoint config, then the endpoint created or updated blue/green.
+
+Names derive from the version (``<prefix>-v<version>``), so a redelivered event finds the model and config it
+already made and an endpoint already serving (or moving to) them, and changes nothing. On any failure the
+function deletes what it created itself unless the endpoint uses it, publishes the reason to the topic and
+re-raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from lambdas.shared.aws import client
+from lambdas.training_deploy.endpoint import already_exists, describe_endpoint, not_found, uses
+from lambdas.training_deploy.events import PackageDetail
+from lambdas.training_deploy.notifications import notify
+from lambdas.training_deploy.settings import Environment
+
+logger = Logger()
+metrics = Metrics()
+
+VARIANT_NAME = "AllTraffic"
+APPROVED = "Approved"
+REJECTED = "Rejected"
+
+Status = Literal["CREATING", "UPDATING", "UNCHANGED", "REJECTED", "IGNORED"]
+
+
+class RolloutError(RuntimeError):
+    """The approved version cannot be rolled out; the message says why and what was left unchanged."""
+
+
+def on_package_state_change(detail: PackageDetail, env: Environment) -> dict[str, Any]:
+    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
+    package_arn = detail.model_package_arn
+    logger.append_keys(model_package_arn=package_arn)
+    if detail.model_package_group_name != env.model_package_group_name:
+        logger.warning(
+            "event for another model package group ignored", extra={"group": detail.model_package_group_name}
+        )
+        return {"status": "IGNORED", "modelPackageArn": package_arn}
+    if detail.model_approval_status == REJECTED:
+        reason = f"{package_arn} was rejected; endpoint {env.endpoint_name} is unchanged"
+        notify(env, "REJECTED", f"GenAI kit fine-tuned model rejected (endpoint {env.endpoint_name} unchanged)", reason)
+        metrics.add_metric(name="ModelPackageRejected", unit=MetricUnit.Count, value=1)
+        return {"status": "REJECTED", "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
+    if detail.model_approval_status != APPROVED:
+        return {"status": "IGNORED", "modelPackageArn": package_arn}
+    try:
+        result = roll_out(package_arn, env)
+    except Exception as error:
+        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); endpoint {env.endpoint_name} "
+        reason += "keeps serving what it served"
+        logger.exception("rollout failed")
+        metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
+        notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
+        raise
+    metrics.add_metric(name=f"Rollout{result['status'].capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("rollout accepted", extra=result)
+    if result["status"] != "UNCHANGED":
+        notify(env, result["status"], f"GenAI kit rollout to {env.endpoint_name} started", result["reason"])
+    return result
+
+
+def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
+    """Model and endpoint config for the version, then the endpoint switched to them (blue/green)."""
+    sagemaker = client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    if package.get("ModelApprovalStatus") != APPROVED:
+        raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
+    if package.get("ModelPackageGroupName") != env.model_package_group_name:
+        raise RolloutError(f"the version belongs to group {package.get('ModelPackageGroupName')}")
+    name = f"{env.resource_prefix}-v{package['ModelPackageVersion']}"
+    created: list[tuple[str, str]] = []
+    try:
+        if ensure_model(name, package_arn, env):
+            created.append(("model", name))
+        if ensure_endpoint_config(name, env):
+            created.append(("endpoint-config", name))
+        status = switch_endpoint(name, env)
+    except Exception:
+        clean_up(created, env)
+        raise
+    reasons = {
+        "CREATING": f"creating endpoint {env.endpoint_name} with {name} ({package_arn})",
+        "UPDATING": f"updating endpoint {env.endpoint_name} to {name} ({package_arn}) blue/green: the new fleet "
+        f"bakes {env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires",
+        "UNCHANGED": f"endpoint {env.endpoint_name} already serves or moves to {name}",
+    }
+    return {
+        "status": status,
+        "reason": reasons[status],
+        "modelPackageArn": package_arn,
+        "model": name,
+        "endpointConfig": name,
+        "endpoint": env.endpoint_name,
+    }
+
+
+def ensure_model(name: str, package_arn: str, env: Environment) -> bool:
+    """Create the model from the package unless it exists; True when this call created it."""
+    sagemaker = client("sagemaker")
+    if _exists(lambda: sagemaker.describe_model(ModelName=name)):
+        return False
+    return _create(
+        lambda: sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=env.execution_role_arn,
+            # Image, environment and weights come from the package's inference specification.
+            Containers=[{"ModelPackageName": package_arn}],
+            EnableNetworkIsolation=True,
+            Tags=_tags(env, package_arn),
+        )
+    )
+
+
+def ensure_endpoint_config(name: str, env: Environment) -> bool:
+    """Create the endpoint config for the model unless it exists; True when this call created it."""
+    sagemaker = client("sagemaker")
+    if _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)):
+        return False
+    return _create(
+        lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, **endpoint_config_request(name, env))
+    )
+
+
+def endpoint_config_request(model_name: str, env: Environment) -> dict[str, Any]:
+    """CreateEndpointConfig's arguments besides the name: one inf2 variant, KMS and data capture."""
+    variant: dict[str, Any] = {
+        "VariantName": VARIANT_NAME,
+        "ModelName": model_name,
+        "InstanceType": env.instance_type,
+        "InitialInstanceCount": env.instance_count,
+        "InitialVariantWeight": 1.0,
+        # Neuron containers compile the model at start-up: allow the full download and health check time.
+        "ModelDataDownloadTimeoutInSeconds": env.model_data_download_timeout,
+        "ContainerStartupHealthCheckTimeoutInSeconds": env.container_startup_health_check_timeout,
+    }
+    if env.volume_size_gb is not None:
+        variant["VolumeSizeInGB"] = env.volume_size_gb
+    return {
+        "ProductionVariants": [variant],
+        "KmsKeyId": env.kms_key_arn,
+        "DataCaptureConfig": {
+            "EnableCapture": env.data_capture_enabled,
+            "InitialSamplingPercentage": env.data_capture_sampling_percentage,
+            "DestinationS3Uri": env.data_capture_uri,
+            "KmsKeyId": env.kms_key_arn,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+        },
+        "Tags": _tags(env),
+    }
+
+
+def deployment_config(env: Environment) -> dict[str, Any]:
+    """Blue/green, all at once after the bake time, rolled back by any of the endpoint's alarms."""
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": env.wait_interval_seconds},
+            "TerminationWaitInSeconds": env.termination_wait_seconds,
+            "MaximumExecutionTimeoutInSeconds": env.maximum_execution_timeout_seconds,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in env.rollback_alarms]},
+    }
+
+
+def switch_endpoint(config_name: str, env: Environment) -> Status:
+    """Create the endpoint on the config, or update it blue/green; nothing if it already serves or moves to it."""
+    sagemaker = client("sagemaker")
+    endpoint = describe_endpoint(env.endpoint_name)
+    if endpoint is None:
+        try:
+            sagemaker.create_endpoint(
+                EndpointName=env.endpoint_name,
+                EndpointConfigName=config_name,
+                DeploymentConfig=deployment_config(env),
+                Tags=_tags(env),
+            )
+        except ClientError as error:
+            # A concurrent delivery of the same event created it first: fine if it is on this config.
+            if not already_exists(error) or not uses(describe_endpoint(env.endpoint_name), config_name):
+                raise
+            return "UNCHANGED"
+        return "CREATING"
+    if uses(endpoint, config_name):
+        return "UNCHANGED"
+    status = endpoint.get("EndpointStatus")
+    if status != "InService":
+        raise RolloutError(
+            f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
+            "(wait for the deployment in progress, then invoke the function again with the event)"
+        )
+    sagemaker.update_endpoint(
+        EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
+    )
+    return "UPDATING"
+
+
+def clean_up(created: list[tuple[str, str]], env: Environment) -> None:
+    """Delete what this invocation created, newest first, unless the endpoint already uses it."""
+    if not created:
+        return
+    try:
+        endpoint = describe_endpoint(env.endpoint_name)
+    except ClientError:
+        logger.exception("cannot tell whether the endpoint uses the new resources; kept them", extra={"kept": created})
+        return
+    sagemaker = client("sagemaker")
+    for kind, name in reversed(created):
+        if uses(endpoint, name):
+            continue
+        try:
+            if kind == "endpoint-config":
+                sagemaker.delete_endpoint_config(EndpointConfigName=name)
+            else:
+                sagemaker.delete_model(ModelName=name)
+            logger.info("deleted after the failed rollout", extra={"kind": kind, "resource": name})
+        except ClientError:
+            logger.exception("could not delete after the failed rollout", extra={"kind": kind, "resource": name})
+
+
+def _exists(describe: Any) -> bool:
+    try:
+        describe()
+    except ClientError as error:
+        if not_found(error):
+            return False
+        raise
+    return True
+
+
+def _create(create: Any) -> bool:
+    """Run a create call; a concurrent delivery that created the same name first is not an error."""
+    try:
+        create()
+    except ClientError as error:
+        if already_exists(error):
+            return False
+        raise
+    return True
+
+
+def _tags(env: Environment, package_arn: str | None = None) -> list[dict[str, str]]:
+    tags = dict(env.tags)
+    if package_arn is not None:
+        tags["genai-kit:model-package"] = package_arn[-256:]
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
