@@ -1,5 +1,8 @@
 """Roll an approved version out: its model and endpoint config, then the endpoint created or updated blue/green.
 
+A version whose model data is missing or unreadable (:mod:`lambdas.training_deploy.model_data`) is refused before
+anything is created.
+
 Names derive from the version (``<prefix>-v<version>``), so a redelivered event finds the model and config it
 already made and an endpoint already serving (or moving to) them, and changes nothing. On any failure the
 function deletes what it created itself unless the endpoint uses it, publishes the reason to the topic and
@@ -17,6 +20,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared.aws import client
 from lambdas.training_deploy.endpoint import already_exists, describe_endpoint, not_found, uses
 from lambdas.training_deploy.events import PackageDetail
+from lambdas.training_deploy.model_data import model_data_problems
 from lambdas.training_deploy.notifications import notify
 from lambdas.training_deploy.settings import Environment
 
@@ -27,7 +31,13 @@ VARIANT_NAME = "AllTraffic"
 APPROVED = "Approved"
 REJECTED = "Rejected"
 
-Status = Literal["CREATING", "UPDATING", "UNCHANGED", "REJECTED", "IGNORED"]
+Status = Literal["CREATING", "UPDATING", "UNCHANGED"]
+# The subject of each result's notification; UNCHANGED (a redelivered event) notifies nothing.
+SUBJECTS = {
+    "CREATING": "GenAI kit rollout to {endpoint} started",
+    "UPDATING": "GenAI kit rollout to {endpoint} started",
+    "REFUSED": "GenAI kit rollout to {endpoint} refused: model data",
+}
 
 
 class RolloutError(RuntimeError):
@@ -59,21 +69,38 @@ def on_package_state_change(detail: PackageDetail, env: Environment) -> dict[str
         metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
         notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
         raise
-    metrics.add_metric(name=f"Rollout{result['status'].capitalize()}", unit=MetricUnit.Count, value=1)
-    logger.info("rollout accepted", extra=result)
-    if result["status"] != "UNCHANGED":
-        notify(env, result["status"], f"GenAI kit rollout to {env.endpoint_name} started", result["reason"])
+    status = result["status"]
+    metrics.add_metric(name=f"Rollout{status.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("rollout handled", extra=result)
+    if status in SUBJECTS:
+        fields = {k: v for k, v in result.items() if k not in ("status", "reason", "endpoint")}
+        notify(env, status, SUBJECTS[status].format(endpoint=env.endpoint_name), result["reason"], **fields)
     return result
 
 
 def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
-    """Model and endpoint config for the version, then the endpoint switched to them (blue/green)."""
+    """Model and endpoint config for the version, then the endpoint switched to them (blue/green).
+
+    Refused (``REFUSED``, nothing created or changed) when the version's model data is missing or unreadable.
+    """
     sagemaker = client("sagemaker")
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     if package.get("ModelApprovalStatus") != APPROVED:
         raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
     if package.get("ModelPackageGroupName") != env.model_package_group_name:
         raise RolloutError(f"the version belongs to group {package.get('ModelPackageGroupName')}")
+    # Before any SageMaker call that creates or changes something: an endpoint on missing weights would only fail
+    # its start-up health check after the download and health check timeouts (up to two hours on Neuron).
+    problems = model_data_problems(package, readable_prefix=env.model_data_prefix, kms_key_arn=env.kms_key_arn)
+    if problems:
+        return {
+            "status": "REFUSED",
+            "reason": f"{package_arn} was not rolled out: its model data cannot be served ({'; '.join(problems)}); "
+            f"nothing was created and endpoint {env.endpoint_name} is unchanged",
+            "modelPackageArn": package_arn,
+            "modelData": problems,
+            "endpoint": env.endpoint_name,
+        }
     name = f"{env.resource_prefix}-v{package['ModelPackageVersion']}"
     created: list[tuple[str, str]] = []
     try:

@@ -27,6 +27,7 @@ class Environment(BaseModel):
     data_capture_enabled: bool
     data_capture_sampling_percentage: int = Field(ge=0, le=100)
     data_capture_uri: str
+    model_data_prefix: str = Field(description="s3://<bucket>/<prefix>/: the only model data the serving role reads")
     wait_interval_seconds: int = Field(ge=0, le=3600)
     termination_wait_seconds: int = Field(ge=0, le=3600)
     maximum_execution_timeout_seconds: int = Field(ge=600, le=28800)

@@ -105,6 +105,7 @@ class ModelRollout(Construct):
             "DATA_CAPTURE_ENABLED": str(rollout.data_capture.enabled).lower(),
             "DATA_CAPTURE_SAMPLING_PERCENTAGE": str(rollout.data_capture.sampling_percentage),
             "DATA_CAPTURE_URI": f"s3://{artifacts_bucket_name}/{capture_prefix}",
+            "MODEL_DATA_PREFIX": f"s3://{artifacts_bucket_name}/{model_artifacts_prefix}",
             "WAIT_INTERVAL_SECONDS": str(rollout.blue_green.wait_interval_seconds),
             "TERMINATION_WAIT_SECONDS": str(rollout.blue_green.termination_wait_seconds),
             "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": str(rollout.blue_green.maximum_execution_timeout_seconds),
@@ -128,7 +129,9 @@ class ModelRollout(Construct):
         )
         # No automatic retry of a failed rollout: the function has notified the topic with the reason already.
         self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=cdk.Duration.hours(1))
-        self._function_permissions(encryption_key, topic)
+        self._function_permissions(
+            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
+        )
 
         self.rule = events.Rule(
             self,
@@ -212,10 +215,22 @@ class ModelRollout(Construct):
         )
         return role
 
-    def _function_permissions(self, key: kms.IKey, topic: sns.ITopic) -> None:
+    def _function_permissions(
+        self, key: kms.IKey, topic: sns.ITopic, *, artifacts: str, model_artifacts_prefix: str
+    ) -> None:
         role = self.function.role
         arns = self._arns()
+        model_objects = f"{artifacts}/{model_artifacts_prefix}*"
         statements = [
+            # Before creating anything, the function checks that an approved version's weights exist under the
+            # prefix the serving role reads: ListObjectsV2 for an S3Prefix, HeadObject (s3:GetObject) for an object.
+            iam.PolicyStatement(sid="CheckModelData", actions=["s3:GetObject"], resources=[model_objects]),
+            iam.PolicyStatement(
+                sid="ListModelData",
+                actions=["s3:ListBucket"],
+                resources=[artifacts],
+                conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
+            ),
             iam.PolicyStatement(
                 sid="ReadModelPackages", actions=["sagemaker:DescribeModelPackage"], resources=[arns["model-package"]]
             ),
@@ -270,4 +285,10 @@ class ModelRollout(Construct):
             resources=[arns["model"], arns["endpoint-config"], arns["model-package"]],
             reason="Models and endpoint configs are named per approved version under the kit's prefix "
             "(<prefix>-v<version>); versions are numbered by SageMaker inside the kit's model package group.",
+        )
+        acknowledge_wildcards(
+            role.node.find_child("DefaultPolicy"),
+            resources=[model_objects],
+            reason="Each version's weights are written by its training job under the pipeline's output prefix; the "
+            "function reads their metadata (HeadObject) to refuse a version whose weights are missing.",
         )

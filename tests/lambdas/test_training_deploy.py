@@ -25,7 +25,7 @@ from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.handler import handler
 from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
 from lambdas.training_deploy.settings import Environment
-from tests.lambdas.conftest import ARTIFACTS_BUCKET, REGION
+from tests.lambdas.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, REGION
 from tests.lambdas.fakes import FakeLambdaContext
 from tests.synth import SynthResult
 
@@ -49,12 +49,15 @@ VARIABLES = {
     "DATA_CAPTURE_ENABLED": "true",
     "DATA_CAPTURE_SAMPLING_PERCENTAGE": "10",
     "DATA_CAPTURE_URI": f"s3://{ARTIFACTS_BUCKET}/data-capture/{ENDPOINT}/",
+    "MODEL_DATA_PREFIX": f"s3://{ARTIFACTS_BUCKET}/training/output/",
     "WAIT_INTERVAL_SECONDS": "600",
     "TERMINATION_WAIT_SECONDS": "300",
     "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": "14400",
     "ROLLBACK_ALARMS": ",".join(ALARMS),
     "TAGS": '{"genai-kit:stage":"dev"}',
 }
+WEIGHTS = f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model/"
+WEIGHTS_SOURCE = {"S3Uri": WEIGHTS, "S3DataType": "S3Prefix", "CompressionType": "None"}
 _SAGEMAKER_MODEL = get_session().get_service_model("sagemaker")
 
 
@@ -83,31 +86,41 @@ class Account:
     def backend(self) -> Any:
         return sagemaker_backends[ACCOUNT][REGION]
 
-    def register(self) -> str:
-        """A new version in the group, pending approval, as the pipeline's Register step writes it."""
+    def register(self, model_data: dict[str, Any] | None = None, *, upload: bool = True) -> str:
+        """A new version in the group, pending approval, as the pipeline's Register step writes it.
+
+        ``model_data`` replaces the container's ModelDataSource; ``upload`` writes the weights it names (SSE-KMS
+        with the kit's key, as the training job writes them).
+        """
+        if model_data is None:
+            model_data = {"ModelDataSource": {"S3DataSource": dict(WEIGHTS_SOURCE)}}
+        if upload:
+            self.upload(model_data)
         return str(
             boto3.client("sagemaker", region_name=REGION).create_model_package(
                 ModelPackageGroupName=GROUP,
                 ModelApprovalStatus="PendingManualApproval",
                 InferenceSpecification={
                     "Containers": [
-                        {
-                            "Image": IMAGE,
-                            "Environment": {"OPTION_TENSOR_PARALLEL_DEGREE": "2"},
-                            "ModelDataSource": {
-                                "S3DataSource": {
-                                    "S3Uri": f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model/",
-                                    "S3DataType": "S3Prefix",
-                                    "CompressionType": "None",
-                                }
-                            },
-                        }
+                        {"Image": IMAGE, "Environment": {"OPTION_TENSOR_PARALLEL_DEGREE": "2"}, **model_data}
                     ],
                     "SupportedRealtimeInferenceInstanceTypes": ["ml.inf2.xlarge"],
                     "SupportedContentTypes": ["application/json"],
                     "SupportedResponseMIMETypes": ["application/json"],
                 },
             )["ModelPackageArn"]
+        )
+
+    @staticmethod
+    def upload(model_data: dict[str, Any], kms_key_id: str = VARIABLES["KMS_KEY_ARN"]) -> None:
+        """Write the object a container's model data names (a file under an S3Prefix)."""
+        source = model_data.get("ModelDataSource", {}).get("S3DataSource", {})
+        uri = source.get("S3Uri") or model_data["ModelDataUrl"]
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        if source.get("S3DataType") == "S3Prefix":
+            key += "model.safetensors"
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=bucket, Key=key, Body=b"weights", ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id
         )
 
     def set_status(self, package_arn: str, status: str) -> PackageDetail:
@@ -279,6 +292,76 @@ def test_endpoint_busy_with_another_deployment_is_refused_and_cleaned_up(account
     assert account.updates == []
     assert set(account.backend._models) == {"genai-kit-dev-ft-v1"}
     assert account.notifications()[-1]["status"] == "FAILED"
+
+
+_OTHER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other"
+OTHER_WEIGHTS = f"s3://{ARTIFACTS_BUCKET}/training/output/job-2/output/model/"
+
+
+@pytest.mark.parametrize(
+    ("model_data", "uploaded_with", "problem"),
+    [
+        pytest.param(
+            {"ModelDataSource": {"S3DataSource": {**WEIGHTS_SOURCE, "S3Uri": OTHER_WEIGHTS}}},
+            None,
+            f"{OTHER_WEIGHTS}: no object under this prefix",
+            id="prefix-empty",
+        ),
+        pytest.param(
+            {"ModelDataUrl": f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model.tar.gz"},
+            None,
+            f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model.tar.gz: no such object",
+            id="object-missing",
+        ),
+        pytest.param(
+            {"ModelDataSource": {"S3DataSource": {**WEIGHTS_SOURCE, "S3Uri": f"s3://{DATASETS_BUCKET}/weights/"}}},
+            VARIABLES["KMS_KEY_ARN"],
+            f"s3://{DATASETS_BUCKET}/weights/: outside s3://{ARTIFACTS_BUCKET}/training/output/, the only model data "
+            "the serving role may read",
+            id="outside-the-serving-role-prefix",
+        ),
+        pytest.param(
+            {"ModelDataSource": {"S3DataSource": {**WEIGHTS_SOURCE, "S3Uri": OTHER_WEIGHTS}}},
+            _OTHER_KEY,
+            f"{OTHER_WEIGHTS}: {OTHER_WEIGHTS}model.safetensors is encrypted with KMS key {_OTHER_KEY}; "
+            f"the serving role may decrypt only {VARIABLES['KMS_KEY_ARN']}",
+            id="encrypted-with-another-key",
+        ),
+        pytest.param({}, None, f"container {IMAGE} names no model data (ModelDataSource or ModelDataUrl)", id="none"),
+    ],
+)
+@pytest.mark.usefixtures("serving_v1")
+def test_version_whose_model_data_cannot_be_served_is_refused_before_anything_is_created(
+    account: Account, model_data: dict[str, Any], uploaded_with: str | None, problem: str
+) -> None:
+    # GIVEN a version whose container names weights that are missing, elsewhere, or under another key
+    if uploaded_with is not None:
+        account.upload(model_data, kms_key_id=uploaded_with)
+    arn = account.register(model_data, upload=False)
+
+    # WHEN it is approved
+    _, result = account.deploy(package_arn=arn)
+
+    # THEN it is refused after reading the package only, and the topic names the package and the location
+    assert result["status"] == "REFUSED"
+    assert account.calls == ["DescribeModelPackage"]
+    assert set(account.backend._models) == set(account.backend.endpoint_configs) == {"genai-kit-dev-ft-v1"}
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+    notification = account.notifications()[-1]
+    assert notification["status"] == "REFUSED"
+    assert notification["modelPackageArn"] == arn
+    assert notification["modelData"] == [problem]
+    assert arn in notification["reason"]
+    assert f"nothing was created and endpoint {ENDPOINT} is unchanged" in notification["reason"]
+
+
+def test_weights_under_the_prefix_are_enough(account: Account) -> None:
+    arn = account.register()
+
+    _, result = account.deploy(package_arn=arn)
+
+    assert result["status"] == "CREATING"
+    assert account.notifications()[-1]["modelPackageArn"] == arn
 
 
 @pytest.mark.parametrize("with_endpoint", [False, True], ids=["created", "updated"])

@@ -84,6 +84,7 @@ def test_deploy_lambda_environment_names_the_endpoint_alarms_and_neuron_settings
         "TAGS": '{"genai-kit:stage":"dev"}',
     }
     assert _tail(env["DATA_CAPTURE_URI"]) == f"/data-capture/{ENDPOINT}/"
+    assert _tail(env["MODEL_DATA_PREFIX"]) == "/training/output/"
     assert {"EXECUTION_ROLE_ARN", "KMS_KEY_ARN", "TOPIC_ARN"} <= set(env)
 
 
@@ -108,6 +109,9 @@ def test_deploy_lambda_touches_only_the_kit_names(training: Template) -> None:
         ":endpoint-config/genai-kit-dev-ft-*",
         f":endpoint/{ENDPOINT}",
     ]
+    assert _tail(statements["CheckModelData"]["Resource"]) == "/training/output/*"
+    assert statements["CheckModelData"]["Action"] == "s3:GetObject"
+    assert statements["ListModelData"]["Condition"] == {"StringLike": {"s3:prefix": ["training/output/*"]}}
     assert statements["GrantKeyToEndpointStorage"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert statements["Notify"]["Action"] == "sns:Publish"
     unscoped = sorted(sid for sid, s in statements.items() if s["Resource"] == "*")
