@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +19,19 @@ def describe_endpoint(name: str) -> dict[str, Any] | None:
             return None
         raise
     return description
+
+
+def config_name(prefix: str, version: int) -> str:
+    """The model and endpoint config of a version: ``<prefix>-v<version>``."""
+    return f"{prefix}-v{version}"
+
+
+def endpoint_versions(endpoint: dict[str, Any], prefix: str) -> list[int]:
+    """The versions the endpoint serves and moves to (PendingDeploymentSummary), of the configs named by the kit."""
+    pattern = re.compile(rf"{re.escape(prefix)}-v(\d+)")
+    pending = endpoint.get("PendingDeploymentSummary") or {}
+    names = (endpoint.get("EndpointConfigName"), pending.get("EndpointConfigName"))
+    return [int(match.group(1)) for name in names if name and (match := pattern.fullmatch(name))]
 
 
 def uses(endpoint: dict[str, Any] | None, config_name: str) -> bool:

@@ -9,6 +9,12 @@ Triggered by EventBridge ("SageMaker Model Package State Change") for the kit's 
   starts, bakes and takes the traffic (or rolls back on an alarm) on its own.
 - ``Rejected``: notify the topic; nothing changes.
 
+Before anything is created, an approval is refused (``REFUSED``) when the version's model data is missing or
+unreadable, and ignored (``SUPERSEDED``) when the endpoint serves or moves to a newer version that is still
+Approved: the endpoint follows the newest approved version, so a late, out-of-order or repeated approval of an
+older one never takes it back. Going back is deliberate: reject the newer version, then send the older one's
+event again. Both outcomes are notified and leave the endpoint as it was.
+
 Names derive from the version, so a redelivered event finds the model and config it already made and an
 endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
 what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.

@@ -18,7 +18,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
-from lambdas.training_deploy.endpoint import already_exists, describe_endpoint, not_found, uses
+from lambdas.training_deploy.endpoint import (
+    already_exists,
+    config_name,
+    describe_endpoint,
+    endpoint_versions,
+    not_found,
+    uses,
+)
 from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.model_data import model_data_problems
 from lambdas.training_deploy.notifications import notify
@@ -37,6 +44,7 @@ SUBJECTS = {
     "CREATING": "GenAI kit rollout to {endpoint} started",
     "UPDATING": "GenAI kit rollout to {endpoint} started",
     "REFUSED": "GenAI kit rollout to {endpoint} refused: model data",
+    "SUPERSEDED": "GenAI kit rollout to {endpoint} skipped: a newer version is served",
 }
 
 
@@ -101,14 +109,41 @@ def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
             "modelData": problems,
             "endpoint": env.endpoint_name,
         }
-    name = f"{env.resource_prefix}-v{package['ModelPackageVersion']}"
+    version = int(package["ModelPackageVersion"])
+    name = config_name(env.resource_prefix, version)
+    endpoint = describe_endpoint(env.endpoint_name)
+    if endpoint is not None:
+        if uses(endpoint, name):
+            return _result(
+                "UNCHANGED", f"endpoint {env.endpoint_name} already serves or moves to {name}", package_arn, name, env
+            )
+        newer = superseding_version(endpoint, version, package_arn, env)
+        if newer is not None:
+            return _result(
+                "SUPERSEDED",
+                f"{package_arn} was not rolled out: endpoint {env.endpoint_name} serves or moves to "
+                f"{config_name(env.resource_prefix, newer)}, a newer version that is still Approved, and an approval "
+                f"older than the version served is ignored (a late or repeated event); to serve v{version}, reject "
+                f"v{newer} first, then send v{version}'s event again",
+                package_arn,
+                name,
+                env,
+                servedVersion=newer,
+            )
+        status = endpoint.get("EndpointStatus")
+        if status != "InService":
+            # Checked before anything is created: there would be nothing to do with it.
+            raise RolloutError(
+                f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
+                "(wait for the deployment in progress, then invoke the function again with the event)"
+            )
     created: list[tuple[str, str]] = []
     try:
         if ensure_model(name, package_arn, env):
             created.append(("model", name))
         if ensure_endpoint_config(name, env):
             created.append(("endpoint-config", name))
-        status = switch_endpoint(name, env)
+        status = switch_endpoint(name, endpoint, env)
     except Exception:
         clean_up(created, env)
         raise
@@ -118,13 +153,40 @@ def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
         f"bakes {env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires",
         "UNCHANGED": f"endpoint {env.endpoint_name} already serves or moves to {name}",
     }
+    return _result(status, reasons[status], package_arn, name, env)
+
+
+def superseding_version(endpoint: dict[str, Any], version: int, package_arn: str, env: Environment) -> int | None:
+    """The newest version above ``version`` that the endpoint serves or moves to and that is still Approved.
+
+    An approval that arrives after a newer version went out (EventBridge delivers late, out of order, or twice)
+    must not take the endpoint back; a newer version that was rejected since no longer counts, which is how an
+    operator goes back to an older version on purpose. Versions of one group share the ARN up to the version.
+    """
+    sagemaker = client("sagemaker")
+    group_arn = package_arn.rsplit("/", 1)[0]
+    for newer in sorted((v for v in endpoint_versions(endpoint, env.resource_prefix) if v > version), reverse=True):
+        try:
+            package = sagemaker.describe_model_package(ModelPackageName=f"{group_arn}/{newer}")
+        except ClientError as error:
+            # A version deleted from the registry is not an approved one.
+            if error.response["Error"].get("Code") == "ValidationException":
+                continue
+            raise
+        if package.get("ModelApprovalStatus") == APPROVED:
+            return newer
+    return None
+
+
+def _result(status: str, reason: str, package_arn: str, name: str, env: Environment, **fields: Any) -> dict[str, Any]:
     return {
         "status": status,
-        "reason": reasons[status],
+        "reason": reason,
         "modelPackageArn": package_arn,
         "model": name,
         "endpointConfig": name,
         "endpoint": env.endpoint_name,
+        **fields,
     }
 
 
@@ -196,10 +258,9 @@ def deployment_config(env: Environment) -> dict[str, Any]:
     }
 
 
-def switch_endpoint(config_name: str, env: Environment) -> Status:
-    """Create the endpoint on the config, or update it blue/green; nothing if it already serves or moves to it."""
+def switch_endpoint(config_name: str, endpoint: dict[str, Any] | None, env: Environment) -> Status:
+    """Create the endpoint on the config, or update it (InService, described just before) blue/green."""
     sagemaker = client("sagemaker")
-    endpoint = describe_endpoint(env.endpoint_name)
     if endpoint is None:
         try:
             sagemaker.create_endpoint(
@@ -214,14 +275,6 @@ def switch_endpoint(config_name: str, env: Environment) -> Status:
                 raise
             return "UNCHANGED"
         return "CREATING"
-    if uses(endpoint, config_name):
-        return "UNCHANGED"
-    status = endpoint.get("EndpointStatus")
-    if status != "InService":
-        raise RolloutError(
-            f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
-            "(wait for the deployment in progress, then invoke the function again with the event)"
-        )
     sagemaker.update_endpoint(
         EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
     )

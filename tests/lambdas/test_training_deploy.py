@@ -185,11 +185,11 @@ def test_approval_without_an_endpoint_creates_model_config_and_endpoint(account:
     assert result["status"] == "CREATING"
     assert account.calls == [
         "DescribeModelPackage",
+        "DescribeEndpoint",
         "DescribeModel",
         "CreateModel",
         "DescribeEndpointConfig",
         "CreateEndpointConfig",
-        "DescribeEndpoint",
         "CreateEndpoint",
     ]
     model = client("sagemaker").describe_model(ModelName="genai-kit-dev-ft-v1")
@@ -376,14 +376,25 @@ def test_redelivered_event_changes_nothing(account: Account, with_endpoint: bool
 
     assert first["status"] in {"CREATING", "UPDATING"}
     assert again["status"] == "UNCHANGED"
-    assert account.calls[calls:] == [
-        "DescribeModelPackage",
-        "DescribeModel",
-        "DescribeEndpointConfig",
-        "DescribeEndpoint",
-    ]
+    assert account.calls[calls:] == ["DescribeModelPackage", "DescribeEndpoint"]
     assert len(account.updates) == int(with_endpoint)
     assert len(account.notifications()) == notifications
+
+
+def _pending(account: Account, monkeypatch: pytest.MonkeyPatch, serving: str, moving_to: str) -> None:
+    """The endpoint serves ``serving`` while a blue/green deployment moves it to ``moving_to`` (as DescribeEndpoint
+    reports it; moto has no PendingDeploymentSummary)."""
+    endpoint = account.backend.endpoints[ENDPOINT]
+    endpoint.endpoint_config_name = serving
+    endpoint.endpoint_status = "Updating"
+    original = client("sagemaker").describe_endpoint
+
+    def describe_endpoint(**request: Any) -> dict[str, Any]:
+        response: dict[str, Any] = original(**request)
+        response["PendingDeploymentSummary"] = {"EndpointConfigName": moving_to}
+        return response
+
+    monkeypatch.setattr(client("sagemaker"), "describe_endpoint", describe_endpoint)
 
 
 @pytest.mark.usefixtures("serving_v1")
@@ -391,23 +402,69 @@ def test_redelivery_during_the_blue_green_deployment_changes_nothing(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     arn, _ = account.deploy()
-    endpoint = account.backend.endpoints[ENDPOINT]
     # SageMaker keeps serving v1 while v2 bakes: DescribeEndpoint reports v2 as the pending deployment.
-    endpoint.endpoint_config_name = "genai-kit-dev-ft-v1"
-    endpoint.endpoint_status = "Updating"
-    original = client("sagemaker").describe_endpoint
-
-    def describe_endpoint(**request: Any) -> dict[str, Any]:
-        response: dict[str, Any] = original(**request)
-        response["PendingDeploymentSummary"] = {"EndpointConfigName": "genai-kit-dev-ft-v2"}
-        return response
-
-    monkeypatch.setattr(client("sagemaker"), "describe_endpoint", describe_endpoint)
+    _pending(account, monkeypatch, serving="genai-kit-dev-ft-v1", moving_to="genai-kit-dev-ft-v2")
 
     _, again = account.deploy(package_arn=arn)
 
     assert again["status"] == "UNCHANGED"
     assert len(account.updates) == 1
+
+
+def test_late_approval_of_an_older_version_is_superseded_and_notified(account: Account) -> None:
+    # GIVEN v1 registered, then v2 registered, approved and rolled out first
+    v1 = account.register()
+    account.deploy()
+    account.calls.clear()
+
+    # WHEN v1's approval arrives after v2 went out
+    _, result = account.deploy(package_arn=v1)
+
+    # THEN the endpoint stays on v2, nothing is created for v1, and the topic says why and how to serve v1
+    assert result["status"] == "SUPERSEDED"
+    assert account.calls == ["DescribeModelPackage", "DescribeEndpoint", "DescribeModelPackage"]
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
+    assert set(account.backend._models) == {"genai-kit-dev-ft-v2"}
+    notification = account.notifications()[-1]
+    assert notification["status"] == "SUPERSEDED"
+    assert notification["modelPackageArn"] == v1
+    assert notification["servedVersion"] == 2
+    assert (
+        f"endpoint {ENDPOINT} serves or moves to genai-kit-dev-ft-v2, a newer version that is still Approved"
+        in (notification["reason"])
+    )
+    assert "to serve v1, reject v2 first, then send v1's event again" in notification["reason"]
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_older_approval_during_the_newer_versions_deployment_is_superseded_not_failed(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v2 = account.register()
+    account.deploy()
+    _pending(account, monkeypatch, serving="genai-kit-dev-ft-v1", moving_to="genai-kit-dev-ft-v3")
+
+    _, result = account.deploy(package_arn=v2)
+
+    assert result["status"] == "SUPERSEDED"
+    assert result["servedVersion"] == 3
+    assert len(account.updates) == 1
+
+
+def test_older_version_goes_out_once_the_newer_one_is_rejected(account: Account) -> None:
+    # GIVEN v2 served and v1 approved late (superseded)
+    v1 = account.register()
+    v2, _ = account.deploy()
+    assert account.deploy(package_arn=v1)[1]["status"] == "SUPERSEDED"
+
+    # WHEN the operator rejects v2 and sends v1's event again
+    account.deploy("Rejected", package_arn=v2)
+    _, result = account.deploy(package_arn=v1)
+
+    # THEN v1 goes out blue/green
+    assert result["status"] == "UPDATING"
+    assert account.updates[-1]["EndpointConfigName"] == "genai-kit-dev-ft-v1"
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
 
 
 def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:
