@@ -15,6 +15,10 @@ Approved: the endpoint follows the newest approved version, so a late, out-of-or
 older one never takes it back. Going back is deliberate: reject the newer version, then send the older one's
 event again. Both outcomes are notified and leave the endpoint as it was.
 
+A ``Failed`` endpoint (SageMaker allows only DeleteEndpoint on it) is deleted and created again on the approved
+version, whatever version it failed on (``RECREATING``); the invocation waits for the deletion while its timeout
+allows, and a later attempt with the same event finishes the job.
+
 Names derive from the version, so a redelivered event finds the model and config it already made and an
 endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
 what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.
@@ -37,6 +41,9 @@ logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
+# What an invocation keeps after waiting for a deletion: CreateEndpoint, clean-up and the notification, with retries.
+RESERVED_SECONDS = 60
+
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
@@ -44,4 +51,6 @@ tracer = Tracer()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
     change = parse(event=event, model=PackageStateChange)
-    return on_package_state_change(change.detail, Environment.from_os())
+    # Replacing a Failed endpoint waits for its deletion; keep time to create it and to report a failure.
+    wait_seconds = max(0.0, context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS)
+    return on_package_state_change(change.detail, Environment.from_os(), wait_seconds=wait_seconds)

@@ -11,6 +11,8 @@ re-raises.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from time import monotonic, sleep
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,22 +40,40 @@ VARIANT_NAME = "AllTraffic"
 APPROVED = "Approved"
 REJECTED = "Rejected"
 
-Status = Literal["CREATING", "UPDATING", "UNCHANGED"]
+Status = Literal["CREATING", "RECREATING", "UPDATING", "UNCHANGED"]
 # The subject of each result's notification; UNCHANGED (a redelivered event) notifies nothing.
 SUBJECTS = {
     "CREATING": "GenAI kit rollout to {endpoint} started",
+    "RECREATING": "GenAI kit rollout to {endpoint} started: failed endpoint replaced",
     "UPDATING": "GenAI kit rollout to {endpoint} started",
     "REFUSED": "GenAI kit rollout to {endpoint} refused: model data",
     "SUPERSEDED": "GenAI kit rollout to {endpoint} skipped: a newer version is served",
 }
 
 
+# SageMaker allows only DeleteEndpoint on a Failed endpoint; these are the states in which the function replaces it.
+REPLACED_STATUSES = ("Failed", "Deleting")
+# How often the function looks whether the endpoint it deleted is gone.
+DELETION_POLL_SECONDS = 10
+
+
 class RolloutError(RuntimeError):
     """The approved version cannot be rolled out; the message says why and what was left unchanged."""
 
 
-def on_package_state_change(detail: PackageDetail, env: Environment) -> dict[str, Any]:
-    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
+@dataclass
+class Attempt:
+    """What one invocation did to the endpoint, for the notification if it fails later."""
+
+    endpoint_state: str
+
+
+def on_package_state_change(detail: PackageDetail, env: Environment, *, wait_seconds: float = 0) -> dict[str, Any]:
+    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it.
+
+    ``wait_seconds`` bounds how long the function waits for a Failed endpoint it deleted to be gone before it
+    creates it again (the handler passes what the invocation's timeout leaves).
+    """
     package_arn = detail.model_package_arn
     logger.append_keys(model_package_arn=package_arn)
     if detail.model_package_group_name != env.model_package_group_name:
@@ -68,11 +88,11 @@ def on_package_state_change(detail: PackageDetail, env: Environment) -> dict[str
         return {"status": "REJECTED", "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
     if detail.model_approval_status != APPROVED:
         return {"status": "IGNORED", "modelPackageArn": package_arn}
+    attempt = Attempt(endpoint_state=f"endpoint {env.endpoint_name} keeps serving what it served")
     try:
-        result = roll_out(package_arn, env)
+        result = roll_out(package_arn, env, attempt=attempt, wait_seconds=wait_seconds)
     except Exception as error:
-        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); endpoint {env.endpoint_name} "
-        reason += "keeps serving what it served"
+        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); {attempt.endpoint_state}"
         logger.exception("rollout failed")
         metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
         notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
@@ -86,13 +106,14 @@ def on_package_state_change(detail: PackageDetail, env: Environment) -> dict[str
     return result
 
 
-def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
+def roll_out(package_arn: str, env: Environment, *, attempt: Attempt, wait_seconds: float = 0) -> dict[str, Any]:
     """Model and endpoint config for the version, then the endpoint switched to them (blue/green).
 
-    Refused (``REFUSED``, nothing created or changed) when the version's model data is missing or unreadable.
+    Refused (``REFUSED``, nothing created or changed) when the version's model data is missing or unreadable;
+    ``SUPERSEDED`` when a newer approved version is served. A Failed endpoint, which SageMaker lets nobody update,
+    is deleted and created again on the version (``RECREATING``); one being deleted is waited for and created.
     """
-    sagemaker = client("sagemaker")
-    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    package = client("sagemaker").describe_model_package(ModelPackageName=package_arn)
     if package.get("ModelApprovalStatus") != APPROVED:
         raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
     if package.get("ModelPackageGroupName") != env.model_package_group_name:
@@ -100,60 +121,83 @@ def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
     # Before any SageMaker call that creates or changes something: an endpoint on missing weights would only fail
     # its start-up health check after the download and health check timeouts (up to two hours on Neuron).
     problems = model_data_problems(package, readable_prefix=env.model_data_prefix, kms_key_arn=env.kms_key_arn)
-    if problems:
-        return {
-            "status": "REFUSED",
-            "reason": f"{package_arn} was not rolled out: its model data cannot be served ({'; '.join(problems)}); "
-            f"nothing was created and endpoint {env.endpoint_name} is unchanged",
-            "modelPackageArn": package_arn,
-            "modelData": problems,
-            "endpoint": env.endpoint_name,
-        }
     version = int(package["ModelPackageVersion"])
     name = config_name(env.resource_prefix, version)
+    if problems:
+        reason = (
+            f"{package_arn} was not rolled out: its model data cannot be served ({'; '.join(problems)}); "
+            f"nothing was created and endpoint {env.endpoint_name} is unchanged"
+        )
+        return _result("REFUSED", reason, package_arn, None, env, modelData=problems)
     endpoint = describe_endpoint(env.endpoint_name)
-    if endpoint is not None:
-        if uses(endpoint, name):
-            return _result(
-                "UNCHANGED", f"endpoint {env.endpoint_name} already serves or moves to {name}", package_arn, name, env
-            )
-        newer = superseding_version(endpoint, version, package_arn, env)
-        if newer is not None:
-            return _result(
-                "SUPERSEDED",
-                f"{package_arn} was not rolled out: endpoint {env.endpoint_name} serves or moves to "
-                f"{config_name(env.resource_prefix, newer)}, a newer version that is still Approved, and an approval "
-                f"older than the version served is ignored (a late or repeated event); to serve v{version}, reject "
-                f"v{newer} first, then send v{version}'s event again",
-                package_arn,
-                name,
-                env,
-                servedVersion=newer,
-            )
-        status = endpoint.get("EndpointStatus")
-        if status != "InService":
-            # Checked before anything is created: there would be nothing to do with it.
-            raise RolloutError(
-                f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
-                "(wait for the deployment in progress, then invoke the function again with the event)"
-            )
+    replaced = endpoint is not None and endpoint.get("EndpointStatus") in REPLACED_STATUSES
+    # A Failed endpoint serves nothing: whatever version it was on, the approved one replaces it.
+    if endpoint is not None and not replaced:
+        skipped = _skipped(endpoint, version, package_arn, env)
+        if skipped is not None:
+            return skipped
     created: list[tuple[str, str]] = []
     try:
         if ensure_model(name, package_arn, env):
             created.append(("model", name))
         if ensure_endpoint_config(name, env):
             created.append(("endpoint-config", name))
-        status = switch_endpoint(name, endpoint, env)
+        if endpoint is not None and replaced:
+            status = replace_endpoint(name, endpoint, env, attempt=attempt, wait_seconds=wait_seconds)
+        else:
+            status = switch_endpoint(name, endpoint, env)
     except Exception:
         clean_up(created, env)
         raise
-    reasons = {
-        "CREATING": f"creating endpoint {env.endpoint_name} with {name} ({package_arn})",
-        "UPDATING": f"updating endpoint {env.endpoint_name} to {name} ({package_arn}) blue/green: the new fleet "
-        f"bakes {env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires",
-        "UNCHANGED": f"endpoint {env.endpoint_name} already serves or moves to {name}",
-    }
-    return _result(status, reasons[status], package_arn, name, env)
+    fields = {"failureReason": (endpoint or {}).get("FailureReason")} if status == "RECREATING" else {}
+    return _result(status, _started(status, name, package_arn, endpoint, env), package_arn, name, env, **fields)
+
+
+def _skipped(endpoint: dict[str, Any], version: int, package_arn: str, env: Environment) -> dict[str, Any] | None:
+    """UNCHANGED or SUPERSEDED for an endpoint that exists and is not Failed; raises while it is busy."""
+    name = config_name(env.resource_prefix, version)
+    if uses(endpoint, name):
+        return _result(
+            "UNCHANGED", f"endpoint {env.endpoint_name} already serves or moves to {name}", package_arn, name, env
+        )
+    newer = superseding_version(endpoint, version, package_arn, env)
+    if newer is not None:
+        reason = (
+            f"{package_arn} was not rolled out: endpoint {env.endpoint_name} serves or moves to "
+            f"{config_name(env.resource_prefix, newer)}, a newer version that is still Approved, and an approval "
+            f"older than the version served is ignored (a late or repeated event); to serve v{version}, reject "
+            f"v{newer} first, then send v{version}'s event again"
+        )
+        return _result("SUPERSEDED", reason, package_arn, name, env, servedVersion=newer)
+    status = endpoint.get("EndpointStatus")
+    if status != "InService":
+        # Checked before anything is created: there would be nothing to do with it.
+        raise RolloutError(
+            f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
+            "(wait for the deployment in progress, then invoke the function again with the event)"
+        )
+    return None
+
+
+def _started(status: Status, name: str, package_arn: str, endpoint: dict[str, Any] | None, env: Environment) -> str:
+    """The notification's reason for a rollout SageMaker accepted."""
+    if status == "RECREATING":
+        endpoint = endpoint or {}
+        if endpoint.get("EndpointStatus") == "Failed":
+            failure = endpoint.get("FailureReason") or "no FailureReason given"
+            return (
+                f"endpoint {env.endpoint_name} was Failed ({failure}): deleted it and creating it with {name} "
+                f"({package_arn})"
+            )
+        return f"endpoint {env.endpoint_name} was being deleted: creating it again with {name} ({package_arn})"
+    if status == "UPDATING":
+        return (
+            f"updating endpoint {env.endpoint_name} to {name} ({package_arn}) blue/green: the new fleet bakes "
+            f"{env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires"
+        )
+    if status == "UNCHANGED":
+        return f"endpoint {env.endpoint_name} already serves or moves to {name}"
+    return f"creating endpoint {env.endpoint_name} with {name} ({package_arn})"
 
 
 def superseding_version(endpoint: dict[str, Any], version: int, package_arn: str, env: Environment) -> int | None:
@@ -178,13 +222,16 @@ def superseding_version(endpoint: dict[str, Any], version: int, package_arn: str
     return None
 
 
-def _result(status: str, reason: str, package_arn: str, name: str, env: Environment, **fields: Any) -> dict[str, Any]:
+def _result(
+    status: str, reason: str, package_arn: str, name: str | None, env: Environment, **fields: Any
+) -> dict[str, Any]:
+    """The function's response, and the notification's fields: ``model`` and ``endpointConfig`` when named."""
+    names = {"model": name, "endpointConfig": name} if name else {}
     return {
         "status": status,
         "reason": reason,
         "modelPackageArn": package_arn,
-        "model": name,
-        "endpointConfig": name,
+        **names,
         "endpoint": env.endpoint_name,
         **fields,
     }
@@ -279,6 +326,43 @@ def switch_endpoint(config_name: str, endpoint: dict[str, Any] | None, env: Envi
         EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
     )
     return "UPDATING"
+
+
+def replace_endpoint(
+    config_name: str, endpoint: dict[str, Any], env: Environment, *, attempt: Attempt, wait_seconds: float
+) -> Status:
+    """Delete a Failed endpoint (or wait for one being deleted) and create it on the config.
+
+    DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint, and CreateEndpoint refuses the name
+    until the deletion is over, so the function waits up to ``wait_seconds``; past that it raises, and handling the
+    event again (a retry) finds the endpoint gone or still Deleting and goes on from there.
+    """
+    sagemaker = client("sagemaker")
+    if endpoint.get("EndpointStatus") == "Failed":
+        try:
+            sagemaker.delete_endpoint(EndpointName=env.endpoint_name)
+        except ClientError as error:
+            if not not_found(error):
+                raise
+        attempt.endpoint_state = (
+            f"endpoint {env.endpoint_name} was Failed ({endpoint.get('FailureReason') or 'no FailureReason given'}) "
+            f"and has been deleted; it is created with {config_name} when the event is handled again"
+        )
+        logger.info("deleted the Failed endpoint", extra={"failureReason": endpoint.get("FailureReason")})
+    if not wait_until_deleted(env.endpoint_name, wait_seconds):
+        raise RolloutError(f"endpoint {env.endpoint_name} is still being deleted after {wait_seconds:.0f} s")
+    switch_endpoint(config_name, None, env)
+    return "RECREATING"
+
+
+def wait_until_deleted(name: str, wait_seconds: float) -> bool:
+    """Whether the endpoint is gone, looking every ten seconds for at most ``wait_seconds`` (once when 0)."""
+    deadline = monotonic() + wait_seconds
+    while describe_endpoint(name) is not None:
+        if monotonic() + DELETION_POLL_SECONDS > deadline:
+            return False
+        sleep(DELETION_POLL_SECONDS)
+    return True
 
 
 def clean_up(created: list[tuple[str, str]], env: Environment) -> None:

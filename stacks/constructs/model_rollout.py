@@ -125,7 +125,8 @@ class ModelRollout(Construct):
             encryption_key=encryption_key,
             log_retention=log_retention,
             removal_policy=removal_policy,
-            timeout=cdk.Duration.minutes(2),
+            # Replacing a Failed endpoint waits for SageMaker to delete it before creating it again.
+            timeout=cdk.Duration.minutes(5),
         )
         # No automatic retry of a failed rollout: the function has notified the topic with the reason already.
         self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=cdk.Duration.hours(1))
@@ -252,6 +253,10 @@ class ModelRollout(Construct):
                 sid="RollOutEndpoint",
                 actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
                 resources=[arns["endpoint"], arns["endpoint-config"]],
+            ),
+            # DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint: the function replaces it.
+            iam.PolicyStatement(
+                sid="ReplaceFailedEndpoint", actions=["sagemaker:DeleteEndpoint"], resources=[arns["endpoint"]]
             ),
             iam.PolicyStatement(
                 sid="TagOwnResources",

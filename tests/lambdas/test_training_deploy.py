@@ -21,6 +21,7 @@ from moto.sagemaker.models import FakeEndpointConfig, sagemaker_backends
 from moto.sns.models import sns_backends
 
 from lambdas.shared.aws import client
+from lambdas.training_deploy import rollout
 from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.handler import handler
 from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
@@ -465,6 +466,114 @@ def test_older_version_goes_out_once_the_newer_one_is_rejected(account: Account)
     assert result["status"] == "UPDATING"
     assert account.updates[-1]["EndpointConfigName"] == "genai-kit-dev-ft-v1"
     assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+
+
+FAILURE = "The primary container for production variant AllTraffic did not pass the ping health check."
+
+
+def _fail(account: Account) -> None:
+    endpoint = account.backend.endpoints[ENDPOINT]
+    endpoint.endpoint_status = "Failed"
+    endpoint.failure_reason = FAILURE
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_approval_while_the_endpoint_is_failed_deletes_and_recreates_it(account: Account) -> None:
+    # GIVEN an endpoint that failed (SageMaker allows only DeleteEndpoint on it)
+    _fail(account)
+
+    # WHEN a version is approved
+    arn, result = account.deploy()
+
+    # THEN the function deletes the endpoint, creates it on the new version and says what it replaced
+    assert result["status"] == "RECREATING"
+    assert account.calls[-3:] == ["DeleteEndpoint", "DescribeEndpoint", "CreateEndpoint"]
+    assert "UpdateEndpoint" not in account.calls
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
+    assert account.backend.endpoints[ENDPOINT].endpoint_status == "InService"
+    assert set(account.backend._models) == {"genai-kit-dev-ft-v1", "genai-kit-dev-ft-v2"}
+    notification = account.notifications()[-1]
+    assert notification["status"] == "RECREATING"
+    assert notification["failureReason"] == FAILURE
+    assert notification["reason"] == (
+        f"endpoint {ENDPOINT} was Failed ({FAILURE}): deleted it and creating it with genai-kit-dev-ft-v2 ({arn})"
+    )
+
+
+def test_approval_of_the_version_the_endpoint_failed_on_tries_it_again(account: Account) -> None:
+    arn, _ = account.deploy()
+    _fail(account)
+
+    _, result = account.deploy(package_arn=arn)
+
+    assert result["status"] == "RECREATING"
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v1"
+    assert account.backend.endpoints[ENDPOINT].endpoint_status == "InService"
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_failed_endpoint_still_deleting_fails_the_attempt_and_the_next_one_creates_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a Failed endpoint whose deletion takes longer than the invocation may wait
+    _fail(account)
+    endpoint = account.backend.endpoints[ENDPOINT]
+
+    def delete_endpoint(**request: Any) -> dict[str, Any]:
+        account.calls.append("DeleteEndpoint")
+        endpoint.endpoint_status = "Deleting"
+        return {}
+
+    monkeypatch.setattr(client("sagemaker"), "delete_endpoint", delete_endpoint)
+
+    # WHEN v2 is approved, THEN the attempt fails after deleting, and says the endpoint is gone and what comes next
+    arn = account.register()
+    with pytest.raises(RolloutError, match="is still being deleted after 0 s"):
+        account.deploy(package_arn=arn)
+    assert account.calls.count("DeleteEndpoint") == 1
+    assert set(account.backend._models) == {"genai-kit-dev-ft-v1"}
+    notification = account.notifications()[-1]
+    assert notification["status"] == "FAILED"
+    assert (
+        f"endpoint {ENDPOINT} was Failed ({FAILURE}) and has been deleted; it is created with genai-kit-dev-ft-v2 "
+        "when the event is handled again"
+    ) in notification["reason"]
+
+    # WHEN SageMaker finished deleting and the event is handled again, THEN the endpoint is created on v2
+    del account.backend.endpoints[ENDPOINT]
+    _, result = account.deploy(package_arn=arn)
+    assert result["status"] == "CREATING"
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
+
+
+def test_endpoint_being_deleted_is_waited_for_then_created(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an endpoint that SageMaker is deleting, and is gone at the second look
+    account.deploy()
+    account.backend.endpoints[ENDPOINT].endpoint_status = "Deleting"
+    original = client("sagemaker").describe_endpoint
+    looks: list[str] = []
+
+    def describe_endpoint(**request: Any) -> dict[str, Any]:
+        looks.append(request["EndpointName"])
+        if len(looks) == 3:  # the rollout's look, the first wait, then gone
+            account.backend.endpoints.pop(ENDPOINT, None)
+        return dict(original(**request))
+
+    monkeypatch.setattr(client("sagemaker"), "describe_endpoint", describe_endpoint)
+    sleeps: list[float] = []
+    monkeypatch.setattr("lambdas.training_deploy.rollout.sleep", sleeps.append)
+
+    # WHEN v2 is approved with time to wait
+    result = on_package_state_change(account.set_status(account.register(), "Approved"), account.env, wait_seconds=60)
+
+    # THEN the function waited one poll and created the endpoint on v2
+    assert result["status"] == "RECREATING"
+    assert sleeps == [rollout.DELETION_POLL_SECONDS]
+    assert "DeleteEndpoint" not in account.calls
+    assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
+    assert result["reason"].startswith(
+        f"endpoint {ENDPOINT} was being deleted: creating it again with genai-kit-dev-ft-v2"
+    )
 
 
 def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:

@@ -109,6 +109,8 @@ def test_deploy_lambda_touches_only_the_kit_names(training: Template) -> None:
         ":endpoint-config/genai-kit-dev-ft-*",
         f":endpoint/{ENDPOINT}",
     ]
+    assert statements["ReplaceFailedEndpoint"]["Action"] == "sagemaker:DeleteEndpoint"
+    assert _tail(statements["ReplaceFailedEndpoint"]["Resource"]) == f":endpoint/{ENDPOINT}"
     assert _tail(statements["CheckModelData"]["Resource"]) == "/training/output/*"
     assert statements["CheckModelData"]["Action"] == "s3:GetObject"
     assert statements["ListModelData"]["Condition"] == {"StringLike": {"s3:prefix": ["training/output/*"]}}
