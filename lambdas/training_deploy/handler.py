@@ -23,17 +23,25 @@ Names derive from the version, so a redelivered event finds the model and config
 endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
 what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.
 The logic is in :mod:`lambdas.training_deploy.rollout`.
+
+An event of another shape or detail-type is notified (``UNEXPECTED_EVENT``) and fails the invocation. Lambda runs
+a failed invocation twice more, then sends its record to the failure queue (``FAILURE_QUEUE_URL``), whose alarm
+pages the topic; handling an event again is safe (see the retry decision in ``stacks/constructs/model_rollout.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.exceptions import InvalidModelTypeError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from lambdas.training_deploy.events import PackageStateChange
+from lambdas.training_deploy.events import PACKAGE_STATE_CHANGE, PackageStateChange
+from lambdas.training_deploy.notifications import notify, retried_then_kept
 from lambdas.training_deploy.rollout import on_package_state_change
 from lambdas.training_deploy.settings import Environment
 
@@ -45,12 +53,51 @@ tracer = Tracer()
 RESERVED_SECONDS = 60
 
 
+class UnexpectedEventError(ValueError):
+    """An event the function cannot handle: notified, then raised so that Lambda keeps it in the failure queue."""
+
+
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
-    change = parse(event=event, model=PackageStateChange)
+    """Handle one EventBridge event; raise after notifying on a failure or an event of another shape.
+
+    Returns what the rollout reports (``{"status": ..., "reason": ..., "modelPackageArn": ..., "endpoint": ...}``).
+    Raises :class:`UnexpectedEventError` for an event that is not a model package state change of the expected
+    shape, and re-raises any error of the rollout, after publishing it to the topic.
+    """
+    env = Environment.from_os()
+    if not isinstance(event, dict) or event.get("detail-type") != PACKAGE_STATE_CHANGE:
+        kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+        unexpected(event, f"detail-type {kind!r} is not {PACKAGE_STATE_CHANGE!r}", env)
+    try:
+        change = parse(event=event, model=PackageStateChange)
+    except (ValidationError, InvalidModelTypeError) as error:
+        unexpected(event, _problems(error), env)
     # Replacing a Failed endpoint waits for its deletion; keep time to create it and to report a failure.
     wait_seconds = max(0.0, context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS)
-    return on_package_state_change(change.detail, Environment.from_os(), wait_seconds=wait_seconds)
+    return on_package_state_change(change.detail, env, wait_seconds=wait_seconds)
+
+
+def unexpected(event: Any, problem: str, env: Environment) -> NoReturn:
+    """Tell the topic about an event the function cannot handle (id, detail-type, source, problem), then raise."""
+    fields = {key: event.get(key) for key in ("id", "detail-type", "source")} if isinstance(event, dict) else {}
+    reason = f"event {fields.get('id')} was not handled: {problem}. {retried_then_kept(env)}"
+    logger.error("unexpected event", extra={"reason": reason, "event": event})
+    metrics.add_metric(name="UnexpectedEvent", unit=MetricUnit.Count, value=1)
+    notify(
+        env,
+        "UNEXPECTED_EVENT",
+        f"GenAI kit deploy function got an event it cannot handle ({env.endpoint_name})",
+        reason,
+        event=fields,
+    )
+    raise UnexpectedEventError(reason)
+
+
+def _problems(error: Exception) -> str:
+    """``detail.ModelPackageArn: Field required; ...`` for a pydantic error, the message otherwise."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
+    return str(error)

@@ -16,3 +16,8 @@ def notify(env: Environment, status: str, subject: str, reason: str, **fields: A
     """Publish ``{"status", "reason", "subject", "endpoint", **fields}`` to the topic (``Subject`` cut to 100)."""
     message = {"status": status, "reason": reason, "subject": subject, "endpoint": env.endpoint_name, **fields}
     client("sns").publish(TopicArn=env.topic_arn, Subject=subject[:_SUBJECT_MAX], Message=json.dumps(message))
+
+
+def retried_then_kept(env: Environment) -> str:
+    """What happens to the event of a failed invocation (the function's asynchronous invocation settings)."""
+    return f"Lambda runs the event again, then keeps it in the failure queue {env.failure_queue_url}"

@@ -30,7 +30,7 @@ from lambdas.training_deploy.endpoint import (
 )
 from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.model_data import model_data_problems
-from lambdas.training_deploy.notifications import notify
+from lambdas.training_deploy.notifications import notify, retried_then_kept
 from lambdas.training_deploy.settings import Environment
 
 logger = Logger()
@@ -77,22 +77,23 @@ def on_package_state_change(detail: PackageDetail, env: Environment, *, wait_sec
     package_arn = detail.model_package_arn
     logger.append_keys(model_package_arn=package_arn)
     if detail.model_package_group_name != env.model_package_group_name:
-        logger.warning(
-            "event for another model package group ignored", extra={"group": detail.model_package_group_name}
-        )
-        return {"status": "IGNORED", "modelPackageArn": package_arn}
+        # The rule matches the kit's group only: such an event was sent by hand, so say why nothing happened.
+        return _ignored(f"{package_arn} belongs to group {detail.model_package_group_name}", package_arn, env)
     if detail.model_approval_status == REJECTED:
         reason = f"{package_arn} was rejected; endpoint {env.endpoint_name} is unchanged"
         notify(env, "REJECTED", f"GenAI kit fine-tuned model rejected (endpoint {env.endpoint_name} unchanged)", reason)
         metrics.add_metric(name="ModelPackageRejected", unit=MetricUnit.Count, value=1)
         return {"status": "REJECTED", "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
     if detail.model_approval_status != APPROVED:
-        return {"status": "IGNORED", "modelPackageArn": package_arn}
+        return _ignored(f"{package_arn} is {detail.model_approval_status}", package_arn, env)
     attempt = Attempt(endpoint_state=f"endpoint {env.endpoint_name} keeps serving what it served")
     try:
         result = roll_out(package_arn, env, attempt=attempt, wait_seconds=wait_seconds)
     except Exception as error:
-        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); {attempt.endpoint_state}"
+        reason = (
+            f"{package_arn} was not rolled out ({type(error).__name__}: {error}); {attempt.endpoint_state}. "
+            f"{retried_then_kept(env)}"
+        )
         logger.exception("rollout failed")
         metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
         notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
@@ -104,6 +105,13 @@ def on_package_state_change(detail: PackageDetail, env: Environment, *, wait_sec
         fields = {k: v for k, v in result.items() if k not in ("status", "reason", "endpoint")}
         notify(env, status, SUBJECTS[status].format(endpoint=env.endpoint_name), result["reason"], **fields)
     return result
+
+
+def _ignored(why: str, package_arn: str, env: Environment) -> dict[str, Any]:
+    reason = f"{why}: the function rolls out Approved versions of {env.model_package_group_name} only; ignored"
+    logger.warning("event ignored", extra={"reason": reason})
+    notify(env, "IGNORED", f"GenAI kit deploy function ignored an event for {env.endpoint_name}", reason)
+    return {"status": "IGNORED", "reason": reason, "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
 
 
 def roll_out(package_arn: str, env: Environment, *, attempt: Attempt, wait_seconds: float = 0) -> dict[str, Any]:
@@ -174,7 +182,7 @@ def _skipped(endpoint: dict[str, Any], version: int, package_arn: str, env: Envi
         # Checked before anything is created: there would be nothing to do with it.
         raise RolloutError(
             f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
-            "(wait for the deployment in progress, then invoke the function again with the event)"
+            "(once the deployment in progress is over, send the event again)"
         )
     return None
 

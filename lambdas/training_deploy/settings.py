@@ -33,6 +33,7 @@ class Environment(BaseModel):
     maximum_execution_timeout_seconds: int = Field(ge=600, le=28800)
     rollback_alarms: tuple[str, ...] = Field(min_length=1, description="Comma-separated CloudWatch alarm names")
     topic_arn: str
+    failure_queue_url: str = Field(description="Where Lambda keeps an event whose invocation failed all attempts")
     tags: dict[str, str] = Field(default_factory=dict, description="JSON object of tags for what the function creates")
 
     @field_validator("rollback_alarms", mode="before")

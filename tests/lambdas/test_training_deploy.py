@@ -23,7 +23,7 @@ from moto.sns.models import sns_backends
 from lambdas.shared.aws import client
 from lambdas.training_deploy import rollout
 from lambdas.training_deploy.events import PackageDetail
-from lambdas.training_deploy.handler import handler
+from lambdas.training_deploy.handler import UnexpectedEventError, handler
 from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
 from lambdas.training_deploy.settings import Environment
 from tests.lambdas.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, REGION
@@ -56,6 +56,7 @@ VARIABLES = {
     "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": "14400",
     "ROLLBACK_ALARMS": ",".join(ALARMS),
     "TAGS": '{"genai-kit:stage":"dev"}',
+    "FAILURE_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/failures",
 }
 WEIGHTS = f"s3://{ARTIFACTS_BUCKET}/training/output/job/output/model/"
 WEIGHTS_SOURCE = {"S3Uri": WEIGHTS, "S3DataType": "S3Prefix", "CompressionType": "None"}
@@ -281,6 +282,9 @@ def test_failed_update_removes_what_it_created_notifies_and_raises(account: Acco
     assert notification["status"] == "FAILED"
     assert "ResourceLimitExceeded" in notification["reason"]
     assert f"endpoint {ENDPOINT} keeps serving what it served" in notification["reason"]
+    assert notification["reason"].endswith(
+        f"Lambda runs the event again, then keeps it in the failure queue {VARIABLES['FAILURE_QUEUE_URL']}"
+    )
 
 
 @pytest.mark.usefixtures("serving_v1")
@@ -588,16 +592,29 @@ def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:
     assert account.endpoint_config_name() is None
 
 
-def test_event_of_another_group_is_ignored(account: Account) -> None:
+@pytest.mark.parametrize(
+    ("group", "status", "why"),
+    [
+        ("other", "Approved", "belongs to group other"),
+        (GROUP, "PendingManualApproval", "is PendingManualApproval"),
+    ],
+    ids=["another-group", "not-approved-nor-rejected"],
+)
+def test_event_the_rule_does_not_send_is_ignored_and_notified(
+    account: Account, group: str, status: str, why: str
+) -> None:
+    arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{group}/1"
     detail = PackageDetail.model_validate(
-        {
-            "ModelPackageArn": "arn:aws:sagemaker:us-east-1:1:model-package/other/1",
-            "ModelPackageGroupName": "other",
-            "ModelApprovalStatus": "Approved",
-        }
+        {"ModelPackageArn": arn, "ModelPackageGroupName": group, "ModelApprovalStatus": status}
     )
-    assert on_package_state_change(detail, account.env)["status"] == "IGNORED"
+
+    result = on_package_state_change(detail, account.env)
+
+    assert result["status"] == "IGNORED"
     assert account.calls == []
+    notification = account.notifications()[-1]
+    assert notification["status"] == "IGNORED"
+    assert notification["reason"] == (f"{arn} {why}: the function rolls out Approved versions of {GROUP} only; ignored")
 
 
 def test_concurrently_created_model_counts_as_existing(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -627,6 +644,49 @@ def test_handler_parses_the_eventbridge_event(account: Account) -> None:
 
     assert result["status"] == "CREATING"
     assert result["endpoint"] == ENDPOINT
+
+
+def _event() -> dict[str, Any]:
+    return dict(json.loads(EVENT.read_text()))
+
+
+def _without_package_arn() -> dict[str, Any]:
+    event = _event()
+    del event["detail"]["ModelPackageArn"]
+    return event
+
+
+def _other_detail_type() -> dict[str, Any]:
+    return {**_event(), "detail-type": "SageMaker Training Job State Change"}
+
+
+@pytest.mark.parametrize(
+    ("make_event", "problem"),
+    [
+        (_without_package_arn, "detail.ModelPackageArn: Field required"),
+        (
+            _other_detail_type,
+            "detail-type 'SageMaker Training Job State Change' is not 'SageMaker Model Package State Change'",
+        ),
+        (lambda: ["not", "an", "event"], "detail-type 'list' is not 'SageMaker Model Package State Change'"),
+    ],
+    ids=["malformed", "another-detail-type", "not-an-object"],
+)
+def test_event_the_function_cannot_handle_is_notified_and_fails_the_invocation(
+    account: Account, make_event: Any, problem: str
+) -> None:
+    event = make_event()
+
+    with pytest.raises(UnexpectedEventError, match=problem):
+        handler(event, FakeLambdaContext(function_name="training-deploy"))
+
+    assert account.calls == []
+    notification = account.notifications()[-1]
+    assert notification["status"] == "UNEXPECTED_EVENT"
+    assert problem in notification["reason"]
+    assert notification["reason"].endswith(f"then keeps it in the failure queue {VARIABLES['FAILURE_QUEUE_URL']}")
+    if isinstance(event, dict):
+        assert notification["event"] == {k: event[k] for k in ("id", "detail-type", "source")}
 
 
 def test_deployment_config_is_valid_for_create_and_update(account: Account) -> None:
