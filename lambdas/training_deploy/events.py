@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # What SageMaker emits when a model package is created or its approval status changes.
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# What SageMaker emits when a real-time endpoint's status changes (creating, updating, in service, failed...).
+ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
 
 class PackageDetail(BaseModel):
@@ -26,3 +28,22 @@ class PackageStateChange(EventBridgeModel):
     """An EventBridge "SageMaker Model Package State Change" event."""
 
     detail: PackageDetail
+
+
+class EndpointDetail(BaseModel):
+    """The fields of an endpoint state change the function reads.
+
+    ``EndpointStatus`` is spelled in the event's own way (``IN_SERVICE`` in the documented example); the function
+    reads the status, configs and failure reason from DescribeEndpoint instead, so the event only says when to look.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    endpoint_name: str = Field(alias="EndpointName")
+    endpoint_status: str | None = Field(None, alias="EndpointStatus")
+
+
+class EndpointStateChange(EventBridgeModel):
+    """An EventBridge "SageMaker Endpoint State Change" event."""
+
+    detail: EndpointDetail

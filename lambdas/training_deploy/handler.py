@@ -1,12 +1,13 @@
-"""Deploy on approval: roll an approved fine-tuned model version out to its Inferentia2 endpoint.
+"""Deploy on approval: roll an approved fine-tuned version out to its Inferentia2 endpoint, and report how it went.
 
-Triggered by EventBridge ("SageMaker Model Package State Change") for the kit's model package group:
+Two EventBridge events invoke the function (asynchronously):
+
+"SageMaker Model Package State Change" for the kit's model package group (:mod:`lambdas.training_deploy.rollout`):
 
 - ``Approved``: create the SageMaker model (the package's inference specification, network isolation on,
   the serving role) and an endpoint config (the configured inf2 type, KMS, Neuron timeouts, data capture),
   both named ``<prefix>-v<version>``; then update the endpoint blue/green with the auto-rollback alarms,
-  or create it when it does not exist yet. Returns once SageMaker accepted the update: the new fleet
-  starts, bakes and takes the traffic (or rolls back on an alarm) on its own.
+  or create it when it does not exist yet (``UPDATING``, ``CREATING``). Returns once SageMaker accepted the call.
 - ``Rejected``: notify the topic; nothing changes.
 
 Before anything is created, an approval is refused (``REFUSED``) when the version's model data is missing or
@@ -22,11 +23,15 @@ allows, and a later attempt with the same event finishes the job.
 Names derive from the version, so a redelivered event finds the model and config it already made and an
 endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
 what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.
-The logic is in :mod:`lambdas.training_deploy.rollout`.
+
+"SageMaker Endpoint State Change" for the fine-tuned endpoint (:mod:`lambdas.training_deploy.outcome`): once
+SageMaker is done with the rollout the function started, the topic hears ``SUCCEEDED``, ``ROLLED_BACK`` (SageMaker
+went back to the previous version), ``ENDPOINT_FAILED`` or ``UPDATE_ROLLBACK_FAILED``, once per rollout.
 
 An event of another shape or detail-type is notified (``UNEXPECTED_EVENT``) and fails the invocation. Lambda runs
 a failed invocation twice more, then sends its record to the failure queue (``FAILURE_QUEUE_URL``), whose alarm
 pages the topic; handling an event again is safe (see the retry decision in ``stacks/constructs/model_rollout.py``).
+Every notification is one JSON message: ``{"status", "reason", "subject", "endpoint", ...}``.
 """
 
 from __future__ import annotations
@@ -40,8 +45,14 @@ from aws_lambda_powertools.utilities.parser.exceptions import InvalidModelTypeEr
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from lambdas.training_deploy.events import PACKAGE_STATE_CHANGE, PackageStateChange
+from lambdas.training_deploy.events import (
+    ENDPOINT_STATE_CHANGE,
+    PACKAGE_STATE_CHANGE,
+    EndpointStateChange,
+    PackageStateChange,
+)
 from lambdas.training_deploy.notifications import notify, retried_then_kept
+from lambdas.training_deploy.outcome import on_endpoint_state_change
 from lambdas.training_deploy.rollout import on_package_state_change
 from lambdas.training_deploy.settings import Environment
 
@@ -68,13 +79,20 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     shape, and re-raises any error of the rollout, after publishing it to the topic.
     """
     env = Environment.from_os()
-    if not isinstance(event, dict) or event.get("detail-type") != PACKAGE_STATE_CHANGE:
-        kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
-        unexpected(event, f"detail-type {kind!r} is not {PACKAGE_STATE_CHANGE!r}", env)
+    kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+    if kind not in (PACKAGE_STATE_CHANGE, ENDPOINT_STATE_CHANGE):
+        unexpected(
+            event, f"detail-type {kind!r} is neither {PACKAGE_STATE_CHANGE!r} nor {ENDPOINT_STATE_CHANGE!r}", env
+        )
+    model: type[PackageStateChange | EndpointStateChange] = (
+        EndpointStateChange if kind == ENDPOINT_STATE_CHANGE else PackageStateChange
+    )
     try:
-        change = parse(event=event, model=PackageStateChange)
+        change = parse(event=event, model=model)
     except (ValidationError, InvalidModelTypeError) as error:
         unexpected(event, _problems(error), env)
+    if isinstance(change, EndpointStateChange):
+        return on_endpoint_state_change(change.detail, env)
     # Replacing a Failed endpoint waits for its deletion; keep time to create it and to report a failure.
     wait_seconds = max(0.0, context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS)
     return on_package_state_change(change.detail, env, wait_seconds=wait_seconds)

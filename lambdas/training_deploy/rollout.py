@@ -21,11 +21,14 @@ from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
 from lambdas.training_deploy.endpoint import (
+    ROLLOUT_TARGET_TAG,
     already_exists,
     config_name,
     describe_endpoint,
     endpoint_versions,
     not_found,
+    rollout_target,
+    set_rollout_target,
     uses,
 )
 from lambdas.training_deploy.events import PackageDetail
@@ -314,15 +317,20 @@ def deployment_config(env: Environment) -> dict[str, Any]:
 
 
 def switch_endpoint(config_name: str, endpoint: dict[str, Any] | None, env: Environment) -> Status:
-    """Create the endpoint on the config, or update it (InService, described just before) blue/green."""
+    """Create the endpoint on the config, or update it (InService, described just before) blue/green.
+
+    Either way the endpoint is tagged with the config as its rollout target first, so that its state change events
+    tell :mod:`lambdas.training_deploy.outcome` whether SageMaker completed the rollout or rolled it back.
+    """
     sagemaker = client("sagemaker")
+    target = {"Key": ROLLOUT_TARGET_TAG, "Value": config_name}
     if endpoint is None:
         try:
             sagemaker.create_endpoint(
                 EndpointName=env.endpoint_name,
                 EndpointConfigName=config_name,
                 DeploymentConfig=deployment_config(env),
-                Tags=_tags(env),
+                Tags=[*_tags(env), target],
             )
         except ClientError as error:
             # A concurrent delivery of the same event created it first: fine if it is on this config.
@@ -330,9 +338,20 @@ def switch_endpoint(config_name: str, endpoint: dict[str, Any] | None, env: Envi
                 raise
             return "UNCHANGED"
         return "CREATING"
-    sagemaker.update_endpoint(
-        EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
-    )
+    endpoint_arn = endpoint["EndpointArn"]
+    previous = rollout_target(endpoint_arn)
+    set_rollout_target(endpoint_arn, config_name)
+    try:
+        sagemaker.update_endpoint(
+            EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
+        )
+    except Exception:
+        # SageMaker did not start this rollout: leave the tag as it was, or its outcome would be misreported.
+        try:
+            set_rollout_target(endpoint_arn, previous)
+        except ClientError:
+            logger.exception("could not restore the rollout target tag", extra={"previous": previous})
+        raise
     return "UPDATING"
 
 

@@ -1,7 +1,9 @@
-"""Deploy on approval: an EventBridge rule, the deploy Lambda, the serving role and the rollback alarms.
+"""Deploy on approval: EventBridge rules, the deploy Lambda, the serving role, the rollback alarms, a failure queue.
 
     model package Approved / Rejected (EventBridge) ─► deploy Lambda ─► CreateModel, CreateEndpointConfig,
                                                                         UpdateEndpoint blue/green (or CreateEndpoint)
+    endpoint state change (EventBridge) ───────────► deploy Lambda ─► the rollout's outcome to the topic
+    failed every attempt / undeliverable ──────────► failure queue (SQS, KMS) ─► alarm ─► topic
 
 The endpoint has a fixed name (``genai-kit-<stage>-finetuned``) and does not exist until the first approval:
 the Lambda creates it through the SageMaker API, not CloudFormation, so each approved version replaces the
@@ -35,8 +37,11 @@ from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 from stacks.constructs.training_pipeline import METRICS_NAMESPACE
 
-# What SageMaker emits when a model package is created or its approval status changes.
+# What SageMaker emits when a model package is created or its approval status changes (lambdas/training_deploy/events.py
+# reads the same detail-types; synth does not import the function's code, which needs Powertools).
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# ... and when a real-time endpoint's status changes: how the function learns the outcome of each rollout.
+ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 # Neuron containers compile the model at start-up: the longest timeouts SageMaker allows, when the catalog sets none.
 NEURON_TIMEOUT_SECONDS = 3600
 # Lambda retries a failed asynchronous invocation at most twice (after one, then two minutes); see below.
@@ -67,8 +72,8 @@ class QueueDestination:
 class ModelRollout(Construct):
     """Rolls each approved version of ``model_package_group_name`` out to ``endpoint_name``.
 
-    Exposes ``endpoint_name``, ``function`` (the deploy Lambda), ``serving_role``, ``rule``, ``alarms`` and
-    ``failure_queue`` (with ``failure_alarm``).
+    Exposes ``endpoint_name``, ``function`` (the deploy Lambda), ``serving_role``, ``rule`` (approvals),
+    ``endpoint_rule`` (the endpoint's state changes), ``alarms`` and ``failure_queue`` (with ``failure_alarm``).
     """
 
     def __init__(
@@ -188,6 +193,19 @@ class ModelRollout(Construct):
             ),
             # Delivery retries (throttling, Lambda unavailable) are EventBridge's; an event it cannot deliver goes to
             # the failure queue too.
+            targets=[self._target()],
+        )
+        # Every status of the endpoint, not only the final ones: the event's EndpointStatus spelling is documented
+        # for IN_SERVICE alone, and the function reads the status from DescribeEndpoint anyway.
+        self.endpoint_rule = events.Rule(
+            self,
+            "EndpointStateRule",
+            description=f"State changes of {endpoint_name} -> deploy Lambda (the outcome of each rollout)",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[ENDPOINT_STATE_CHANGE],
+                detail={"EndpointName": [endpoint_name]},
+            ),
             targets=[self._target()],
         )
 
@@ -343,6 +361,12 @@ class ModelRollout(Construct):
             # DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint: the function replaces it.
             iam.PolicyStatement(
                 sid="ReplaceFailedEndpoint", actions=["sagemaker:DeleteEndpoint"], resources=[arns["endpoint"]]
+            ),
+            # The endpoint's tag genai-kit:rollout-target names the rollout awaiting its outcome (read, then removed).
+            iam.PolicyStatement(
+                sid="TrackRolloutOutcome",
+                actions=["sagemaker:ListTags", "sagemaker:DeleteTags"],
+                resources=[arns["endpoint"]],
             ),
             iam.PolicyStatement(
                 sid="TagOwnResources",

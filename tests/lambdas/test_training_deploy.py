@@ -22,8 +22,9 @@ from moto.sns.models import sns_backends
 
 from lambdas.shared.aws import client
 from lambdas.training_deploy import rollout
-from lambdas.training_deploy.events import PackageDetail
+from lambdas.training_deploy.events import EndpointDetail, PackageDetail
 from lambdas.training_deploy.handler import UnexpectedEventError, handler
+from lambdas.training_deploy.outcome import on_endpoint_state_change
 from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
 from lambdas.training_deploy.settings import Environment
 from tests.lambdas.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, REGION
@@ -34,6 +35,7 @@ ACCOUNT = "123456789012"
 GROUP = "genai-kit-dev-finetuned"
 ENDPOINT = "genai-kit-dev-finetuned"
 EVENT = Path(__file__).parent / "events" / "model_package_state_change.json"
+ENDPOINT_EVENT = Path(__file__).parent / "events" / "endpoint_state_change.json"
 ALARMS = (f"{ENDPOINT}-invocation-5xx", f"{ENDPOINT}-model-errors", f"{ENDPOINT}-model-latency-p90")
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.24.0-neuronx-sdk2.14.1"
 VARIABLES = {
@@ -138,6 +140,17 @@ class Account:
         """Register (unless given), set the status and handle the event."""
         arn = package_arn or self.register()
         return arn, on_package_state_change(self.set_status(arn, status), self.env)
+
+    def endpoint_changed(self, endpoint_name: str = ENDPOINT) -> dict[str, Any]:
+        """SageMaker's state change event for the endpoint, handled (the function reads the state itself)."""
+        event = json.loads(ENDPOINT_EVENT.read_text())
+        event["detail"]["EndpointName"] = endpoint_name
+        return on_endpoint_state_change(EndpointDetail.model_validate(event["detail"]), self.env)
+
+    def rollout_target(self) -> str | None:
+        """The endpoint's genai-kit:rollout-target tag (moto appends on AddTags: the last one counts, as in AWS)."""
+        tags = {tag["Key"]: tag["Value"] for tag in self.backend.endpoints[ENDPOINT].tags}
+        return tags.get("genai-kit:rollout-target")
 
     def endpoint_config_name(self) -> str | None:
         endpoint = self.backend.endpoints.get(ENDPOINT)
@@ -646,6 +659,131 @@ def test_handler_parses_the_eventbridge_event(account: Account) -> None:
     assert result["endpoint"] == ENDPOINT
 
 
+# ---- SageMaker's outcome of a rollout (endpoint state change events) ----------------------------------------
+
+
+def test_endpoint_created_and_in_service_is_reported_once(account: Account) -> None:
+    # GIVEN the first approval created the endpoint, tagged with the config it rolls out
+    account.deploy()
+    assert account.rollout_target() == "genai-kit-dev-ft-v1"
+
+    # WHEN SageMaker reports it InService (twice: SageMaker may send several events per change)
+    first = account.endpoint_changed()
+    again = account.endpoint_changed()
+
+    # THEN the success is told once and the tag is gone
+    assert first["status"] == "SUCCEEDED"
+    assert again["status"] == "NOT_AWAITED"
+    assert [n["status"] for n in account.notifications()] == ["CREATING", "SUCCEEDED"]
+    notification = account.notifications()[-1]
+    assert notification["reason"] == f"endpoint {ENDPOINT} is InService on genai-kit-dev-ft-v1"
+    assert (notification["endpointConfig"], notification["target"]) == ("genai-kit-dev-ft-v1", "genai-kit-dev-ft-v1")
+    assert account.rollout_target() is None
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_blue_green_update_completed_by_sagemaker_is_reported(account: Account) -> None:
+    account.endpoint_changed()
+    account.deploy()
+    assert account.rollout_target() == "genai-kit-dev-ft-v2"
+
+    result = account.endpoint_changed()
+
+    assert result["status"] == "SUCCEEDED"
+    assert account.notifications()[-1]["reason"] == f"endpoint {ENDPOINT} is InService on genai-kit-dev-ft-v2"
+    assert account.rollout_target() is None
+
+
+@pytest.mark.parametrize("failure", [None, "Alarm genai-kit-dev-finetuned-model-errors went into ALARM state"])
+@pytest.mark.usefixtures("serving_v1")
+def test_update_rolled_back_by_sagemaker_is_reported(account: Account, failure: str | None) -> None:
+    # GIVEN an update to v2 that SageMaker accepted
+    account.endpoint_changed()
+    account.deploy()
+    # WHEN an alarm fires while v2 bakes and SageMaker returns the endpoint to v1 (InService)
+    endpoint = account.backend.endpoints[ENDPOINT]
+    endpoint.endpoint_config_name = "genai-kit-dev-ft-v1"
+    endpoint.failure_reason = failure
+    result = account.endpoint_changed()
+
+    # THEN the topic hears of the rollback, with SageMaker's reason or where to look; v2 stays to be retried
+    assert result["status"] == "ROLLED_BACK"
+    notification = account.notifications()[-1]
+    assert notification["status"] == "ROLLED_BACK"
+    assert (notification["endpointConfig"], notification["target"]) == ("genai-kit-dev-ft-v1", "genai-kit-dev-ft-v2")
+    assert notification["failureReason"] == failure
+    expected = f": {failure};" if failure else f"see the log group /aws/sagemaker/Endpoints/{ENDPOINT});"
+    assert expected in notification["reason"]
+    assert "the endpoint is InService on genai-kit-dev-ft-v1 again" in notification["reason"]
+    assert {"genai-kit-dev-ft-v1", "genai-kit-dev-ft-v2"} == set(account.backend.endpoint_configs)
+    assert account.rollout_target() is None
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "says"),
+    [
+        ("Failed", "ENDPOINT_FAILED", "serves nothing; the next approval, or genai-kit-dev-ft-v1's event sent again"),
+        ("UpdateRollbackFailed", "UPDATE_ROLLBACK_FAILED", "takes no update until it is InService again"),
+    ],
+)
+def test_endpoint_left_failed_is_reported(account: Account, status: str, outcome: str, says: str) -> None:
+    account.deploy()
+    endpoint = account.backend.endpoints[ENDPOINT]
+    endpoint.endpoint_status = status
+    endpoint.failure_reason = FAILURE
+
+    result = account.endpoint_changed()
+
+    assert result["status"] == outcome
+    notification = account.notifications()[-1]
+    assert notification["status"] == outcome
+    assert notification["failureReason"] == FAILURE
+    assert says in notification["reason"]
+
+
+@pytest.mark.parametrize("status", ["Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"])
+def test_endpoint_still_changing_is_not_reported(account: Account, status: str) -> None:
+    account.deploy()
+    account.backend.endpoints[ENDPOINT].endpoint_status = status
+
+    result = account.endpoint_changed()
+
+    assert result["status"] == "IN_PROGRESS"
+    assert [n["status"] for n in account.notifications()] == ["CREATING"]
+    assert account.rollout_target() == "genai-kit-dev-ft-v1"
+
+
+def test_state_change_of_another_endpoint_is_ignored_and_notified(account: Account) -> None:
+    result = account.endpoint_changed("someone-elses")
+
+    assert result["status"] == "IGNORED"
+    assert account.calls == []
+    assert account.notifications()[-1]["reason"] == (
+        f"a state change of endpoint someone-elses: the function follows {ENDPOINT} only"
+    )
+
+
+@pytest.mark.usefixtures("serving_v1")
+def test_update_sagemaker_refuses_keeps_the_awaited_rollout_as_it_was(account: Account) -> None:
+    account.update_error = ClientError(
+        {"Error": {"Code": "ResourceLimitExceeded", "Message": "ml.inf2.xlarge for endpoint usage: 1"}},
+        "UpdateEndpoint",
+    )
+    with pytest.raises(ClientError):
+        account.deploy()
+
+    assert account.rollout_target() == "genai-kit-dev-ft-v1"
+
+
+def test_handler_routes_an_endpoint_state_change(account: Account) -> None:
+    account.deploy()
+    event = json.loads(ENDPOINT_EVENT.read_text())
+
+    result = handler(event, FakeLambdaContext(function_name="training-deploy"))
+
+    assert result["status"] == "SUCCEEDED"
+
+
 def _event() -> dict[str, Any]:
     return dict(json.loads(EVENT.read_text()))
 
@@ -666,9 +804,10 @@ def _other_detail_type() -> dict[str, Any]:
         (_without_package_arn, "detail.ModelPackageArn: Field required"),
         (
             _other_detail_type,
-            "detail-type 'SageMaker Training Job State Change' is not 'SageMaker Model Package State Change'",
+            "detail-type 'SageMaker Training Job State Change' is neither 'SageMaker Model Package State Change' "
+            "nor 'SageMaker Endpoint State Change'",
         ),
-        (lambda: ["not", "an", "event"], "detail-type 'list' is not 'SageMaker Model Package State Change'"),
+        (lambda: ["not", "an", "event"], "detail-type 'list' is neither"),
     ],
     ids=["malformed", "another-detail-type", "not-an-object"],
 )

@@ -9,6 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config import ConfigError, load_config
+from lambdas.training_deploy import events
+from stacks.constructs.model_rollout import ENDPOINT_STATE_CHANGE, PACKAGE_STATE_CHANGE
 from tests.synth import SynthResult, kit_context
 
 ENDPOINT = "genai-kit-dev-finetuned"
@@ -40,8 +42,17 @@ def _deploy_function(template: Template) -> dict[str, Any]:
     return function
 
 
+def _rule(template: Template, detail_type: str) -> dict[str, Any]:
+    (rule,) = [
+        r
+        for r in _resources(template, "AWS::Events::Rule").values()
+        if r["EventPattern"]["detail-type"] == [detail_type]
+    ]
+    return rule
+
+
 def test_rule_sends_approved_and_rejected_versions_of_the_kit_group_to_the_deploy_lambda(training: Template) -> None:
-    (rule,) = _resources(training, "AWS::Events::Rule").values()
+    rule = _rule(training, PACKAGE_STATE_CHANGE)
     assert rule["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
@@ -55,6 +66,25 @@ def test_rule_sends_approved_and_rejected_versions_of_the_kit_group_to_the_deplo
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
 
 
+def test_every_state_change_of_the_fine_tuned_endpoint_reaches_the_deploy_lambda(training: Template) -> None:
+    rule = _rule(training, ENDPOINT_STATE_CHANGE)
+    assert rule["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": [ENDPOINT]},
+    }
+    (target,) = rule["Targets"]
+    assert "DeployFunction" in target["Arn"]["Fn::GetAtt"][0]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}
+    statement = _statements(training, "RolloutDeployFunctionRole")["TrackRolloutOutcome"]
+    assert statement["Action"] == ["sagemaker:DeleteTags", "sagemaker:ListTags"]
+    assert _tail(statement["Resource"]) == f":endpoint/{ENDPOINT}"
+
+
+def test_the_rules_match_the_detail_types_the_function_handles() -> None:
+    assert (PACKAGE_STATE_CHANGE, ENDPOINT_STATE_CHANGE) == (events.PACKAGE_STATE_CHANGE, events.ENDPOINT_STATE_CHANGE)
+
+
 def _queue_id(template: Template) -> str:
     (queue_id,) = template.find_resources("AWS::SQS::Queue")
     return queue_id
@@ -65,8 +95,7 @@ def test_failed_invocation_is_retried_twice_then_kept_in_the_failure_queue(train
     assert config["MaximumRetryAttempts"] == 2
     assert config["MaximumEventAgeInSeconds"] == 3600
     assert config["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}}
-    (rule,) = _resources(training, "AWS::Events::Rule").values()
-    (target,) = rule["Targets"]
+    (target,) = _rule(training, PACKAGE_STATE_CHANGE)["Targets"]
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}
 
 
@@ -75,11 +104,12 @@ def test_failure_queue_is_encrypted_with_the_kit_key_and_takes_only_tls_and_the_
     assert queue["KmsMasterKeyId"]["Fn::GetStackOutput"]["StackName"] == "GenAiKit-dev-Foundation"
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     (policy,) = _resources(training, "AWS::SQS::QueuePolicy").values()
-    deny, allow = policy["PolicyDocument"]["Statement"]
+    deny, *allows = policy["PolicyDocument"]["Statement"]
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
-    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
-    assert allow["Action"] == "sqs:SendMessage"
-    assert "ApprovalRule" in allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0]
+    assert {allow["Principal"]["Service"] for allow in allows} == {"events.amazonaws.com"}
+    assert {allow["Action"] for allow in allows} == {"sqs:SendMessage"}
+    rules = sorted(allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0][:-8] for allow in allows)
+    assert rules == ["RolloutApprovalRule", "RolloutEndpointStateRule"]
     statement = _statements(training, "RolloutDeployFunctionRole")["KeepFailedEvents"]
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == {"Fn::GetAtt": [_queue_id(training), "Arn"]}
