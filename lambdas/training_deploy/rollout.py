@@ -52,8 +52,6 @@ SUBJECTS = {
     "REFUSED": "GenAI kit rollout to {endpoint} refused: model data",
     "SUPERSEDED": "GenAI kit rollout to {endpoint} skipped: a newer version is served",
 }
-
-
 # SageMaker allows only DeleteEndpoint on a Failed endpoint; these are the states in which the function replaces it.
 REPLACED_STATUSES = ("Failed", "Deleting")
 # How often the function looks whether the endpoint it deleted is gone.
@@ -120,15 +118,19 @@ def _ignored(why: str, package_arn: str, env: Environment) -> dict[str, Any]:
 def roll_out(package_arn: str, env: Environment, *, attempt: Attempt, wait_seconds: float = 0) -> dict[str, Any]:
     """Model and endpoint config for the version, then the endpoint switched to them (blue/green).
 
-    Refused (``REFUSED``, nothing created or changed) when the version's model data is missing or unreadable;
-    ``SUPERSEDED`` when a newer approved version is served. A Failed endpoint, which SageMaker lets nobody update,
-    is deleted and created again on the version (``RECREATING``); one being deleted is waited for and created.
+    ``IGNORED`` when the registry says the version is no longer Approved (or not in the kit's group); ``REFUSED``
+    (nothing created or changed) when its model data is missing or unreadable; ``SUPERSEDED`` when a newer approved
+    version is served. A Failed endpoint, which SageMaker lets nobody update, is deleted and created again on the
+    version (``RECREATING``); one being deleted is waited for and created.
     """
     package = client("sagemaker").describe_model_package(ModelPackageName=package_arn)
+    # The event may be late or sent by hand: the registry decides (no retry would change these).
     if package.get("ModelApprovalStatus") != APPROVED:
-        raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
+        return _ignored(
+            f"{package_arn} is {package.get('ModelApprovalStatus')} now, no longer Approved", package_arn, env
+        )
     if package.get("ModelPackageGroupName") != env.model_package_group_name:
-        raise RolloutError(f"the version belongs to group {package.get('ModelPackageGroupName')}")
+        return _ignored(f"{package_arn} belongs to group {package.get('ModelPackageGroupName')}", package_arn, env)
     # Before any SageMaker call that creates or changes something: an endpoint on missing weights would only fail
     # its start-up health check after the download and health check timeouts (up to two hours on Neuron).
     problems = model_data_problems(package, readable_prefix=env.model_data_prefix, kms_key_arn=env.kms_key_arn)
@@ -378,14 +380,17 @@ def replace_endpoint(
         logger.info("deleted the Failed endpoint", extra={"failureReason": endpoint.get("FailureReason")})
     if not wait_until_deleted(env.endpoint_name, wait_seconds):
         raise RolloutError(f"endpoint {env.endpoint_name} is still being deleted after {wait_seconds:.0f} s")
-    switch_endpoint(config_name, None, env)
-    return "RECREATING"
+    return "RECREATING" if switch_endpoint(config_name, None, env) == "CREATING" else "UNCHANGED"
 
 
 def wait_until_deleted(name: str, wait_seconds: float) -> bool:
-    """Whether the endpoint is gone, looking every ten seconds for at most ``wait_seconds`` (once when 0)."""
+    """Whether the endpoint is no longer Deleting (or still Failed just after DeleteEndpoint), normally gone.
+
+    Looks every ten seconds for at most ``wait_seconds`` (once when 0). An endpoint in another state was created
+    again meanwhile (a concurrent delivery of the event): CreateEndpoint then reports it as existing.
+    """
     deadline = monotonic() + wait_seconds
-    while describe_endpoint(name) is not None:
+    while (endpoint := describe_endpoint(name)) is not None and endpoint.get("EndpointStatus") in REPLACED_STATUSES:
         if monotonic() + DELETION_POLL_SECONDS > deadline:
             return False
         sleep(DELETION_POLL_SECONDS)

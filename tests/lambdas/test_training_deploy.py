@@ -593,16 +593,20 @@ def test_endpoint_being_deleted_is_waited_for_then_created(account: Account, mon
     )
 
 
-def test_version_no_longer_approved_is_not_rolled_out(account: Account) -> None:
+def test_version_no_longer_approved_is_ignored_and_notified(account: Account) -> None:
     arn = account.register()
     detail = account.set_status(arn, "Approved")
     account.set_status(arn, "Rejected")
 
-    with pytest.raises(RolloutError, match="the version is Rejected now, no longer Approved"):
-        on_package_state_change(detail, account.env)
+    result = on_package_state_change(detail, account.env)
 
+    assert result["status"] == "IGNORED"
+    assert account.calls == ["DescribeModelPackage"]
     assert account.backend._models == {}
     assert account.endpoint_config_name() is None
+    assert account.notifications()[-1]["reason"] == (
+        f"{arn} is Rejected now, no longer Approved: the function rolls out Approved versions of {GROUP} only; ignored"
+    )
 
 
 @pytest.mark.parametrize(
