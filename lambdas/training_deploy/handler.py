@@ -101,7 +101,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def unexpected(event: Any, problem: str, env: Environment) -> NoReturn:
     """Tell the topic about an event the function cannot handle (id, detail-type, source, problem), then raise."""
     fields = {key: event.get(key) for key in ("id", "detail-type", "source")} if isinstance(event, dict) else {}
-    reason = f"event {fields.get('id')} was not handled: {problem}. {retried_then_kept(env)}"
+    reason = f"event {fields.get('id')} was not handled: {problem}; {retried_then_kept(env)}"
     logger.error("unexpected event", extra={"reason": reason, "event": event})
     metrics.add_metric(name="UnexpectedEvent", unit=MetricUnit.Count, value=1)
     notify(

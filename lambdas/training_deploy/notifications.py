@@ -19,5 +19,11 @@ def notify(env: Environment, status: str, subject: str, reason: str, **fields: A
 
 
 def retried_then_kept(env: Environment) -> str:
-    """What happens to the event of a failed invocation (the function's asynchronous invocation settings)."""
-    return f"Lambda runs the event again, then keeps it in the failure queue {env.failure_queue_url}"
+    """What happens to the event of a failed invocation (the function's asynchronous invocation settings).
+
+    A synchronous invocation (``aws lambda invoke`` by hand) gets the error back instead.
+    """
+    return (
+        "when invoked asynchronously (EventBridge), Lambda runs the event again, then keeps it in the failure queue "
+        f"{env.failure_queue_url}"
+    )

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.training_deploy.endpoint import describe_endpoint, rollout_target, set_rollout_target
 from lambdas.training_deploy.events import EndpointDetail
-from lambdas.training_deploy.notifications import notify
+from lambdas.training_deploy.notifications import notify, retried_then_kept
 from lambdas.training_deploy.settings import Environment
 
 logger = Logger()
@@ -44,9 +44,23 @@ def on_endpoint_state_change(detail: EndpointDetail, env: Environment) -> dict[s
 
     Returns ``{"status", "reason", "endpoint", "endpointConfig", "target"}``; ``status`` is one of ``SUCCEEDED``,
     ``ROLLED_BACK``, ``ENDPOINT_FAILED``, ``UPDATE_ROLLBACK_FAILED`` (each notified), ``IN_PROGRESS`` or
-    ``NOT_AWAITED`` (not notified) or ``IGNORED`` (another endpoint, notified). Raises what SageMaker or SNS raise;
-    the tag stays until the notification is sent, so a retry reports it.
+    ``NOT_AWAITED`` (not notified) or ``IGNORED`` (another endpoint, notified). Re-raises what SageMaker or SNS
+    raise after an ``OUTCOME_UNKNOWN`` notification; the tag stays until the outcome is sent, so a retry reports it.
     """
+    try:
+        return report(detail, env)
+    except Exception as error:
+        reason = (
+            f"the outcome of the latest rollout to endpoint {env.endpoint_name} could not be read or told "
+            f"({type(error).__name__}: {error}); {retried_then_kept(env)}"
+        )
+        logger.exception("rollout outcome not reported")
+        notify(env, "OUTCOME_UNKNOWN", f"GenAI kit rollout to {env.endpoint_name}: outcome unknown", reason)
+        raise
+
+
+def report(detail: EndpointDetail, env: Environment) -> dict[str, Any]:
+    """What :func:`on_endpoint_state_change` does, without the notification of its own failure."""
     if detail.endpoint_name != env.endpoint_name:
         reason = f"a state change of endpoint {detail.endpoint_name}: the function follows {env.endpoint_name} only"
         notify(env, "IGNORED", f"GenAI kit deploy function ignored an event for {env.endpoint_name}", reason)

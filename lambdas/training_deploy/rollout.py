@@ -92,7 +92,7 @@ def on_package_state_change(detail: PackageDetail, env: Environment, *, wait_sec
         result = roll_out(package_arn, env, attempt=attempt, wait_seconds=wait_seconds)
     except Exception as error:
         reason = (
-            f"{package_arn} was not rolled out ({type(error).__name__}: {error}); {attempt.endpoint_state}. "
+            f"{package_arn} was not rolled out ({type(error).__name__}: {error}); {attempt.endpoint_state}; "
             f"{retried_then_kept(env)}"
         )
         logger.exception("rollout failed")

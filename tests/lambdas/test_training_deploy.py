@@ -296,7 +296,8 @@ def test_failed_update_removes_what_it_created_notifies_and_raises(account: Acco
     assert "ResourceLimitExceeded" in notification["reason"]
     assert f"endpoint {ENDPOINT} keeps serving what it served" in notification["reason"]
     assert notification["reason"].endswith(
-        f"Lambda runs the event again, then keeps it in the failure queue {VARIABLES['FAILURE_QUEUE_URL']}"
+        "when invoked asynchronously (EventBridge), Lambda runs the event again, then keeps it in the failure queue "
+        f"{VARIABLES['FAILURE_QUEUE_URL']}"
     )
 
 
@@ -776,6 +777,26 @@ def test_update_sagemaker_refuses_keeps_the_awaited_rollout_as_it_was(account: A
     with pytest.raises(ClientError):
         account.deploy()
 
+    assert account.rollout_target() == "genai-kit-dev-ft-v1"
+
+
+def test_outcome_that_cannot_be_read_is_notified_and_fails_the_invocation(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account.deploy()
+
+    def list_tags(**request: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "ListTags")
+
+    monkeypatch.setattr(client("sagemaker"), "list_tags", list_tags)
+
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        account.endpoint_changed()
+
+    notification = account.notifications()[-1]
+    assert notification["status"] == "OUTCOME_UNKNOWN"
+    assert "AccessDeniedException" in notification["reason"]
+    assert VARIABLES["FAILURE_QUEUE_URL"] in notification["reason"]
     assert account.rollout_target() == "genai-kit-dev-ft-v1"
 
 
