@@ -107,12 +107,13 @@ def _outcome(status: str, served: str | None, target: str, failure: str | None, 
         )
         return "ROLLED_BACK", (
             f"SageMaker rolled back the update of endpoint {env.endpoint_name} to {target}{why}; the endpoint is "
-            f"InService on {served} again. {target} and its model stay: send its event again to retry it"
+            f"InService on {served} again. The endpoint config and model {target} stay: send that version's approval "
+            "event again to retry it"
         )
     if status == "Failed":
         return "ENDPOINT_FAILED", (
             f"endpoint {env.endpoint_name} is Failed{because} after the rollout to {target} and serves nothing; "
-            f"the next approval, or {target}'s event sent again, deletes it and creates it on that version"
+            f"the next approval (that of {target} sent again included) deletes it and creates it on that version"
         )
     return "UPDATE_ROLLBACK_FAILED", (
         f"the update of endpoint {env.endpoint_name} to {target} and SageMaker's rollback both failed{because}: it "

@@ -727,7 +727,7 @@ def test_update_rolled_back_by_sagemaker_is_reported(account: Account, failure: 
 @pytest.mark.parametrize(
     ("status", "outcome", "says"),
     [
-        ("Failed", "ENDPOINT_FAILED", "serves nothing; the next approval, or genai-kit-dev-ft-v1's event sent again"),
+        ("Failed", "ENDPOINT_FAILED", "serves nothing; the next approval (that of genai-kit-dev-ft-v1 sent again"),
         ("UpdateRollbackFailed", "UPDATE_ROLLBACK_FAILED", "takes no update until it is InService again"),
     ],
 )
