@@ -132,6 +132,10 @@ class TrainingStack(cdk.Stack):
                 self.rollout.endpoint_name,
                 "Endpoint each approved model version is rolled out to (created on the first approval)",
             )
+            values["RolloutFailureQueueUrl"] = (
+                self.rollout.failure_queue.queue_url,
+                "Deploy-on-approval events that failed every attempt (see docs/fine-tuning.md to send them again)",
+            )
             values["ApproveCommand"] = (
                 f"aws sagemaker update-model-package --region {self.region} --model-package-arn {package} "
                 "--model-approval-status Approved",

@@ -1,325 +1,121 @@
-"""Deploy on approval: roll an approved fine-tuned model version out to its Inferentia2 endpoint.
+"""Deploy on approval: roll an approved fine-tuned version out to its Inferentia2 endpoint, and report how it went.
 
-Triggered by EventBridge ("SageMaker Model Package State Change") for the kit's model package group:
+Two EventBridge events invoke the function (asynchronously):
+
+"SageMaker Model Package State Change" for the kit's model package group (:mod:`lambdas.training_deploy.rollout`):
 
 - ``Approved``: create the SageMaker model (the package's inference specification, network isolation on,
   the serving role) and an endpoint config (the configured inf2 type, KMS, Neuron timeouts, data capture),
   both named ``<prefix>-v<version>``; then update the endpoint blue/green with the auto-rollback alarms,
-  or create it when it does not exist yet. Returns once SageMaker accepted the update: the new fleet
-  starts, bakes and takes the traffic (or rolls back on an alarm) on its own.
+  or create it when it does not exist yet (``UPDATING``, ``CREATING``). Returns once SageMaker accepted the call.
 - ``Rejected``: notify the topic; nothing changes.
+
+Before anything is created, an approval is refused (``REFUSED``) when the version's model data is missing or
+unreadable, and ignored (``SUPERSEDED``) when the endpoint serves or moves to a newer version that is still
+Approved: the endpoint follows the newest approved version, so a late, out-of-order or repeated approval of an
+older one never takes it back. Going back is deliberate: reject the newer version, then send the older one's
+event again. Both outcomes are notified and leave the endpoint as it was.
+
+A ``Failed`` endpoint (SageMaker allows only DeleteEndpoint on it) is deleted and created again on the approved
+version, whatever version it failed on (``RECREATING``); the invocation waits for the deletion while its timeout
+allows, and a later attempt with the same event finishes the job.
 
 Names derive from the version, so a redelivered event finds the model and config it already made and an
 endpoint already serving (or moving to) them, and changes nothing. On any failure the function deletes
 what it created itself unless the endpoint uses it, publishes the reason to the topic and re-raises.
+
+"SageMaker Endpoint State Change" for the fine-tuned endpoint (:mod:`lambdas.training_deploy.outcome`): once
+SageMaker is done with the rollout the function started, the topic hears ``SUCCEEDED``, ``ROLLED_BACK`` (SageMaker
+went back to the previous version), ``ENDPOINT_FAILED`` or ``UPDATE_ROLLBACK_FAILED``, once per rollout.
+
+An event of another shape or detail-type is notified (``UNEXPECTED_EVENT``) and fails the invocation. Lambda runs
+a failed invocation twice more, then sends its record to the failure queue (``FAILURE_QUEUE_URL``), whose alarm
+pages the topic; handling an event again is safe (see the retry decision in ``stacks/constructs/model_rollout.py``).
+Every notification is one JSON message: ``{"status", "reason", "subject", "endpoint", ...}``.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.parser.exceptions import InvalidModelTypeError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
-from lambdas.shared.aws import client
+from lambdas.training_deploy.events import (
+    ENDPOINT_STATE_CHANGE,
+    PACKAGE_STATE_CHANGE,
+    EndpointStateChange,
+    PackageStateChange,
+)
+from lambdas.training_deploy.notifications import notify, retried_then_kept
+from lambdas.training_deploy.outcome import on_endpoint_state_change
+from lambdas.training_deploy.rollout import on_package_state_change
 from lambdas.training_deploy.settings import Environment
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
-VARIANT_NAME = "AllTraffic"
-APPROVED = "Approved"
-REJECTED = "Rejected"
-# SNS limits a subject to 100 characters.
-_SUBJECT_MAX = 100
-
-Status = Literal["CREATING", "UPDATING", "UNCHANGED", "REJECTED", "IGNORED"]
+# What an invocation keeps after waiting for a deletion: CreateEndpoint, clean-up and the notification, with retries.
+RESERVED_SECONDS = 60
 
 
-class RolloutError(RuntimeError):
-    """The approved version cannot be rolled out; the message says why and what was left unchanged."""
-
-
-class PackageDetail(BaseModel):
-    """The fields of a model package state change the function reads (the event carries more)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    model_package_arn: str = Field(alias="ModelPackageArn")
-    model_package_group_name: str = Field(alias="ModelPackageGroupName")
-    model_approval_status: str = Field(alias="ModelApprovalStatus")
-
-
-class PackageStateChange(EventBridgeModel):
-    """An EventBridge "SageMaker Model Package State Change" event."""
-
-    detail: PackageDetail
+class UnexpectedEventError(ValueError):
+    """An event the function cannot handle: notified, then raised so that Lambda keeps it in the failure queue."""
 
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Roll out an approved version, notify on a rejected one; re-raise any failure after notifying it."""
-    change = parse(event=event, model=PackageStateChange)
-    return handle(change.detail, Environment.from_os())
+    """Handle one EventBridge event; raise after notifying on a failure or an event of another shape.
 
-
-def handle(detail: PackageDetail, env: Environment) -> dict[str, Any]:
-    """What the handler does once the event is parsed (the tests call this with their own environment)."""
-    package_arn = detail.model_package_arn
-    logger.append_keys(model_package_arn=package_arn)
-    if detail.model_package_group_name != env.model_package_group_name:
-        logger.warning(
-            "event for another model package group ignored", extra={"group": detail.model_package_group_name}
+    Returns what the rollout reports (``{"status": ..., "reason": ..., "modelPackageArn": ..., "endpoint": ...}``).
+    Raises :class:`UnexpectedEventError` for an event that is not a model package state change of the expected
+    shape, and re-raises any error of the rollout, after publishing it to the topic.
+    """
+    env = Environment.from_os()
+    kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
+    if kind not in (PACKAGE_STATE_CHANGE, ENDPOINT_STATE_CHANGE):
+        unexpected(
+            event, f"detail-type {kind!r} is neither {PACKAGE_STATE_CHANGE!r} nor {ENDPOINT_STATE_CHANGE!r}", env
         )
-        return {"status": "IGNORED", "modelPackageArn": package_arn}
-    if detail.model_approval_status == REJECTED:
-        reason = f"{package_arn} was rejected; endpoint {env.endpoint_name} is unchanged"
-        notify(env, "REJECTED", f"GenAI kit fine-tuned model rejected (endpoint {env.endpoint_name} unchanged)", reason)
-        metrics.add_metric(name="ModelPackageRejected", unit=MetricUnit.Count, value=1)
-        return {"status": "REJECTED", "modelPackageArn": package_arn, "endpoint": env.endpoint_name}
-    if detail.model_approval_status != APPROVED:
-        return {"status": "IGNORED", "modelPackageArn": package_arn}
-    try:
-        result = roll_out(package_arn, env)
-    except Exception as error:
-        reason = f"{package_arn} was not rolled out ({type(error).__name__}: {error}); endpoint {env.endpoint_name} "
-        reason += "keeps serving what it served"
-        logger.exception("rollout failed")
-        metrics.add_metric(name="RolloutFailed", unit=MetricUnit.Count, value=1)
-        notify(env, "FAILED", f"GenAI kit rollout to {env.endpoint_name} failed", reason)
-        raise
-    metrics.add_metric(name=f"Rollout{result['status'].capitalize()}", unit=MetricUnit.Count, value=1)
-    logger.info("rollout accepted", extra=result)
-    if result["status"] != "UNCHANGED":
-        notify(env, result["status"], f"GenAI kit rollout to {env.endpoint_name} started", result["reason"])
-    return result
-
-
-def roll_out(package_arn: str, env: Environment) -> dict[str, Any]:
-    """Model and endpoint config for the version, then the endpoint switched to them (blue/green)."""
-    sagemaker = client("sagemaker")
-    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
-    if package.get("ModelApprovalStatus") != APPROVED:
-        raise RolloutError(f"the version is {package.get('ModelApprovalStatus')} now, no longer Approved")
-    if package.get("ModelPackageGroupName") != env.model_package_group_name:
-        raise RolloutError(f"the version belongs to group {package.get('ModelPackageGroupName')}")
-    name = f"{env.resource_prefix}-v{package['ModelPackageVersion']}"
-    created: list[tuple[str, str]] = []
-    try:
-        if ensure_model(name, package_arn, env):
-            created.append(("model", name))
-        if ensure_endpoint_config(name, env):
-            created.append(("endpoint-config", name))
-        status = switch_endpoint(name, env)
-    except Exception:
-        clean_up(created, env)
-        raise
-    reasons = {
-        "CREATING": f"creating endpoint {env.endpoint_name} with {name} ({package_arn})",
-        "UPDATING": f"updating endpoint {env.endpoint_name} to {name} ({package_arn}) blue/green: the new fleet "
-        f"bakes {env.wait_interval_seconds} s watching {', '.join(env.rollback_alarms)} and rolls back if one fires",
-        "UNCHANGED": f"endpoint {env.endpoint_name} already serves or moves to {name}",
-    }
-    return {
-        "status": status,
-        "reason": reasons[status],
-        "modelPackageArn": package_arn,
-        "model": name,
-        "endpointConfig": name,
-        "endpoint": env.endpoint_name,
-    }
-
-
-def ensure_model(name: str, package_arn: str, env: Environment) -> bool:
-    """Create the model from the package unless it exists; True when this call created it."""
-    sagemaker = client("sagemaker")
-    if _exists(lambda: sagemaker.describe_model(ModelName=name)):
-        return False
-    return _create(
-        lambda: sagemaker.create_model(
-            ModelName=name,
-            ExecutionRoleArn=env.execution_role_arn,
-            # Image, environment and weights come from the package's inference specification.
-            Containers=[{"ModelPackageName": package_arn}],
-            EnableNetworkIsolation=True,
-            Tags=_tags(env, package_arn),
-        )
+    model: type[PackageStateChange | EndpointStateChange] = (
+        EndpointStateChange if kind == ENDPOINT_STATE_CHANGE else PackageStateChange
     )
+    try:
+        change = parse(event=event, model=model)
+    except (ValidationError, InvalidModelTypeError) as error:
+        unexpected(event, _problems(error), env)
+    if isinstance(change, EndpointStateChange):
+        return on_endpoint_state_change(change.detail, env)
+    # Replacing a Failed endpoint waits for its deletion; keep time to create it and to report a failure.
+    wait_seconds = max(0.0, context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS)
+    return on_package_state_change(change.detail, env, wait_seconds=wait_seconds)
 
 
-def ensure_endpoint_config(name: str, env: Environment) -> bool:
-    """Create the endpoint config for the model unless it exists; True when this call created it."""
-    sagemaker = client("sagemaker")
-    if _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)):
-        return False
-    return _create(
-        lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, **endpoint_config_request(name, env))
+def unexpected(event: Any, problem: str, env: Environment) -> NoReturn:
+    """Tell the topic about an event the function cannot handle (id, detail-type, source, problem), then raise."""
+    fields = {key: event.get(key) for key in ("id", "detail-type", "source")} if isinstance(event, dict) else {}
+    reason = f"event {fields.get('id')} was not handled: {problem}; {retried_then_kept(env)}"
+    logger.error("unexpected event", extra={"reason": reason, "event": event})
+    metrics.add_metric(name="UnexpectedEvent", unit=MetricUnit.Count, value=1)
+    notify(
+        env,
+        "UNEXPECTED_EVENT",
+        f"GenAI kit deploy function got an event it cannot handle ({env.endpoint_name})",
+        reason,
+        event=fields,
     )
+    raise UnexpectedEventError(reason)
 
 
-def endpoint_config_request(model_name: str, env: Environment) -> dict[str, Any]:
-    """CreateEndpointConfig's arguments besides the name: one inf2 variant, KMS and data capture."""
-    variant: dict[str, Any] = {
-        "VariantName": VARIANT_NAME,
-        "ModelName": model_name,
-        "InstanceType": env.instance_type,
-        "InitialInstanceCount": env.instance_count,
-        "InitialVariantWeight": 1.0,
-        # Neuron containers compile the model at start-up: allow the full download and health check time.
-        "ModelDataDownloadTimeoutInSeconds": env.model_data_download_timeout,
-        "ContainerStartupHealthCheckTimeoutInSeconds": env.container_startup_health_check_timeout,
-    }
-    if env.volume_size_gb is not None:
-        variant["VolumeSizeInGB"] = env.volume_size_gb
-    return {
-        "ProductionVariants": [variant],
-        "KmsKeyId": env.kms_key_arn,
-        "DataCaptureConfig": {
-            "EnableCapture": env.data_capture_enabled,
-            "InitialSamplingPercentage": env.data_capture_sampling_percentage,
-            "DestinationS3Uri": env.data_capture_uri,
-            "KmsKeyId": env.kms_key_arn,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
-        },
-        "Tags": _tags(env),
-    }
-
-
-def deployment_config(env: Environment) -> dict[str, Any]:
-    """Blue/green, all at once after the bake time, rolled back by any of the endpoint's alarms."""
-    return {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": env.wait_interval_seconds},
-            "TerminationWaitInSeconds": env.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": env.maximum_execution_timeout_seconds,
-        },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in env.rollback_alarms]},
-    }
-
-
-def switch_endpoint(config_name: str, env: Environment) -> Status:
-    """Create the endpoint on the config, or update it blue/green; nothing if it already serves or moves to it."""
-    sagemaker = client("sagemaker")
-    endpoint = describe_endpoint(env.endpoint_name)
-    if endpoint is None:
-        try:
-            sagemaker.create_endpoint(
-                EndpointName=env.endpoint_name,
-                EndpointConfigName=config_name,
-                DeploymentConfig=deployment_config(env),
-                Tags=_tags(env),
-            )
-        except ClientError as error:
-            # A concurrent delivery of the same event created it first: fine if it is on this config.
-            if not _already_exists(error) or not _uses(describe_endpoint(env.endpoint_name), config_name):
-                raise
-            return "UNCHANGED"
-        return "CREATING"
-    if _uses(endpoint, config_name):
-        return "UNCHANGED"
-    status = endpoint.get("EndpointStatus")
-    if status != "InService":
-        raise RolloutError(
-            f"endpoint {env.endpoint_name} is {status}; SageMaker updates an endpoint only when it is InService "
-            "(wait for the deployment in progress, then invoke the function again with the event)"
-        )
-    sagemaker.update_endpoint(
-        EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
-    )
-    return "UPDATING"
-
-
-def describe_endpoint(name: str) -> dict[str, Any] | None:
-    """The endpoint's description, or None when it does not exist."""
-    try:
-        description: dict[str, Any] = client("sagemaker").describe_endpoint(EndpointName=name)
-    except ClientError as error:
-        if _not_found(error):
-            return None
-        raise
-    return description
-
-
-def clean_up(created: list[tuple[str, str]], env: Environment) -> None:
-    """Delete what this invocation created, newest first, unless the endpoint already uses it."""
-    if not created:
-        return
-    try:
-        endpoint = describe_endpoint(env.endpoint_name)
-    except ClientError:
-        logger.exception("cannot tell whether the endpoint uses the new resources; kept them", extra={"kept": created})
-        return
-    sagemaker = client("sagemaker")
-    for kind, name in reversed(created):
-        if _uses(endpoint, name):
-            continue
-        try:
-            if kind == "endpoint-config":
-                sagemaker.delete_endpoint_config(EndpointConfigName=name)
-            else:
-                sagemaker.delete_model(ModelName=name)
-            logger.info("deleted after the failed rollout", extra={"kind": kind, "resource": name})
-        except ClientError:
-            logger.exception("could not delete after the failed rollout", extra={"kind": kind, "resource": name})
-
-
-def notify(env: Environment, status: str, subject: str, reason: str) -> None:
-    """Publish the outcome to the topic, in the shape the training pipeline's notifications use."""
-    message = {"status": status, "reason": reason, "subject": subject, "endpoint": env.endpoint_name}
-    client("sns").publish(TopicArn=env.topic_arn, Subject=subject[:_SUBJECT_MAX], Message=json.dumps(message))
-
-
-def _uses(endpoint: dict[str, Any] | None, config_name: str) -> bool:
-    """Whether the endpoint serves the config, or a deployment in progress moves it there."""
-    if endpoint is None:
-        return False
-    pending = endpoint.get("PendingDeploymentSummary") or {}
-    return config_name in (endpoint.get("EndpointConfigName"), pending.get("EndpointConfigName"))
-
-
-def _exists(describe: Any) -> bool:
-    try:
-        describe()
-    except ClientError as error:
-        if _not_found(error):
-            return False
-        raise
-    return True
-
-
-def _create(create: Any) -> bool:
-    """Run a create call; a concurrent delivery that created the same name first is not an error."""
-    try:
-        create()
-    except ClientError as error:
-        if _already_exists(error):
-            return False
-        raise
-    return True
-
-
-def _not_found(error: ClientError) -> bool:
-    # SageMaker reports a missing model, endpoint config or endpoint as ValidationException "Could not find ...".
-    return error.response["Error"].get("Code") == "ValidationException" and "Could not find" in str(error)
-
-
-def _already_exists(error: ClientError) -> bool:
-    # ... and an existing name as ValidationException "Cannot create already existing ...".
-    return error.response["Error"].get("Code") == "ValidationException" and "already exist" in str(error)
-
-
-def _tags(env: Environment, package_arn: str | None = None) -> list[dict[str, str]]:
-    tags = dict(env.tags)
-    if package_arn is not None:
-        tags["genai-kit:model-package"] = package_arn[-256:]
-    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+def _problems(error: Exception) -> str:
+    """``detail.ModelPackageArn: Field required; ...`` for a pydantic error, the message otherwise."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
+    return str(error)

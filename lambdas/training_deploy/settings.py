@@ -27,11 +27,13 @@ class Environment(BaseModel):
     data_capture_enabled: bool
     data_capture_sampling_percentage: int = Field(ge=0, le=100)
     data_capture_uri: str
+    model_data_prefix: str = Field(description="s3://<bucket>/<prefix>/: the only model data the serving role reads")
     wait_interval_seconds: int = Field(ge=0, le=3600)
     termination_wait_seconds: int = Field(ge=0, le=3600)
     maximum_execution_timeout_seconds: int = Field(ge=600, le=28800)
     rollback_alarms: tuple[str, ...] = Field(min_length=1, description="Comma-separated CloudWatch alarm names")
     topic_arn: str
+    failure_queue_url: str = Field(description="Where Lambda keeps an event whose invocation failed all attempts")
     tags: dict[str, str] = Field(default_factory=dict, description="JSON object of tags for what the function creates")
 
     @field_validator("rollback_alarms", mode="before")

@@ -1,7 +1,9 @@
-"""Deploy on approval: an EventBridge rule, the deploy Lambda, the serving role and the rollback alarms.
+"""Deploy on approval: EventBridge rules, the deploy Lambda, the serving role, the rollback alarms, a failure queue.
 
     model package Approved / Rejected (EventBridge) ─► deploy Lambda ─► CreateModel, CreateEndpointConfig,
                                                                         UpdateEndpoint blue/green (or CreateEndpoint)
+    endpoint state change (EventBridge) ───────────► deploy Lambda ─► the rollout's outcome to the topic
+    failed every attempt / undeliverable ──────────► failure queue (SQS, KMS) ─► alarm ─► topic
 
 The endpoint has a fixed name (``genai-kit-<stage>-finetuned``) and does not exist until the first approval:
 the Lambda creates it through the SageMaker API, not CloudFormation, so each approved version replaces the
@@ -15,12 +17,17 @@ import json
 from collections.abc import Mapping
 
 import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genai_kit.config.training import RolloutConfig
@@ -30,16 +37,43 @@ from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 from stacks.constructs.training_pipeline import METRICS_NAMESPACE
 
-# What SageMaker emits when a model package is created or its approval status changes.
+# What SageMaker emits when a model package is created or its approval status changes (lambdas/training_deploy/events.py
+# reads the same detail-types; synth does not import the function's code, which needs Powertools).
 PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# ... and when a real-time endpoint's status changes: how the function learns the outcome of each rollout.
+ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 # Neuron containers compile the model at start-up: the longest timeouts SageMaker allows, when the catalog sets none.
 NEURON_TIMEOUT_SECONDS = 3600
+# Lambda retries a failed asynchronous invocation at most twice (after one, then two minutes); see below.
+RETRY_ATTEMPTS = 2
+# Events older than this are not run any more (a late approval is handled by then or kept in the failure queue).
+MAXIMUM_EVENT_AGE = cdk.Duration.hours(1)
+
+
+@jsii.implements(lambda_.IDestination)
+class QueueDestination:
+    """An SQS queue as the function's on-failure destination, granted by the caller.
+
+    ``aws_lambda_destinations.SqsDestination`` would also grant ``kms:Encrypt``, ``kms:ReEncrypt*`` and
+    ``kms:GenerateDataKey*`` on the queue's key; sending to an SSE-KMS queue needs ``kms:GenerateDataKey`` and
+    ``kms:Decrypt`` only (the SQS developer guide, key management), which the function has for the topic already.
+    """
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(
+        self, scope: Construct, fn: lambda_.IFunction, *, type: lambda_.DestinationType
+    ) -> lambda_.DestinationConfig:
+        """The queue's ARN, whatever the function and condition (IDestination's signature)."""
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
 class ModelRollout(Construct):
     """Rolls each approved version of ``model_package_group_name`` out to ``endpoint_name``.
 
-    Exposes ``endpoint_name``, ``function`` (the deploy Lambda), ``serving_role``, ``rule`` and ``alarms``.
+    Exposes ``endpoint_name``, ``function`` (the deploy Lambda), ``serving_role``, ``rule`` (approvals),
+    ``endpoint_rule`` (the endpoint's state changes), ``alarms`` and ``failure_queue`` (with ``failure_alarm``).
     """
 
     def __init__(
@@ -90,6 +124,8 @@ class ModelRollout(Construct):
             key=encryption_key,
         )
 
+        self.failure_queue = self._failure_queue(encryption_key, topic, removal_policy)
+
         environment = {
             "MODEL_PACKAGE_GROUP_NAME": model_package_group_name,
             "RESOURCE_PREFIX": resource_prefix,
@@ -105,11 +141,13 @@ class ModelRollout(Construct):
             "DATA_CAPTURE_ENABLED": str(rollout.data_capture.enabled).lower(),
             "DATA_CAPTURE_SAMPLING_PERCENTAGE": str(rollout.data_capture.sampling_percentage),
             "DATA_CAPTURE_URI": f"s3://{artifacts_bucket_name}/{capture_prefix}",
+            "MODEL_DATA_PREFIX": f"s3://{artifacts_bucket_name}/{model_artifacts_prefix}",
             "WAIT_INTERVAL_SECONDS": str(rollout.blue_green.wait_interval_seconds),
             "TERMINATION_WAIT_SECONDS": str(rollout.blue_green.termination_wait_seconds),
             "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": str(rollout.blue_green.maximum_execution_timeout_seconds),
             "ROLLBACK_ALARMS": ",".join(alarm_names(endpoint_name)),
             "TOPIC_ARN": topic.topic_arn,
+            "FAILURE_QUEUE_URL": self.failure_queue.queue_url,
             "TAGS": json.dumps(dict(sorted(tags.items())), separators=(",", ":")),
         }
         if volume_size_gb is not None:
@@ -124,11 +162,22 @@ class ModelRollout(Construct):
             encryption_key=encryption_key,
             log_retention=log_retention,
             removal_policy=removal_policy,
-            timeout=cdk.Duration.minutes(2),
+            # Replacing a Failed endpoint waits for SageMaker to delete it before creating it again.
+            timeout=cdk.Duration.minutes(5),
         )
-        # No automatic retry of a failed rollout: the function has notified the topic with the reason already.
-        self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=cdk.Duration.hours(1))
-        self._function_permissions(encryption_key, topic)
+        # Retries: handling an event again is safe, because names derive from the version and an endpoint already
+        # on (or moving to) the version is left alone, so a retry converges instead of duplicating. Lambda's two
+        # retries let a throttled call, a timeout or a Failed endpoint still being deleted heal without a human; a
+        # failure no retry fixes (a quota, a busy endpoint) is notified up to three times before the event goes
+        # to the failure queue. Outcomes a retry cannot change (refused, superseded, ignored) return normally.
+        self.function.function.configure_async_invoke(
+            retry_attempts=RETRY_ATTEMPTS,
+            max_event_age=MAXIMUM_EVENT_AGE,
+            on_failure=QueueDestination(self.failure_queue),
+        )
+        self._function_permissions(
+            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
+        )
 
         self.rule = events.Rule(
             self,
@@ -142,11 +191,70 @@ class ModelRollout(Construct):
                     "ModelApprovalStatus": ["Approved", "Rejected"],
                 },
             ),
-            # Delivery retries (throttling, Lambda unavailable) are EventBridge's; the function itself is idempotent.
-            targets=[
-                targets.LambdaFunction(self.function.function, retry_attempts=2, max_event_age=cdk.Duration.hours(1))
-            ],
+            # Delivery retries (throttling, Lambda unavailable) are EventBridge's; an event it cannot deliver goes to
+            # the failure queue too.
+            targets=[self._target()],
         )
+        # Every status of the endpoint, not only the final ones: the event's EndpointStatus spelling is documented
+        # for IN_SERVICE alone, and the function reads the status from DescribeEndpoint anyway.
+        self.endpoint_rule = events.Rule(
+            self,
+            "EndpointStateRule",
+            description=f"State changes of {endpoint_name} -> deploy Lambda (the outcome of each rollout)",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[ENDPOINT_STATE_CHANGE],
+                detail={"EndpointName": [endpoint_name]},
+            ),
+            targets=[self._target()],
+        )
+
+    def _target(self) -> targets.LambdaFunction:
+        return targets.LambdaFunction(
+            self.function.function,
+            retry_attempts=2,
+            max_event_age=MAXIMUM_EVENT_AGE,
+            dead_letter_queue=self.failure_queue,
+        )
+
+    def _failure_queue(self, key: kms.IKey, topic: sns.ITopic, removal_policy: cdk.RemovalPolicy) -> sqs.Queue:
+        """Events that failed every attempt (Lambda's invocation records) or that EventBridge could not deliver.
+
+        Its alarm pages the topic as soon as one waits there; SQS keeps them 14 days, its maximum.
+        """
+        queue = sqs.Queue(
+            self,
+            "FailureQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            removal_policy=removal_policy,
+        )
+        cdk.Validations.of(queue).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason="This queue is itself where failed deploy-on-approval events end (Lambda's on-failure "
+                "destination and the EventBridge target's dead-letter queue); its alarm pages the topic.",
+            )
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "FailureQueueAlarm",
+            metric=queue.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"Deploy on approval ({self.endpoint_name}): an event failed every attempt or could "
+            "not be delivered and waits in the failure queue; read it and send it again (docs/fine-tuning.md).",
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
+        self.failure_alarm = alarm
+        return queue
 
     # ---- names -------------------------------------------------------------------------------------------
 
@@ -212,10 +320,22 @@ class ModelRollout(Construct):
         )
         return role
 
-    def _function_permissions(self, key: kms.IKey, topic: sns.ITopic) -> None:
+    def _function_permissions(
+        self, key: kms.IKey, topic: sns.ITopic, *, artifacts: str, model_artifacts_prefix: str
+    ) -> None:
         role = self.function.role
         arns = self._arns()
+        model_objects = f"{artifacts}/{model_artifacts_prefix}*"
         statements = [
+            # Before creating anything, the function checks that an approved version's weights exist under the
+            # prefix the serving role reads: ListObjectsV2 for an S3Prefix, HeadObject (s3:GetObject) for an object.
+            iam.PolicyStatement(sid="CheckModelData", actions=["s3:GetObject"], resources=[model_objects]),
+            iam.PolicyStatement(
+                sid="ListModelData",
+                actions=["s3:ListBucket"],
+                resources=[artifacts],
+                conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
+            ),
             iam.PolicyStatement(
                 sid="ReadModelPackages", actions=["sagemaker:DescribeModelPackage"], resources=[arns["model-package"]]
             ),
@@ -237,6 +357,16 @@ class ModelRollout(Construct):
                 sid="RollOutEndpoint",
                 actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
                 resources=[arns["endpoint"], arns["endpoint-config"]],
+            ),
+            # DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint: the function replaces it.
+            iam.PolicyStatement(
+                sid="ReplaceFailedEndpoint", actions=["sagemaker:DeleteEndpoint"], resources=[arns["endpoint"]]
+            ),
+            # The endpoint's tag genai-kit:rollout-target names the rollout awaiting its outcome (read, then removed).
+            iam.PolicyStatement(
+                sid="TrackRolloutOutcome",
+                actions=["sagemaker:ListTags", "sagemaker:DeleteTags"],
+                resources=[arns["endpoint"]],
             ),
             iam.PolicyStatement(
                 sid="TagOwnResources",
@@ -263,11 +393,23 @@ class ModelRollout(Construct):
             role.add_to_policy(statement)
         # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
         role.add_to_policy(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic.topic_arn]))
-        # Publishing to the KMS-encrypted topic needs a data key from the kit's key.
+        # Lambda sends the record of an invocation that failed every attempt with the function's role.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.failure_queue.queue_arn]
+            )
+        )
+        # Publishing to the KMS-encrypted topic and queue needs a data key from the kit's key.
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         acknowledge_wildcards(
             role.node.find_child("DefaultPolicy"),
             resources=[arns["model"], arns["endpoint-config"], arns["model-package"]],
             reason="Models and endpoint configs are named per approved version under the kit's prefix "
             "(<prefix>-v<version>); versions are numbered by SageMaker inside the kit's model package group.",
+        )
+        acknowledge_wildcards(
+            role.node.find_child("DefaultPolicy"),
+            resources=[model_objects],
+            reason="Each version's weights are written by its training job under the pipeline's output prefix; the "
+            "function reads their metadata (HeadObject) to refuse a version whose weights are missing.",
         )

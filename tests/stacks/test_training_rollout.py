@@ -9,6 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config import ConfigError, load_config
+from lambdas.training_deploy import events
+from stacks.constructs.model_rollout import ENDPOINT_STATE_CHANGE, PACKAGE_STATE_CHANGE
 from tests.synth import SynthResult, kit_context
 
 ENDPOINT = "genai-kit-dev-finetuned"
@@ -40,8 +42,17 @@ def _deploy_function(template: Template) -> dict[str, Any]:
     return function
 
 
+def _rule(template: Template, detail_type: str) -> dict[str, Any]:
+    (rule,) = [
+        r
+        for r in _resources(template, "AWS::Events::Rule").values()
+        if r["EventPattern"]["detail-type"] == [detail_type]
+    ]
+    return rule
+
+
 def test_rule_sends_approved_and_rejected_versions_of_the_kit_group_to_the_deploy_lambda(training: Template) -> None:
-    (rule,) = _resources(training, "AWS::Events::Rule").values()
+    rule = _rule(training, PACKAGE_STATE_CHANGE)
     assert rule["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
@@ -55,9 +66,70 @@ def test_rule_sends_approved_and_rejected_versions_of_the_kit_group_to_the_deplo
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
 
 
-def test_deploy_lambda_is_not_retried_after_a_failed_rollout(training: Template) -> None:
+def test_every_state_change_of_the_fine_tuned_endpoint_reaches_the_deploy_lambda(training: Template) -> None:
+    rule = _rule(training, ENDPOINT_STATE_CHANGE)
+    assert rule["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": [ENDPOINT]},
+    }
+    (target,) = rule["Targets"]
+    assert "DeployFunction" in target["Arn"]["Fn::GetAtt"][0]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}
+    statement = _statements(training, "RolloutDeployFunctionRole")["TrackRolloutOutcome"]
+    assert statement["Action"] == ["sagemaker:DeleteTags", "sagemaker:ListTags"]
+    assert _tail(statement["Resource"]) == f":endpoint/{ENDPOINT}"
+
+
+def test_the_rules_match_the_detail_types_the_function_handles() -> None:
+    assert (PACKAGE_STATE_CHANGE, ENDPOINT_STATE_CHANGE) == (events.PACKAGE_STATE_CHANGE, events.ENDPOINT_STATE_CHANGE)
+
+
+def _queue_id(template: Template) -> str:
+    (queue_id,) = template.find_resources("AWS::SQS::Queue")
+    return queue_id
+
+
+def test_failed_invocation_is_retried_twice_then_kept_in_the_failure_queue(training: Template) -> None:
     (config,) = _resources(training, "AWS::Lambda::EventInvokeConfig").values()
-    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 3600
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}}
+    (target,) = _rule(training, PACKAGE_STATE_CHANGE)["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [_queue_id(training), "Arn"]}}
+
+
+def test_failure_queue_is_encrypted_with_the_kit_key_and_takes_only_tls_and_the_rule(training: Template) -> None:
+    (queue,) = _resources(training, "AWS::SQS::Queue").values()
+    assert queue["KmsMasterKeyId"]["Fn::GetStackOutput"]["StackName"] == "GenAiKit-dev-Foundation"
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (policy,) = _resources(training, "AWS::SQS::QueuePolicy").values()
+    deny, *allows = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    assert {allow["Principal"]["Service"] for allow in allows} == {"events.amazonaws.com"}
+    assert {allow["Action"] for allow in allows} == {"sqs:SendMessage"}
+    rules = sorted(allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"][0][:-8] for allow in allows)
+    assert rules == ["RolloutApprovalRule", "RolloutEndpointStateRule"]
+    statement = _statements(training, "RolloutDeployFunctionRole")["KeepFailedEvents"]
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": [_queue_id(training), "Arn"]}
+
+
+def test_a_message_in_the_failure_queue_pages_the_topic(training: Template) -> None:
+    (alarm,) = [
+        a
+        for a in _resources(training, "AWS::CloudWatch::Alarm").values()
+        if a.get("Namespace") == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [_queue_id(training), "QueueName"]}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["Statistic"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
+        "Maximum",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == alarm["OKActions"]
+    assert alarm["AlarmActions"][0]["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefAlarmTopic")
 
 
 def test_deploy_lambda_environment_names_the_endpoint_alarms_and_neuron_settings(training: Template) -> None:
@@ -84,7 +156,9 @@ def test_deploy_lambda_environment_names_the_endpoint_alarms_and_neuron_settings
         "TAGS": '{"genai-kit:stage":"dev"}',
     }
     assert _tail(env["DATA_CAPTURE_URI"]) == f"/data-capture/{ENDPOINT}/"
+    assert _tail(env["MODEL_DATA_PREFIX"]) == "/training/output/"
     assert {"EXECUTION_ROLE_ARN", "KMS_KEY_ARN", "TOPIC_ARN"} <= set(env)
+    assert env["FAILURE_QUEUE_URL"] == {"Ref": _queue_id(training)}
 
 
 def test_rollback_alarms_exist_before_the_endpoint_and_page_the_topic(training: Template) -> None:
@@ -108,6 +182,11 @@ def test_deploy_lambda_touches_only_the_kit_names(training: Template) -> None:
         ":endpoint-config/genai-kit-dev-ft-*",
         f":endpoint/{ENDPOINT}",
     ]
+    assert statements["ReplaceFailedEndpoint"]["Action"] == "sagemaker:DeleteEndpoint"
+    assert _tail(statements["ReplaceFailedEndpoint"]["Resource"]) == f":endpoint/{ENDPOINT}"
+    assert _tail(statements["CheckModelData"]["Resource"]) == "/training/output/*"
+    assert statements["CheckModelData"]["Action"] == "s3:GetObject"
+    assert statements["ListModelData"]["Condition"] == {"StringLike": {"s3:prefix": ["training/output/*"]}}
     assert statements["GrantKeyToEndpointStorage"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert statements["Notify"]["Action"] == "sns:Publish"
     unscoped = sorted(sid for sid, s in statements.items() if s["Resource"] == "*")
@@ -138,6 +217,7 @@ def test_serving_role_reads_only_training_output_and_pulls_only_the_serving_imag
 def test_outputs_name_the_endpoint_and_how_to_approve(training: Template) -> None:
     outputs = training.find_outputs("*")
     assert outputs["FineTunedEndpointName"]["Value"] == ENDPOINT
+    assert outputs["RolloutFailureQueueUrl"]["Value"] == {"Ref": _queue_id(training)}
     command = "".join(p if isinstance(p, str) else "<token>" for p in outputs["ApproveCommand"]["Value"]["Fn::Join"][1])
     assert command == (
         "aws sagemaker update-model-package --region us-east-1 --model-package-arn "
@@ -149,6 +229,7 @@ def test_outputs_name_the_endpoint_and_how_to_approve(training: Template) -> Non
 def test_rollout_can_be_turned_off(synth: Callable[..., SynthResult]) -> None:
     template = synth("dev", stages={"dev": {"training": {"rollout": {"enabled": False}}}}).template("Training")
     template.resource_count_is("AWS::Events::Rule", 0)
+    template.resource_count_is("AWS::SQS::Queue", 0)
     assert "FineTunedEndpointName" not in template.find_outputs("*")
 
 
