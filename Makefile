@@ -34,8 +34,8 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy .
 
-unit: $(VENV)/.dev $(NODE_ENV)
-	@$(CDK_ENV); $(BIN)/pytest $(PYTEST_ARGS)
+unit: $(VENV)/.dev $(NODE_ENV) .venv-checkov/.installed
+	@$(CDK_ENV); export CHECKOV="$(CURDIR)/.venv-checkov/bin/checkov"; $(BIN)/pytest $(PYTEST_ARGS)
 
 snapshot-update: $(VENV)/.dev $(NODE_ENV) ## Rewrite the template snapshots (review the diff before committing)
 	@$(CDK_ENV); $(BIN)/pytest tests/stacks/test_snapshots.py --snapshot-update
@@ -48,6 +48,12 @@ bench-api: $(VENV)/.dev .venv-bench/.installed ## Benchmark the API router: cold
 
 bench-dataset: $(VENV)/.dev ## Benchmark the fine-tuning dataset check: MB/s, linear growth to 2 GiB, bounded memory
 	$(BIN)/python scripts/bench_dataset.py $(ARGS)
+
+# checkov pins its own AWS SDK: it lives in its own environment, which the test suite calls.
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
 
 # The alternative the router is compared with lives in its own environment: it is no dependency of the kit.
 .venv-bench/.installed: requirements-bench.txt
@@ -68,7 +74,7 @@ cost: $(VENV)/.runtime ## Estimate a stage's cost from cdk.out (run make synth f
 	@$(OPS_CLI) cost $(OPS_ARGS)
 
 clean: ## Remove cdk.out and every installed tool (.venv*, node_modules, .tools, tools/node/node_modules)
-	rm -rf cdk.out $(VENV) .venv-bench node_modules .tools tools/node/node_modules
+	rm -rf cdk.out $(VENV) .venv-bench .venv-checkov node_modules .tools tools/node/node_modules
 
 $(VENV)/.python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'
@@ -76,7 +82,7 @@ $(VENV)/.python:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@touch $@
 
-$(VENV)/.runtime: requirements.txt lambdas/api_router/requirements.txt $(VENV)/.python
+$(VENV)/.runtime: requirements.txt lambdas/api_router/requirements.txt jobs/model_preparation/requirements.txt $(VENV)/.python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 

@@ -29,6 +29,7 @@ from genai_kit.contracts.api_router import (
 )
 from genai_kit.endpoints import ResolvedEndpoint
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
+from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
 from stacks.constructs.nag import acknowledge_wildcards
@@ -190,6 +191,15 @@ class ApiStack(cdk.Stack):
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            environment_encryption=foundation.key,
+        )
+        skip_checks(
+            function,
+            {
+                "CKV_AWS_117": NO_VPC,
+                "CKV_AWS_116": "Invoked synchronously by API Gateway (a streaming proxy integration): every error "
+                "reaches the client as an HTTP status; a dead-letter queue applies to asynchronous invocations only.",
+            },
         )
         cdk.Validations.of(function).acknowledge(
             cdk.Acknowledgment(
@@ -268,6 +278,14 @@ class ApiStack(cdk.Stack):
                 authorization_type=apigateway.AuthorizationType.IAM,
                 api_key_required=api_config.usage_plan is not None,
             ),
+        )
+        skip_checks(
+            api.deployment_stage,
+            {
+                "CKV_AWS_120": "Every answer is generated for its own request (and signed by its caller): a cache "
+                "would serve one caller's generation to another, and a streaming integration supports no caching "
+                '(API Gateway developer guide, "Stream the integration response").',
+            },
         )
         # STREAM on every method: the router's adapter answers in Lambda's response-stream format, which only a
         # streaming integration (InvokeWithResponseStream) reads; a whole answer simply arrives in one piece.

@@ -11,6 +11,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from genai_kit.config import KitConfig
+from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_bucket import KitBucket
 
 DATA_CAPTURE_PREFIX = "data-capture/"
@@ -62,14 +63,29 @@ class FoundationStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             minimum_tls_version=1.2,
+            # A deleted or overwritten log object stays recoverable for the noncurrent-version period.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
                     expiration=cdk.Duration.days(settings.storage.access_logs_expiration_days),
+                    noncurrent_version_expiration=cdk.Duration.days(
+                        settings.storage.noncurrent_version_expiration_days
+                    ),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        settings.storage.abort_incomplete_multipart_upload_days
+                    ),
                 ),
             ],
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+        )
+        skip_checks(
+            self.access_logs_bucket,
+            {
+                "CKV_AWS_18": "This is the server access log target of the kit's buckets; logging it would log its own "
+                "log deliveries, without end."
+            },
         )
         cdk.Validations.of(self.access_logs_bucket).acknowledge(
             cdk.Acknowledgment(
@@ -115,7 +131,25 @@ class FoundationStack(cdk.Stack):
         for email in settings.alarm_emails:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(email))
 
+        self._skip_auto_delete_provider_checks()
         self._outputs()
+
+    def _skip_auto_delete_provider_checks(self) -> None:
+        """The function CDK adds to empty the buckets when a destroy-policy stage is deleted."""
+        provider = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+        if provider is None:
+            return
+        skip_checks(
+            provider.node.find_child("Handler"),
+            {
+                "CKV_AWS_117": NO_VPC,
+                "CKV_AWS_116": "CDK's bucket-emptying function, invoked synchronously by CloudFormation when a "
+                "bucket is deleted; CloudFormation reports its errors, so there is no asynchronous invocation to "
+                "dead-letter.",
+                "CKV_AWS_115": "CDK's bucket-emptying function runs once per bucket deletion; a reserved concurrency "
+                "would take from the account's unreserved pool.",
+            },
+        )
 
     def _allow_service_publishers(self) -> None:
         """Let the AWS services that publish alarms, events and budget alerts use the key of the encrypted topic.

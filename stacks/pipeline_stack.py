@@ -17,6 +17,7 @@ from aws_cdk import pipelines
 from constructs import Construct, IConstruct
 
 from genai_kit.config import ConfigError, KitConfig, load_config
+from stacks.constructs.checkov import skip_checks
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.kit_stage import KitStage
 
@@ -147,6 +148,25 @@ class PipelineStack(cdk.Stack):
             "target accounts and read CloudFormation stacks, as `cdk deploy` does; CDK Pipelines scopes them by "
             "the bootstrap roles' tags.",
         )
+        skip_checks(
+            bucket,
+            {
+                "CKV_AWS_18": "The artifact bucket holds only the pipeline's own build artifacts, written and read "
+                "by the pipeline's roles; CloudTrail records the API calls on it.",
+                "CKV_AWS_21": "Every pipeline execution writes new artifact objects under its own keys and never "
+                "overwrites one, so versioning would keep nothing more.",
+            },
+        )
+        assets = self.pipeline.node.try_find_child("Assets")
+        if assets is not None:
+            skip_checks(
+                assets.node.find_child("FileRole").node.find_child("DefaultPolicy"),
+                {
+                    "CKV_AWS_111": "CDK Pipelines' asset publishing role starts, stops and reads its own CodeBuild "
+                    "builds, whose ids CodeBuild assigns at run time (codebuild:BatchGetBuilds/StartBuild/StopBuild "
+                    "on '*'); its writes go through the CDK bootstrap file-publishing role it assumes."
+                },
+            )
 
     def _logical_id(self, construct: IConstruct) -> str:
         return str(self.resolve(self.get_logical_id(cast(cdk.CfnElement, construct.node.default_child))))

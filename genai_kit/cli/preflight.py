@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from genai_kit.cli.aws import NO_CREDENTIALS_FIX, ClientFactory, error_code, is_credentials_error
+from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
 from genai_kit.pricing import foundation_model_of
 
 Status = Literal["PASS", "WARN", "FAIL"]
@@ -119,6 +120,23 @@ def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     return [QuotaNeed(instance_type, int(count), usage, "the training job")]
 
 
+def concurrency_reservations(settings: Any) -> dict[str, int]:
+    """The reserved concurrency each of the stage's functions takes from the account, by who takes it.
+
+    The router reserves ``api.concurrency`` when the API is enabled, the deploy-on-approval function
+    ``ROLLOUT_RESERVED_CONCURRENCY`` when training and its rollout are; nothing else reserves.
+    """
+    reservations: dict[str, int] = {}
+    api = getattr(settings, "api", None)
+    if api is not None and getattr(api, "enabled", False):
+        reservations["the API router"] = int(api.concurrency)
+    training = getattr(settings, "training", None)
+    rollout = getattr(training, "rollout", None)
+    if getattr(training, "enabled", False) and getattr(rollout, "enabled", False):
+        reservations["the deploy-on-approval function"] = ROLLOUT_RESERVED_CONCURRENCY
+    return reservations
+
+
 def _catalog_training_default(training: Any) -> str | None:
     """The catalog's default training instance type of the configured model (what the pipeline then uses)."""
     from genai_kit.catalog import CatalogError, load_entry  # noqa: PLC0415  (only when the config names no type)
@@ -176,9 +194,9 @@ class Preflight:
         checks += self.check_quotas(needs)
         checks += [self.check_image(endpoint.name, endpoint.image_uri) for endpoint in self.endpoints]
         checks += [self.check_bedrock_model(model_id) for model_id in bedrock_model_ids(self.settings)]
-        api = getattr(self.settings, "api", None)
-        if api is not None and getattr(api, "enabled", False):
-            checks.append(self.check_router_concurrency(int(api.concurrency)))
+        reservations = concurrency_reservations(self.settings)
+        if reservations:
+            checks.append(self.check_lambda_concurrency(reservations))
         checks.append(self.check_bootstrap())
         return checks
 
@@ -314,8 +332,14 @@ class Preflight:
             region=self.region,
         )
 
-    def check_router_concurrency(self, reserved: int) -> Check:
+    def check_lambda_concurrency(self, reservations: dict[str, int]) -> Check:
+        """Whether the account can give ``reservations`` (function -> reserved concurrency) and keep the
+        ``UNRESERVED_MINIMUM`` unreserved executions Lambda requires ("Configuring reserved concurrency", Lambda
+        developer guide): FAIL when its total quota cannot, WARN when today's unreserved pool cannot (which a
+        redeploy, already holding them, may still pass)."""
         name = "lambda concurrency"
+        reserved = sum(reservations.values())
+        what = ", ".join(f"{count} for {owner}" for owner, count in reservations.items())
         fix = (
             f"request a higher 'Concurrent executions' quota (service code lambda) in {self.region}, or lower "
             "api.reserved_concurrency"
@@ -327,17 +351,17 @@ class Preflight:
         total, unreserved = int(limits["ConcurrentExecutions"]), int(limits["UnreservedConcurrentExecutions"])
         if total - reserved < UNRESERVED_MINIMUM:
             detail = (
-                f"the account allows {total} concurrent executions; reserving {reserved} for the router would leave "
-                f"fewer than the {UNRESERVED_MINIMUM} Lambda keeps unreserved, so the deploy would fail"
+                f"the account allows {total} concurrent executions; reserving {what} would leave fewer than the "
+                f"{UNRESERVED_MINIMUM} Lambda keeps unreserved, so the deploy would fail"
             )
             return Check(name, "FAIL", detail, fix)
         if unreserved - reserved < UNRESERVED_MINIMUM:
             detail = (
-                f"{unreserved} of {total} concurrent executions are unreserved; reserving {reserved} more leaves fewer "
-                f"than {UNRESERVED_MINIMUM} unless the router already holds its reservation (a redeploy)"
+                f"{unreserved} of {total} concurrent executions are unreserved; reserving {what} leaves fewer "
+                f"than {UNRESERVED_MINIMUM} unless the stage's functions already hold their reservations (a redeploy)"
             )
             return Check(name, "WARN", detail, fix)
-        return Check(name, "PASS", f"router reserves {reserved} of {unreserved} unreserved ({total} in the account)")
+        return Check(name, "PASS", f"reserves {what}: {reserved} of {unreserved} unreserved ({total} in the account)")
 
     def check_bootstrap(self) -> Check:
         name = "cdk bootstrap"

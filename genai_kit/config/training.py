@@ -82,6 +82,13 @@ class MetricThreshold(StrictModel):
         return self
 
 
+# The deploy-on-approval function handles one event at a time: an approval and the endpoint's state change never
+# interleave (both read and write the rollout's target). Lambda keeps a throttled asynchronous event and retries it
+# until its maximum age ("Asynchronous invocation", Lambda developer guide). ModelRollout reserves it, preflight
+# counts it.
+ROLLOUT_RESERVED_CONCURRENCY = 1
+
+
 class RolloutConfig(StrictModel):
     """Deploy on approval: an approved model version is rolled out to the endpoint genai-kit-<stage>-finetuned."""
 

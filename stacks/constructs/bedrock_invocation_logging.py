@@ -23,6 +23,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from genai_kit.config.bedrock import InvocationLoggingConfig
+from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.log_retention import retention
 
 LOG_STREAM = "aws/bedrock/modelinvocations"
@@ -144,6 +145,14 @@ class InvocationLogging(Construct):
             on_update=put,
             on_delete=cr.AwsSdkCall(service="bedrock", action="DeleteModelInvocationLoggingConfiguration"),
             install_latest_aws_sdk=False,
+            # The provider function's own log group, encrypted with the kit's key like every other.
+            log_group=logs.LogGroup(
+                self,
+                "SettingLogs",
+                encryption_key=encryption_key,
+                retention=retention(config.log_retention_days),
+                removal_policy=removal_policy,
+            ),
             policy=cr.AwsCustomResourcePolicy.from_statements(
                 [
                     # These two APIs act on the account and region's single setting and take no resource ARN
@@ -172,6 +181,16 @@ class InvocationLogging(Construct):
         provider = stack.node.try_find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
         if provider is None:
             return
+        skip_checks(
+            provider,
+            {
+                "CKV_AWS_117": NO_VPC,
+                "CKV_AWS_116": "CDK's AwsCustomResource function, invoked synchronously by CloudFormation, which "
+                "reports its errors; there is no asynchronous invocation to dead-letter.",
+                "CKV_AWS_115": "CDK's AwsCustomResource function runs once per custom resource event of a "
+                "deployment; a reserved concurrency would take from the account's unreserved pool.",
+            },
+        )
         basic_execution_role = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
         cdk.Validations.of(provider).acknowledge(
             cdk.Acknowledgment(

@@ -25,6 +25,7 @@ from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
 from genai_kit.endpoints import Preparation, ResolvedEndpoint
+from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.lambda_code import stage_package
 from stacks.constructs.nag import acknowledge_wildcards
@@ -76,6 +77,8 @@ class EndpointLifecycle(Construct):
             "log_retention": logs.RetentionDays.THREE_MONTHS,
             "removal_policy": removal_policy,
             "timeout": cdk.Duration.minutes(2),
+            "invoked_by": "CDK's Provider framework during a CloudFormation deployment, once per custom resource "
+            "event (and every 30 s while a preparation runs)",
         }
         self.on_event = KitFunction(
             self,
@@ -175,6 +178,18 @@ class EndpointLifecycle(Construct):
                 reason="CDK's Provider framework invokes the kit's handlers through grantInvoke, which also allows "
                 "their published versions (<function ARN>:*); the functions have none.",
             )
+        for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout"):
+            skip_checks(
+                provider.node.find_child(name),
+                {
+                    "CKV_AWS_117": NO_VPC,
+                    "CKV_AWS_116": "CDK's Provider framework function, invoked synchronously by CloudFormation or by "
+                    "its waiter state machine, which report every error to CloudFormation; no asynchronous "
+                    "invocation to dead-letter.",
+                    "CKV_AWS_115": "CDK's Provider framework function: it runs once per custom resource event of a "
+                    "deployment; a reserved concurrency would take from the account's unreserved pool.",
+                },
+            )
         waiter = provider.node.find_child("waiter-state-machine")
         waiter_policy = waiter.node.find_child("Role").node.find_child("DefaultPolicy")
         acknowledge_wildcards(
@@ -182,12 +197,12 @@ class EndpointLifecycle(Construct):
             resources=[f"{fn.function_arn}:*" for fn in self._framework_functions(provider)],
             reason="CDK's waiter state machine invokes the Provider framework's functions, versions included.",
         )
-        acknowledge_wildcards(
-            waiter_policy,
-            resources=["*"],
-            reason="A state machine's logging needs the CloudWatch Logs delivery actions (logs:CreateLogDelivery and "
-            "the like), which support no resource-level permission (Step Functions developer guide, logging).",
+        logging_reason = (
+            "A state machine's logging needs the CloudWatch Logs delivery actions (logs:CreateLogDelivery and "
+            "the like), which support no resource-level permission (Step Functions developer guide, logging)."
         )
+        acknowledge_wildcards(waiter_policy, resources=["*"], reason=logging_reason)
+        skip_checks(waiter_policy, {"CKV_AWS_111": logging_reason})
         cdk.Validations.of(waiter).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-SF2",
@@ -406,6 +421,14 @@ class EndpointLifecycle(Construct):
                 # CloudFormation names each endpoint config; a new one replaces it on every change.
                 resources=[f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint-config/*"],
             )
+        )
+        skip_checks(
+            role.node.find_child("DefaultPolicy"),
+            {
+                "CKV_AWS_111": "Application Auto Scaling assigns a scalable target's ARN when it registers it, so "
+                "RegisterScalableTarget, DeregisterScalableTarget and PutScalingPolicy cannot name it in advance; "
+                "the function calls them for this stack's endpoint variants only."
+            },
         )
         acknowledge_wildcards(
             role.node.find_child("DefaultPolicy"),

@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_kit.lambda_layers import powertools_layer_arn
+from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.nag import acknowledge_wildcards
 
@@ -47,8 +48,15 @@ class KitFunction(Construct):
         with_catalog: bool = False,
         extra_files: Mapping[str, str] | None = None,
         handler: str = "handler",
+        invoked_by: str | None = None,
+        reserved_concurrency: int | None = None,
     ) -> None:
-        """``handler``: the function of ``lambdas/<name>/handler.py`` Lambda calls."""
+        """``handler``: the function of ``lambdas/<name>/handler.py`` Lambda calls. ``invoked_by``: who invokes it,
+        synchronously, and how often (e.g. "a Step Functions Task state, once per execution"): the reason checkov's
+        dead-letter-queue and concurrency-limit checks do not apply; leave it unset for a function invoked
+        asynchronously, which then needs a failure destination of its own. ``reserved_concurrency``: the function's
+        ReservedConcurrentExecutions (its maximum at once, taken from the account's unreserved pool); None reserves
+        nothing."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self,
@@ -89,8 +97,10 @@ class KitFunction(Construct):
             role=self.role,
             timeout=timeout,
             memory_size=memory_mb,
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
+            environment_encryption=encryption_key,
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,
                 "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
@@ -103,6 +113,17 @@ class KitFunction(Construct):
                 reason="Pinned to Python 3.13, the newest runtime the pinned Powertools layer is documented for.",
             )
         )
+        skip_checks(self.function, {"CKV_AWS_117": NO_VPC})
+        if invoked_by is not None:
+            skip_checks(
+                self.function,
+                {
+                    "CKV_AWS_116": f"Invoked synchronously by {invoked_by}: the caller receives and handles every "
+                    "error; a dead-letter queue applies to asynchronous invocations only.",
+                    "CKV_AWS_115": f"Invoked by {invoked_by}, which bounds how many run at once; a reserved "
+                    "concurrency would take from the account's unreserved pool (at least 100 must stay free).",
+                },
+            )
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge_wildcards(
             policy,

@@ -30,7 +30,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_kit.config.training import RolloutConfig
+from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY, RolloutConfig
+from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_names, endpoint_alarms
@@ -164,6 +165,14 @@ class ModelRollout(Construct):
             removal_policy=removal_policy,
             # Replacing a Failed endpoint waits for SageMaker to delete it before creating it again.
             timeout=cdk.Duration.minutes(5),
+            reserved_concurrency=ROLLOUT_RESERVED_CONCURRENCY,
+        )
+        skip_checks(
+            self.function.function,
+            {
+                "CKV_AWS_116": "Asynchronous invocations that fail every attempt go to the on-failure destination, the "
+                "failure queue, with the error and the request context; a dead-letter queue would keep less, twice."
+            },
         )
         # Retries: handling an event again is safe, because names derive from the version and an endpoint already
         # on (or moving to) the version is left alone, so a retry converges instead of duplicating. Lambda's two

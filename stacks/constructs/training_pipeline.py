@@ -60,6 +60,8 @@ TRAIN_STEP = "Train"
 
 # The Powertools metrics namespace of the fine-tuning functions.
 METRICS_NAMESPACE = "GenAiKit/FineTuning"
+# Who calls the pipeline's functions: synchronously (the state catches every error), one at a time per execution.
+STATE_MACHINE_TASK = "a Task state of the fine-tuning pipeline, once per execution"
 
 
 def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
@@ -266,6 +268,7 @@ class TrainingPipeline(Construct):
             timeout=cdk.Duration.seconds(30),
             with_catalog=True,
             extra_files=settings_file,
+            invoked_by=STATE_MACHINE_TASK,
         )
         self.prepare = KitFunction(
             self,
@@ -280,6 +283,7 @@ class TrainingPipeline(Construct):
             timeout=cdk.Duration.seconds(30),
             with_catalog=True,
             extra_files=settings_file,
+            invoked_by=STATE_MACHINE_TASK,
         )
         validate = KitFunction(
             self,
@@ -296,6 +300,7 @@ class TrainingPipeline(Construct):
             # cost per dataset as less memory for longer, and a larger dataset checked in the 15 minutes.
             timeout=cdk.Duration.minutes(15),
             memory_mb=1769,
+            invoked_by=STATE_MACHINE_TASK,
         )
         validate.role.add_to_policy(
             iam.PolicyStatement(
@@ -327,6 +332,7 @@ class TrainingPipeline(Construct):
             log_retention=retention,
             removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(60),
+            invoked_by=STATE_MACHINE_TASK,
         )
         evaluate.role.add_to_policy(
             iam.PolicyStatement(
@@ -366,6 +372,7 @@ class TrainingPipeline(Construct):
             log_retention=retention,
             removal_policy=removal_policy,
             timeout=cdk.Duration.seconds(30),
+            invoked_by=STATE_MACHINE_TASK,
         )
         self.describe_failure.role.add_to_policy(
             iam.PolicyStatement(

@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config import ConfigError, load_config
+from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
 from lambdas.training_deploy import events
 from stacks.constructs.model_rollout import ENDPOINT_STATE_CHANGE, PACKAGE_STATE_CHANGE
 from tests.synth import SynthResult, kit_context
@@ -88,6 +89,11 @@ def test_the_rules_match_the_detail_types_the_function_handles() -> None:
 def _queue_id(template: Template) -> str:
     (queue_id,) = template.find_resources("AWS::SQS::Queue")
     return queue_id
+
+
+def test_the_deploy_lambda_handles_one_event_at_a_time(training: Template) -> None:
+    # An approval and the endpoint's state change must not interleave; preflight counts the same reservation.
+    assert _deploy_function(training)["ReservedConcurrentExecutions"] == ROLLOUT_RESERVED_CONCURRENCY == 1
 
 
 def test_failed_invocation_is_retried_twice_then_kept_in_the_failure_queue(training: Template) -> None:

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from genai_kit.cli.preflight import Check, Preflight, QuotaNeed, endpoint_needs, has_failures
+from genai_kit.cli.preflight import (
+    Check,
+    Preflight,
+    QuotaNeed,
+    concurrency_reservations,
+    endpoint_needs,
+    has_failures,
+)
 from genai_kit.config import KitConfig
 from tests.genai_kit.cli.conftest import MOTO_ACCOUNT, REGION, FakeAws
 
@@ -308,22 +315,45 @@ def test_any_fail_is_a_failure() -> None:
     assert not has_failures([Check("a", "PASS", ""), Check("b", "WARN", "")])
 
 
+def test_the_router_and_the_rollout_reserve_concurrency_only_when_enabled(dev_config: KitConfig) -> None:
+    settings = dev_config.settings
+    assert concurrency_reservations(settings) == {"the API router": 100, "the deploy-on-approval function": 1}
+    no_rollout = settings.model_copy(
+        update={
+            "training": settings.training.model_copy(
+                update={"rollout": settings.training.rollout.model_copy(update={"enabled": False})}
+            )
+        }
+    )
+    assert concurrency_reservations(no_rollout) == {"the API router": 100}
+    no_api = no_rollout.model_copy(update={"api": settings.api.model_copy(update={"enabled": False})})
+    assert concurrency_reservations(no_api) == {}
+
+
 @pytest.mark.parametrize(
     ("total", "unreserved", "status", "says"),
     [
-        (1000, 1000, "PASS", "router reserves 100 of 1000 unreserved (1000 in the account)"),
-        (1000, 150, "WARN", "150 of 1000 concurrent executions are unreserved"),
-        (10, 10, "FAIL", "the account allows 10 concurrent executions; reserving 100 for the router"),
+        (1000, 1000, "PASS", "reserves 100 for the API router, 1 for the rollout: 101 of 1000 unreserved (1000 in the"),
+        # The limits are inclusive: exactly 100 left unreserved passes, 99 does not.
+        (1000, 201, "PASS", "101 of 201 unreserved"),
+        (
+            1000,
+            200,
+            "WARN",
+            "200 of 1000 concurrent executions are unreserved; reserving 100 for the API router, 1 for",
+        ),
+        (201, 201, "PASS", "101 of 201 unreserved (201 in the account)"),
+        (200, 200, "FAIL", "the account allows 200 concurrent executions; reserving 100 for the API router, 1 for the"),
     ],
 )
-def test_the_routers_reserved_concurrency_must_fit_the_account(
+def test_the_stages_reserved_concurrency_must_fit_the_account(
     aws: FakeAws, total: int, unreserved: int, status: str, says: str
 ) -> None:
     aws.stub("lambda").add_response(
         "get_account_settings",
         {"AccountLimit": {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": unreserved}},
     )
-    check = preflight(aws).check_router_concurrency(100)
+    check = preflight(aws).check_lambda_concurrency({"the API router": 100, "the rollout": 1})
     assert check.status == status
     assert says in check.detail
     if status != "PASS":
