@@ -30,6 +30,7 @@ from genai_kit.config.endpoints import (
     S3WeightsSource,
     ServingOptions,
 )
+from genai_kit.names import StageNames
 from genai_kit.neuron import NeuronError, NeuronInstance, is_inf2, neuron_instance
 
 DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
@@ -138,11 +139,6 @@ class ResolvedEndpoint:
         return "messages" if self.container is not None and self.container.chat_on_invocations else "prompt"
 
 
-def endpoint_name(stage: str, name: str) -> str:
-    """Physical endpoint name: fixed, so clients, alarms and autoscaling can name it before it exists."""
-    return f"genai-kit-{stage}-{name}"
-
-
 def resolve_endpoint(config: EndpointConfig, *, stage: str, region: str) -> ResolvedEndpoint:
     """Resolve one endpoint; raise EndpointError naming the key below ``endpoints.<i>`` on any problem."""
     if isinstance(config.source, JumpStartSource):
@@ -194,7 +190,7 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
         )
     return ResolvedEndpoint(
         name=config.name,
-        endpoint_name=endpoint_name(stage, config.name),
+        endpoint_name=StageNames(stage).endpoint(config.name),
         config=config,
         instance_type=spec.instance_type,
         image_uri=spec.image_uri,
@@ -278,7 +274,7 @@ def _resolve_container(
     }
     return ResolvedEndpoint(
         name=config.name,
-        endpoint_name=endpoint_name(stage, config.name),
+        endpoint_name=StageNames(stage).endpoint(config.name),
         config=config,
         instance_type=instance_type,
         image_uri=image_uri,

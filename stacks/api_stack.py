@@ -29,6 +29,7 @@ from genai_kit.contracts.api_router import (
 )
 from genai_kit.endpoints import ResolvedEndpoint
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
+from genai_kit.names import FINETUNED
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
@@ -51,9 +52,6 @@ ROUTER_AWS_SERVICES = ("bedrock-runtime", "sagemaker-runtime")
 ROUTER_INCLUDE = ("genai_kit/contracts",)
 ROUTER_PORT = 8080
 ROUTER_READINESS_PATH = "/health"
-
-# The alias of the endpoint that serves approved fine-tuned versions (it exists after the first approval).
-FINE_TUNED_ALIAS = "finetuned"
 
 
 def endpoint_target(
@@ -118,7 +116,7 @@ class ApiStack(cdk.Stack):
         endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
         if fine_tuned_endpoint is not None:
             name, container = fine_tuned_endpoint
-            models[FINE_TUNED_ALIAS] = endpoint_target(name, container)
+            models[FINETUNED] = endpoint_target(name, container)
             endpoint_names.append(name)
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
@@ -247,7 +245,7 @@ class ApiStack(cdk.Stack):
         api = apigateway.RestApi(
             self,
             "Api",
-            rest_api_name=f"genai-kit-{config.stage}",
+            rest_api_name=config.names.prefix,
             description=f"OpenAI-compatible API of the generative AI kit ({config.stage})",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             # Execution and access logging need the account's API Gateway CloudWatch role.
@@ -305,7 +303,7 @@ class ApiStack(cdk.Stack):
             plan = api_config.usage_plan
             usage_plan = api.add_usage_plan(
                 "UsagePlan",
-                name=f"genai-kit-{config.stage}",
+                name=config.names.prefix,
                 throttle=apigateway.ThrottleSettings(rate_limit=plan.rate_limit, burst_limit=plan.burst_limit),
                 quota=(
                     apigateway.QuotaSettings(limit=plan.quota_per_day, period=apigateway.Period.DAY)

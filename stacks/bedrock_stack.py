@@ -61,7 +61,7 @@ class BedrockStack(cdk.Stack):
             self.guardrail = KitGuardrail(
                 self,
                 "Guardrail",
-                name=f"genai-kit-{config.stage}",
+                name=config.names.prefix,
                 config=bedrock.guardrail,
                 encryption_key=foundation.key,
             )

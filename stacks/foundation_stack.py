@@ -11,19 +11,20 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from genai_kit.config import KitConfig
+from genai_kit.names import StageNames
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_bucket import KitBucket
 
 DATA_CAPTURE_PREFIX = "data-capture/"
 
 
-def bucket_name(stage: str, purpose: str) -> str:
+def bucket_name(names: StageNames, purpose: str) -> str:
     """Physical name of one of the kit's buckets, unique per stage, account and region.
 
     Fixed names let other stacks write IAM statements from the name alone (account and region
     are their own pseudo parameters), and let operators find each bucket by its purpose.
     """
-    return f"genai-kit-{stage}-{purpose}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
+    return names.bucket(purpose, account=cdk.Aws.ACCOUNT_ID, region=cdk.Aws.REGION)
 
 
 class FoundationStack(cdk.Stack):
@@ -46,7 +47,7 @@ class FoundationStack(cdk.Stack):
             self,
             "Key",
             description=f"Encrypts what the generative AI kit stores in stage {config.stage}",
-            alias=f"alias/genai-kit-{config.stage}",
+            alias=config.names.kms_alias,
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
@@ -56,7 +57,7 @@ class FoundationStack(cdk.Stack):
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogsBucket",
-            bucket_name=bucket_name(config.stage, "access-logs"),
+            bucket_name=bucket_name(config.names, "access-logs"),
             # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -97,13 +98,13 @@ class FoundationStack(cdk.Stack):
         self.datasets_bucket = KitBucket(
             self,
             "DatasetsBucket",
-            bucket_name=bucket_name(config.stage, "datasets"),
+            bucket_name=bucket_name(config.names, "datasets"),
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
             storage=settings.storage,
             removal_policy=removal_policy,
         ).bucket
-        self.artifacts_bucket_name = bucket_name(config.stage, "artifacts")
+        self.artifacts_bucket_name = bucket_name(config.names, "artifacts")
         self.artifacts_bucket = KitBucket(
             self,
             "ArtifactsBucket",

@@ -6,8 +6,9 @@ import aws_cdk as cdk
 import cdk_nag
 
 from genai_kit.config import KitConfig
+from genai_kit.names import PIPELINE_STACK_NAME
 from stacks.kit_stage import KitStage
-from stacks.pipeline_stack import PIPELINE_STACK_NAME, PipelineStack, pipeline_stage_configs
+from stacks.pipeline_stack import PipelineStack, pipeline_stage_configs
 
 
 def build_kit(app: cdk.App, config: KitConfig) -> KitStage:

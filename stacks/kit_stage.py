@@ -13,13 +13,6 @@ from stacks.inference_stack import InferenceStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.training_stack import TrainingStack
 
-STAGE_ID_PREFIX = "GenAiKit"
-
-
-def stage_id(stage: str) -> str:
-    """Construct id of the CDK Stage, and the prefix of its stack names (e.g. ``GenAiKit-dev-Foundation``)."""
-    return f"{STAGE_ID_PREFIX}-{stage}"
-
 
 class KitStage(cdk.Stage):
     """Every stack of one stage, wired through constructor arguments."""
@@ -28,7 +21,7 @@ class KitStage(cdk.Stage):
         settings = config.settings
         super().__init__(
             scope,
-            stage_id(config.stage),
+            config.names.stage_id,
             env=cdk.Environment(account=settings.account, region=settings.region),
         )
         self.foundation = FoundationStack(

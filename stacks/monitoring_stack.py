@@ -21,9 +21,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from genai_kit.config import KitConfig
-from genai_kit.config.loader import STAGE_TAG
 from genai_kit.config.operations import MonitoringAlarmsConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
+from genai_kit.names import STAGE_TAG
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
@@ -42,11 +42,6 @@ class ApiMetricsSource(Protocol):
     def metric_client_error(self) -> cloudwatch.Metric: ...
     def metric_server_error(self) -> cloudwatch.Metric: ...
     def metric_latency(self) -> cloudwatch.Metric: ...
-
-
-def dashboard_name(stage: str) -> str:
-    """Physical dashboard name: fixed, so the URL in the outputs and in runbooks is known before deploy."""
-    return f"genai-kit-{stage}"
 
 
 class MonitoringStack(cdk.Stack):
@@ -80,7 +75,7 @@ class MonitoringStack(cdk.Stack):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=dashboard_name(config.stage),
+            dashboard_name=config.names.prefix,
             default_interval=cdk.Duration.hours(3),
             period_override=cloudwatch.PeriodOverride.AUTO,
         )
@@ -114,7 +109,7 @@ class MonitoringStack(cdk.Stack):
             self,
             "DashboardUrl",
             value=f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
-            f"#dashboards:name={dashboard_name(config.stage)}",
+            f"#dashboards:name={config.names.prefix}",
             description="CloudWatch dashboard of the stage",
         )
 
@@ -396,7 +391,7 @@ class MonitoringStack(cdk.Stack):
             self,
             "MonthlyBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=f"genai-kit-{config.stage}-monthly",
+                budget_name=config.names.budget,
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD"),

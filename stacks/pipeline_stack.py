@@ -21,7 +21,6 @@ from stacks.constructs.checkov import skip_checks
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.kit_stage import KitStage
 
-PIPELINE_STACK_NAME = "GenAiKit-Pipeline"
 SYNTH_COMMANDS = ["make test", "make synth"]
 
 
@@ -73,7 +72,7 @@ class PipelineStack(cdk.Stack):
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
-            pipeline_name=f"genai-kit-{config.stage}",
+            pipeline_name=config.names.prefix,
             synth=pipelines.ShellStep("Synth", input=source, commands=SYNTH_COMMANDS),
             # A key for the artifact bucket is what lets other accounts' deploy roles read the artifacts.
             cross_account_keys=cross_account,

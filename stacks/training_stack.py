@@ -11,8 +11,6 @@ from constructs import Construct
 from genai_kit.catalog import CatalogError
 from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config import KitConfig
-from genai_kit.config.training import FINETUNED_ENDPOINT
-from genai_kit.endpoints import endpoint_name
 from genai_kit.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
 from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, TrainingPipeline
@@ -56,7 +54,7 @@ class TrainingStack(cdk.Stack):
         if training is None:
             raise ValueError(f"stage {config.stage}: the training stack needs training.enabled")
         removal_policy = foundation.removal_policy
-        datasets_bucket = bucket_name(config.stage, "datasets")
+        datasets_bucket = bucket_name(config.names, "datasets")
         pipeline = TrainingPipeline(
             self,
             "Pipeline",
@@ -79,7 +77,7 @@ class TrainingStack(cdk.Stack):
                 self,
                 "Rollout",
                 rollout=training.config.rollout,
-                endpoint_name=endpoint_name(config.stage, FINETUNED_ENDPOINT),
+                endpoint_name=config.names.finetuned_endpoint,
                 resource_prefix=pipeline.job_prefix,
                 model_package_group_name=pipeline.model_package_group_name,
                 serving_instance_type=training.config.serving_instance_type,

@@ -9,8 +9,9 @@ from genai_kit.cli import cost, outputs, preflight
 from genai_kit.cli.assembly import DEFAULT_ASSEMBLY_DIR, bootstrap_requirement, stage_stacks
 from genai_kit.cli.aws import client_factory
 from genai_kit.cli.errors import CliError
-from genai_kit.cli.stage import default_stage, load_stage, stack_prefix
+from genai_kit.cli.stage import default_stage, load_stage
 from genai_kit.cli.table import render_table
+from genai_kit.names import StageNames
 from genai_kit.pricing import load_price_table
 
 EXIT_FAILED_CHECKS = 1
@@ -26,14 +27,14 @@ def run(args: argparse.Namespace, clients: Any, out: TextIO) -> int:
     if clients is None:
         clients = client_factory(region, args.profile)
     if args.command == "outputs":
-        stacks = outputs.stage_outputs(clients, prefix=stack_prefix(stage), stage=stage, region=region)
+        stacks = outputs.stage_outputs(clients, prefix=StageNames(stage).stack_prefix, stage=stage, region=region)
         out.write((outputs.render_json(stacks) if args.json else outputs.render_text(stacks)) + "\n")
         return 0
     return _preflight(args, config, clients, out)
 
 
 def _preflight(args: argparse.Namespace, config: Any, clients: Any, out: TextIO) -> int:
-    stacks = stage_stacks(args.assembly or DEFAULT_ASSEMBLY_DIR, stack_prefix(config.stage))
+    stacks = stage_stacks(args.assembly or DEFAULT_ASSEMBLY_DIR, config.names.stack_prefix)
     version, parameter = bootstrap_requirement(stacks)
     checks = preflight.Preflight(
         clients=clients,
@@ -51,7 +52,7 @@ def _preflight(args: argparse.Namespace, config: Any, clients: Any, out: TextIO)
 
 def _cost(args: argparse.Namespace, config: Any, out: TextIO) -> int:
     assembly = args.assembly or DEFAULT_ASSEMBLY_DIR
-    stacks = stage_stacks(assembly, stack_prefix(config.stage))
+    stacks = stage_stacks(assembly, config.names.stack_prefix)
     if not stacks:
         raise CliError(
             f"no synthesized stack of stage '{config.stage}' in {assembly}; "

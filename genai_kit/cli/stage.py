@@ -10,14 +10,6 @@ from genai_kit.cdk_context import CDK_JSON, cdk_json_context
 from genai_kit.cli.errors import CliError
 from genai_kit.config import ConfigError, KitConfig, load_config
 
-# Mirrors stacks.kit_stage.stage_id, which the CLI cannot import (it would load aws_cdk).
-STACK_NAME_PREFIX = "GenAiKit"
-
-
-def stack_prefix(stage: str) -> str:
-    """Every stack of a stage is named ``GenAiKit-<stage>-<Stack>``, e.g. ``GenAiKit-dev-Foundation``."""
-    return f"{STACK_NAME_PREFIX}-{stage}-"
-
 
 def default_stage(path: Path = CDK_JSON) -> str:
     """The stage cdk.json selects (``context.stage``), which ``make synth`` and ``cdk deploy`` use too."""

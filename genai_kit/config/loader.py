@@ -11,7 +11,6 @@ Every stage is validated, not just the selected one, so a typo in ``prod`` fails
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +20,12 @@ from pydantic import ValidationError
 from genai_kit.config.base import UNKNOWN_KEY_ERROR
 from genai_kit.config.stage import StageConfig
 from genai_kit.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
+from genai_kit.names import STAGE_NAME_RE, STAGE_TAG, StageNames
 from genai_kit.training import ResolvedTraining, TrainingError, resolve_training
 
 DEFAULT_STAGE = "dev"
 STAGE_CONTEXT_KEY = "stage"
 STAGES_CONTEXT_KEY = "stages"
-# Stage names become part of stack names and physical resource names: keep them short and DNS-safe.
-_STAGE_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 
 
 class ConfigError(ValueError):
@@ -36,10 +34,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {problem}" for problem in problems))
-
-
-# Cost allocation and ownership: every resource of a stage carries it (activate it as a cost allocation tag).
-STAGE_TAG = "genai-kit:stage"
 
 
 @dataclass(frozen=True)
@@ -51,6 +45,11 @@ class KitConfig:
     settings: StageConfig
     endpoints: tuple[ResolvedEndpoint, ...]
     training: ResolvedTraining | None = None
+
+    @property
+    def names(self) -> StageNames:
+        """The names of the stage's stacks and resources."""
+        return StageNames(self.stage)
 
     @property
     def resource_tags(self) -> dict[str, str]:
@@ -78,7 +77,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
     resolved: dict[str, tuple[ResolvedEndpoint, ...]] = {}
     training: dict[str, ResolvedTraining | None] = {}
     for name, raw in stages.items():
-        if not isinstance(name, str) or not _STAGE_NAME_RE.match(name):
+        if not isinstance(name, str) or not STAGE_NAME_RE.match(name):
             problems.append(
                 f"{STAGES_CONTEXT_KEY}.{name}: stage name not valid; expected 1-12 lowercase letters or digits, "
                 "starting with a letter"

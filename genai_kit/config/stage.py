@@ -15,8 +15,9 @@ from genai_kit.config.base import StrictModel
 from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 from genai_kit.config.operations import MonitoringConfig, PipelineConfig
-from genai_kit.config.training import FINETUNED_ENDPOINT, TrainingConfig
+from genai_kit.config.training import TrainingConfig
 from genai_kit.lambda_layers import is_commercial_region
+from genai_kit.names import FINETUNED
 
 # Commercial, China, GovCloud and ISO partitions all follow <area>[-gov|-iso*]-<direction>-<n>.
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -156,9 +157,9 @@ class StageConfig(StrictModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"endpoint names must be unique; '{duplicates[0]}' is used more than once")
-        if self.training.enabled and self.training.rollout.enabled and FINETUNED_ENDPOINT in names:
+        if self.training.enabled and self.training.rollout.enabled and FINETUNED in names:
             raise ValueError(
-                f"endpoint name '{FINETUNED_ENDPOINT}' is taken by the fine-tuned model's endpoint "
+                f"endpoint name '{FINETUNED}' is taken by the fine-tuned model's endpoint "
                 "(training.rollout); choose another name"
             )
         return self

@@ -26,8 +26,6 @@ DEFAULT_TRAINING_MODEL_VERSION = "1.0.0"
 MAX_TRAINING_SECONDS = 2_419_200
 # Upper bound of training.dataset.max_record_kb (64 MiB).
 MAX_RECORD_KB = 65_536
-# Short name of the endpoint approved versions are rolled out to: genai-kit-<stage>-finetuned.
-FINETUNED_ENDPOINT = "finetuned"
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 HyperparameterValue = str | int | float | bool

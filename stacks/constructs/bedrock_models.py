@@ -8,7 +8,6 @@ application inference profile ``arn:<partition>:bedrock:<region>:<account>:appli
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct
 
 from genai_kit.config.bedrock import BedrockModelConfig, ModelRef
+from genai_kit.names import StageNames
 
 ALIAS_TAG = "genai-kit:model-alias"
 
@@ -91,7 +91,7 @@ class BedrockModels(Construct):
                 profile = bedrock.CfnApplicationInferenceProfile(
                     self,
                     f"{pascal(model.alias)}Profile",
-                    inference_profile_name=_profile_name(stage, model),
+                    inference_profile_name=StageNames(stage).inference_profile(model.alias, model.id),
                     description=f"GenAI kit {stage} {model.alias} via {ref.id}",
                     model_source=bedrock.CfnApplicationInferenceProfile.InferenceProfileModelSourceProperty(
                         copy_from=system_profile_arn or foundation_model_arn
@@ -110,13 +110,6 @@ class BedrockModels(Construct):
                 application_profile_arn=application_profile_arn,
             )
         self.models: Mapping[str, BedrockModel] = resolved
-
-
-def _profile_name(stage: str, model: BedrockModelConfig) -> str:
-    # The name is create-only and unique in the account and region: a changed model id creates the new profile
-    # before deleting the old, so the name carries a digest of the id to avoid a clash.
-    digest = hashlib.sha256(model.id.encode()).hexdigest()[:8]
-    return f"genai-kit-{stage}-{model.alias}-{digest}"
 
 
 def pascal(alias: str) -> str:

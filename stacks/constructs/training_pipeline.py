@@ -27,6 +27,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES
 from genai_kit.training import ResolvedTraining
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
@@ -109,10 +110,10 @@ class TrainingPipeline(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        stage = training.stage
+        names = StageNames(training.stage)
         self.settings = pipeline_settings(training)
-        self.job_prefix = f"genai-kit-{stage}-ft"
-        self.model_package_group_name = f"genai-kit-{stage}-finetuned"
+        self.job_prefix = names.training_job_prefix
+        self.model_package_group_name = names.model_package_group
         self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
         self._datasets_bucket = datasets_bucket_name
         self._artifacts_bucket = artifacts_bucket_name
@@ -141,7 +142,7 @@ class TrainingPipeline(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {stage})",
+            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {training.stage})",
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(training, topic)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
