@@ -6,12 +6,12 @@ import sys
 import aws_cdk as cdk
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import ConfigError, load_config
+from genai_kit.stage import ConfigError, load_stage
 from stacks.kit_app import build_kit
 
 app = cdk.App(context=cdk_json_context())
 try:
-    config = load_config(app.node.get_all_context())
+    config = load_stage(app.node.get_all_context())
 except ConfigError as error:
     sys.exit(str(error))
 build_kit(app, config)

@@ -18,7 +18,6 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_kit.catalog.containers import ContainerContract
-from genai_kit.config import KitConfig
 from genai_kit.contracts.api_router import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -27,9 +26,10 @@ from genai_kit.contracts.api_router import (
     EndpointTarget,
     RouterEnvironment,
 )
-from genai_kit.endpoints import ResolvedEndpoint
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
 from genai_kit.names import FINETUNED
+from genai_kit.stage import ResolvedStage
+from genai_kit.stage.endpoints import ResolvedEndpoint
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
@@ -100,7 +100,7 @@ class ApiStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        config: ResolvedStage,
         foundation: FoundationStack,
         bedrock: BedrockStack | None = None,
         fine_tuned_endpoint: tuple[str, ContainerContract | None] | None = None,
@@ -135,7 +135,7 @@ class ApiStack(cdk.Stack):
 
     def _router(
         self,
-        config: KitConfig,
+        config: ResolvedStage,
         foundation: FoundationStack,
         models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
@@ -233,7 +233,7 @@ class ApiStack(cdk.Stack):
             )
         )
 
-    def _rest_api(self, config: KitConfig, foundation: FoundationStack) -> apigateway.RestApi:
+    def _rest_api(self, config: ResolvedStage, foundation: FoundationStack) -> apigateway.RestApi:
         api_config = config.settings.api
         access_logs = logs.LogGroup(
             self,
@@ -380,7 +380,7 @@ class ApiStack(cdk.Stack):
             response_headers={"Retry-After": "'1'"},
         )
 
-    def _invoke_policy(self, config: KitConfig) -> iam.ManagedPolicy:
+    def _invoke_policy(self, config: ResolvedStage) -> iam.ManagedPolicy:
         """A managed policy that lets a principal call every method of this API, to attach to application roles."""
         stage = self.api.deployment_stage.stage_name
         # A path parameter is a wildcard in an execute-api ARN (API Gateway developer guide, "Resource format of
@@ -411,7 +411,7 @@ class ApiStack(cdk.Stack):
         )
         return policy
 
-    def _outputs(self, config: KitConfig) -> None:
+    def _outputs(self, config: ResolvedStage) -> None:
         base = f"{self.api.url}v1"
         region = self.region
         api_key = self.api_key_id is not None

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from genai_kit.config import KitConfig
+from genai_kit.stage import ResolvedStage
 from stacks.constructs.bedrock_guardrail import KitGuardrail
 from stacks.constructs.bedrock_invocation_logging import InvocationLogging
 from stacks.constructs.bedrock_invoke_policy import BedrockInvokePolicy
@@ -38,7 +38,7 @@ class BedrockStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        config: ResolvedStage,
         foundation: FoundationStack,
         **kwargs: object,
     ) -> None:

@@ -10,8 +10,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from genai_kit.config import KitConfig
 from genai_kit.names import StageNames
+from genai_kit.stage import ResolvedStage
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_bucket import KitBucket
 
@@ -34,7 +34,7 @@ class FoundationStack(cdk.Stack):
     ``artifacts_bucket_name``, usable without a cross-stack reference), ``alarm_topic``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: KitConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: ResolvedStage, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         settings = config.settings
         # What `cdk destroy` does with the stage's stored data; the other stacks follow the same policy.

@@ -7,7 +7,7 @@ import json
 import aws_cdk as cdk
 from constructs import Construct
 
-from genai_kit.endpoints import ResolvedEndpoint
+from genai_kit.stage.endpoints import ResolvedEndpoint
 from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
 from stacks.constructs.neuron_endpoint import NeuronEndpoint
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack

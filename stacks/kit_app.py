@@ -5,13 +5,13 @@ from __future__ import annotations
 import aws_cdk as cdk
 import cdk_nag
 
-from genai_kit.config import KitConfig
 from genai_kit.names import PIPELINE_STACK_NAME
+from genai_kit.stage import ResolvedStage
 from stacks.kit_stage import KitStage
 from stacks.pipeline_stack import PipelineStack, pipeline_stage_configs
 
 
-def build_kit(app: cdk.App, config: KitConfig) -> KitStage:
+def build_kit(app: cdk.App, config: ResolvedStage) -> KitStage:
     """Add the stage for ``config`` and the AwsSolutions checks (cdk-nag) to ``app``.
 
     With ``pipeline.enabled`` the stage is built inside the pipeline stack, which deploys it with the other

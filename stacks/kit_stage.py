@@ -5,7 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from genai_kit.config import KitConfig
+from genai_kit.stage import ResolvedStage
 from stacks.api_stack import ApiStack
 from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
@@ -17,7 +17,7 @@ from stacks.training_stack import TrainingStack
 class KitStage(cdk.Stage):
     """Every stack of one stage, wired through constructor arguments."""
 
-    def __init__(self, scope: Construct, *, config: KitConfig) -> None:
+    def __init__(self, scope: Construct, *, config: ResolvedStage) -> None:
         settings = config.settings
         super().__init__(
             scope,

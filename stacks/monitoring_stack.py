@@ -20,10 +20,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from genai_kit.config import KitConfig
 from genai_kit.config.operations import MonitoringAlarmsConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
 from genai_kit.names import STAGE_TAG
+from genai_kit.stage import ResolvedStage
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
@@ -56,7 +56,7 @@ class MonitoringStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        config: ResolvedStage,
         foundation: FoundationStack,
         inference: InferenceStack | None,
         bedrock_model_ids: Sequence[str] = (),
@@ -358,7 +358,7 @@ class MonitoringStack(cdk.Stack):
         alarm.add_ok_action(self.alarm_action)
         self.alarms.append(alarm)
 
-    def _budget(self, foundation: FoundationStack, config: KitConfig) -> None:
+    def _budget(self, foundation: FoundationStack, config: ResolvedStage) -> None:
         budget = config.settings.monitoring.budget
         topic = foundation.alarm_topic
         # AWS Budgets publishes as its service principal: the topic policy must let it, for this account only.

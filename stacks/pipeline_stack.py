@@ -16,7 +16,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
 
-from genai_kit.config import ConfigError, KitConfig, load_config
+from genai_kit.stage import ConfigError, ResolvedStage, load_stage
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.kit_stage import KitStage
@@ -24,7 +24,7 @@ from stacks.kit_stage import KitStage
 SYNTH_COMMANDS = ["make test", "make synth"]
 
 
-def pipeline_stage_configs(context: Mapping[str, Any], home: KitConfig) -> list[KitConfig]:
+def pipeline_stage_configs(context: Mapping[str, Any], home: ResolvedStage) -> list[ResolvedStage]:
     """The configuration of each stage the home stage's pipeline deploys, in order.
 
     Raises
@@ -42,7 +42,7 @@ def pipeline_stage_configs(context: Mapping[str, Any], home: KitConfig) -> list[
         )
     if home.stage not in pipeline.stages:
         raise ConfigError([f"{key}: must include '{home.stage}', the stage whose account and region host the pipeline"])
-    return [home if stage == home.stage else load_config({**context, "stage": stage}) for stage in pipeline.stages]
+    return [home if stage == home.stage else load_stage({**context, "stage": stage}) for stage in pipeline.stages]
 
 
 class PipelineStack(cdk.Stack):
@@ -53,8 +53,8 @@ class PipelineStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
-        stage_configs: Sequence[KitConfig],
+        config: ResolvedStage,
+        stage_configs: Sequence[ResolvedStage],
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]

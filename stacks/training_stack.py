@@ -10,8 +10,8 @@ from constructs import Construct
 
 from genai_kit.catalog import CatalogError
 from genai_kit.catalog.containers import ContainerContract, contract_for_image
-from genai_kit.config import KitConfig
-from genai_kit.training import ResolvedTraining
+from genai_kit.stage import ResolvedStage
+from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
 from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, TrainingPipeline
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket_name
@@ -40,7 +40,7 @@ class TrainingStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: KitConfig,
+        config: ResolvedStage,
         foundation: FoundationStack,
         **kwargs: object,
     ) -> None:
@@ -49,7 +49,7 @@ class TrainingStack(cdk.Stack):
         self.rollout: ModelRollout | None = None
         # The container that serves approved versions (the model's hosting image), for the API's routing.
         self.serving_container: ContainerContract | None = None
-        # Resolved, or refused naming the key, when the configuration loaded (genai_kit.training).
+        # Resolved, or refused naming the key, when the configuration loaded (genai_kit.stage.training).
         training = config.training
         if training is None:
             raise ValueError(f"stage {config.stage}: the training stack needs training.enabled")

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import load_config
+from genai_kit.stage import load_stage
 from stacks.kit_app import build_kit
 from stacks.kit_stage import KitStage
 
@@ -42,7 +42,7 @@ def synthesize(
     context = kit_context(stage, overrides)
     outdir = Path(tempfile.mkdtemp(prefix="kit-synth-"))
     app = cdk.App(context=context, outdir=str(outdir), builtin_cloud_formation_validation=builtin_validation)
-    kit_stage = build_kit(app, load_config(context))
+    kit_stage = build_kit(app, load_stage(context))
     assembly = app.synth()
     stage_assembly = assembly.get_nested_assembly(kit_stage.artifact_id)
     templates = {

@@ -9,7 +9,7 @@ from genai_kit.cli import cost, outputs, preflight
 from genai_kit.cli.assembly import DEFAULT_ASSEMBLY_DIR, bootstrap_requirement, stage_stacks
 from genai_kit.cli.aws import client_factory
 from genai_kit.cli.errors import CliError
-from genai_kit.cli.stage import default_stage, load_stage
+from genai_kit.cli.stage import configured_stage, default_stage
 from genai_kit.cli.table import render_table
 from genai_kit.names import StageNames
 from genai_kit.pricing import load_price_table
@@ -20,7 +20,7 @@ EXIT_FAILED_CHECKS = 1
 def run(args: argparse.Namespace, clients: Any, out: TextIO) -> int:
     """Run ``args.command`` for ``args.stage``; ``clients`` replaces the boto3 client factory when given."""
     stage = args.stage or default_stage()
-    config = load_stage(stage)
+    config = configured_stage(stage)
     region = config.settings.region
     if args.command == "cost":
         return _cost(args, config, out)

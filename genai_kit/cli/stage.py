@@ -8,7 +8,7 @@ from typing import Any
 
 from genai_kit.cdk_context import CDK_JSON, cdk_json_context
 from genai_kit.cli.errors import CliError
-from genai_kit.config import ConfigError, KitConfig, load_config
+from genai_kit.stage import ConfigError, ResolvedStage, load_stage
 
 
 def default_stage(path: Path = CDK_JSON) -> str:
@@ -16,9 +16,9 @@ def default_stage(path: Path = CDK_JSON) -> str:
     return str(cdk_json_context(path).get("stage", "dev"))
 
 
-def load_stage(stage: str, context: Mapping[str, Any] | None = None) -> KitConfig:
-    """The validated ``KitConfig`` of ``stage``; an unknown stage or invalid configuration is a ``CliError``."""
+def configured_stage(stage: str, context: Mapping[str, Any] | None = None) -> ResolvedStage:
+    """The validated ``ResolvedStage`` of ``stage``; an unknown stage or invalid configuration is a ``CliError``."""
     try:
-        return load_config({**(cdk_json_context() if context is None else context), "stage": stage})
+        return load_stage({**(cdk_json_context() if context is None else context), "stage": stage})
     except ConfigError as error:
         raise CliError(str(error)) from None

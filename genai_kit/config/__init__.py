@@ -1,6 +1,8 @@
-"""Typed, validated configuration of the kit, read from the CDK context (cdk.json and ``--context``)."""
+"""The schema of the kit's configuration (cdk.json's ``stages``): typed, validated, nothing resolved yet.
 
-from genai_kit.config.loader import ConfigError, KitConfig, load_config
+``genai_kit.stage`` loads a stage from the CDK context with this schema and resolves it for its region.
+"""
+
 from genai_kit.config.stage import StageConfig, StorageConfig
 
-__all__ = ["ConfigError", "KitConfig", "StageConfig", "StorageConfig", "load_config"]
+__all__ = ["StageConfig", "StorageConfig"]

@@ -9,7 +9,7 @@ A model comes from one of three sources:
 - ``s3``: a model under an S3 prefix (uncompressed), served by a Neuron deep learning container.
 
 Checks that need the catalog (supported instance types, image in the region, EULA) run in
-``genai_kit.endpoints`` once the region is known; this module checks form and AWS limits.
+``genai_kit.stage.endpoints`` once the region is known; this module checks form and AWS limits.
 """
 
 from __future__ import annotations

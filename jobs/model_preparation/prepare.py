@@ -40,7 +40,7 @@ MARKER = "genai-kit-preparation.json"
 
 @dataclass(frozen=True)
 class Job:
-    """What to prepare, from the variables the inference stack sets (genai_kit.endpoints.Preparation)."""
+    """What to prepare, from the variables the inference stack sets (genai_kit.stage.endpoints.Preparation)."""
 
     model_id: str
     revision: str

@@ -24,7 +24,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
-from genai_kit.endpoints import Preparation, ResolvedEndpoint
+from genai_kit.stage.endpoints import Preparation, ResolvedEndpoint
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.lambda_code import stage_package

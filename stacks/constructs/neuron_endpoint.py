@@ -12,7 +12,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from genai_kit.config.endpoints import AlarmThresholds
-from genai_kit.endpoints import ModelData, ResolvedEndpoint
+from genai_kit.stage.endpoints import ModelData, ResolvedEndpoint
 from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements

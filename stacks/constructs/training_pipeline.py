@@ -29,7 +29,7 @@ from constructs import Construct
 
 from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES
-from genai_kit.training import ResolvedTraining
+from genai_kit.stage.training import ResolvedTraining
 from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards

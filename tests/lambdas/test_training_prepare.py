@@ -8,7 +8,7 @@ import pytest
 from botocore.session import get_session
 from botocore.validate import validate_parameters
 
-from genai_kit.config import load_config
+from genai_kit.stage import load_stage
 from lambdas.training_prepare.settings import Environment, PipelineSettings
 from lambdas.training_prepare.training_job import (
     REASON_MAX_CHARS,
@@ -34,7 +34,7 @@ ENV = Environment(
 
 
 def _settings(**training: Any) -> PipelineSettings:
-    resolved = load_config(kit_context(overrides={"stages": {"dev": {"training": training}}})).training
+    resolved = load_stage(kit_context(overrides={"stages": {"dev": {"training": training}}})).training
     assert resolved is not None
     return pipeline_settings(resolved)
 

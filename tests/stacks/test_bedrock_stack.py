@@ -18,7 +18,7 @@ from aws_cdk.assertions import Match, Template
 from cfnlint.api import ManualArgs, lint
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import load_config
+from genai_kit.stage import load_stage
 from genai_kit.synth_summary import validation_findings
 from stacks.kit_stage import KitStage
 from tests.synth import SynthResult
@@ -740,7 +740,7 @@ def test_grant_invoke_attaches_the_invoke_policy_to_a_role_in_another_stack() ->
     # GIVEN the kit's stage and a role in another stack of it
     context = {**cdk_json_context(), "stage": "dev"}
     app = cdk.App(context=context, builtin_cloud_formation_validation=False)
-    stage = KitStage(app, config=load_config(context))
+    stage = KitStage(app, config=load_stage(context))
     consumer = cdk.Stack(stage, "Consumer")
     role = iam.Role(consumer, "ApiRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     # WHEN the Bedrock stack grants it invocation

@@ -12,7 +12,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import load_config
+from genai_kit.stage import load_stage
 from stacks.foundation_stack import FoundationStack
 from stacks.monitoring_stack import MonitoringStack
 from tests.synth import SynthResult
@@ -158,7 +158,7 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
 def wired() -> Template:
     """The monitoring stack wired to a Bedrock model, an API and a training pipeline, as the stage will wire it."""
     context = cdk_json_context()
-    config = load_config({**context, "stage": "dev"})
+    config = load_stage({**context, "stage": "dev"})
     app = cdk.App(context=context)
     foundation = FoundationStack(app, "Foundation", config=config)
     parts = cdk.Stack(app, "Parts")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from genai_kit.config import ConfigError, load_config
+from genai_kit.stage import ConfigError, load_stage
 from genai_kit.synth_summary import validation_findings
 from tests.synth import SynthResult, synthesize
 
@@ -111,7 +111,7 @@ def test_pipeline_stage_copies_keep_the_stack_names(enabled: SynthResult) -> Non
 )
 def test_invalid_pipeline_settings_are_named(pipeline: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config({"stages": {"dev": {"pipeline": pipeline}, "prod": {}}})
+        load_stage({"stages": {"dev": {"pipeline": pipeline}, "prod": {}}})
     assert message.replace("Value error, ", "") in caught.value.problems[0]
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from genai_kit.config import ConfigError, load_config
 from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
+from genai_kit.stage import ConfigError, load_stage
 from lambdas.training_deploy import events
 from stacks.constructs.model_rollout import ENDPOINT_STATE_CHANGE, PACKAGE_STATE_CHANGE
 from tests.synth import SynthResult, kit_context
@@ -257,7 +257,7 @@ def test_an_endpoint_named_finetuned_clashes_with_the_rollout() -> None:
         },
     }
     with pytest.raises(ConfigError) as error:
-        load_config(kit_context(overrides={"stages": {"dev": {"endpoints": [endpoint]}}}))
+        load_stage(kit_context(overrides={"stages": {"dev": {"endpoints": [endpoint]}}}))
     assert error.value.problems == [
         "stages.dev: endpoint name 'finetuned' is taken by the fine-tuned model's endpoint (training.rollout); "
         "choose another name"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from genai_kit.config import ConfigError, load_config
+from genai_kit.stage import ConfigError, load_stage
 from tests.synth import SynthResult, kit_context
 
 
@@ -267,5 +267,5 @@ def test_disabled_training_deploys_no_training_stack(synth: Callable[..., SynthR
 )
 def test_bad_training_settings_stop_synth_naming_the_key(training: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as error:
-        load_config(kit_context(overrides={"stages": {"dev": {"training": training}}}))
+        load_stage(kit_context(overrides={"stages": {"dev": {"training": training}}}))
     assert error.value.problems == [expected]

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import KitConfig, load_config
+from genai_kit.stage import ResolvedStage, load_stage
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
@@ -52,5 +52,5 @@ def aws() -> Iterator[FakeAws]:
 
 
 @pytest.fixture(scope="session")
-def dev_config() -> KitConfig:
-    return load_config({**cdk_json_context(), "stage": "dev"})
+def dev_config() -> ResolvedStage:
+    return load_stage({**cdk_json_context(), "stage": "dev"})

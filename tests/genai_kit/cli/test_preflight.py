@@ -16,7 +16,7 @@ from genai_kit.cli.preflight import (
     endpoint_needs,
     has_failures,
 )
-from genai_kit.config import KitConfig
+from genai_kit.stage import ResolvedStage
 from tests.genai_kit.cli.conftest import MOTO_ACCOUNT, REGION, FakeAws
 
 QUOTAS = {"ServiceCode": "sagemaker"}
@@ -139,7 +139,7 @@ def test_spot_training_is_checked_against_the_spot_training_quota(aws: FakeAws) 
     assert (check.name, check.status) == ("quota ml.trn1.32xlarge for spot training job usage", "FAIL")
 
 
-def test_endpoint_needs_sum_max_instances_per_type(dev_config: KitConfig) -> None:
+def test_endpoint_needs_sum_max_instances_per_type(dev_config: ResolvedStage) -> None:
     endpoint = dev_config.endpoints[0]
     twice = [endpoint, endpoint]
     [need] = endpoint_needs(twice)
@@ -285,7 +285,7 @@ def test_bootstrap_without_version_parameter_fails(aws: FakeAws) -> None:
 # the whole run
 
 
-def test_run_checks_credentials_quotas_images_and_bootstrap_in_order(aws: FakeAws, dev_config: KitConfig) -> None:
+def test_run_checks_credentials_quotas_images_and_bootstrap_in_order(aws: FakeAws, dev_config: ResolvedStage) -> None:
     aws.bootstrap()
     aws.stub("service-quotas").add_response(
         "list_service_quotas",
@@ -315,7 +315,7 @@ def test_any_fail_is_a_failure() -> None:
     assert not has_failures([Check("a", "PASS", ""), Check("b", "WARN", "")])
 
 
-def test_the_router_and_the_rollout_reserve_concurrency_only_when_enabled(dev_config: KitConfig) -> None:
+def test_the_router_and_the_rollout_reserve_concurrency_only_when_enabled(dev_config: ResolvedStage) -> None:
     settings = dev_config.settings
     assert concurrency_reservations(settings) == {"the API router": 100, "the deploy-on-approval function": 1}
     no_rollout = settings.model_copy(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from genai_kit.config import ConfigError, load_config
 from genai_kit.config.api import STREAM_IDLE_SECONDS, STREAM_MAX_SECONDS, ApiConfig, ApiTimeouts
+from genai_kit.stage import ConfigError, load_stage
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ from genai_kit.config.api import STREAM_IDLE_SECONDS, STREAM_MAX_SECONDS, ApiCon
 )
 def test_invalid_api_setting_is_named_with_its_value(api: dict[str, Any], expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config({"stages": {"dev": {"api": api}}})
+        load_stage({"stages": {"dev": {"api": api}}})
     assert caught.value.problems == [expected]
 
 
@@ -72,7 +72,7 @@ def test_functions_on_the_pinned_layers_are_refused_outside_the_commercial_parti
         "bedrock": {"models": [{"alias": "m", "id": "amazon.nova-lite-v1:0"}]},
     }
     with pytest.raises(ConfigError) as caught:
-        load_config({"stages": {"dev": stage}})
+        load_stage({"stages": {"dev": stage}})
     assert caught.value.problems == [
         "stages.dev: region 'cn-north-1' is outside the commercial AWS partition, where the Lambda layers the kit pins "
         "(Powertools, Lambda Web Adapter) are published; set api.enabled to false to deploy this stage there"
@@ -88,7 +88,7 @@ def test_the_reserved_concurrency_defaults_to_the_burst_limit_within_what_the_ra
 
 def test_a_reserved_concurrency_the_stage_cannot_fill_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_config(
+        load_stage(
             {
                 "stages": {
                     "dev": {

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from genai_kit.config import ConfigError, load_config
 from genai_kit.config.bedrock import BedrockConfig, ModelRef, parse_model_id
 from genai_kit.lambda_layers import is_commercial_region
+from genai_kit.stage import ConfigError, load_stage
 
 
 def _stage(bedrock: dict[str, Any], **stage: Any) -> dict[str, Any]:
@@ -21,12 +21,12 @@ def _stage(bedrock: dict[str, Any], **stage: Any) -> dict[str, Any]:
 
 def _problems(bedrock: dict[str, Any], **stage: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(_stage(bedrock, **stage))
+        load_stage(_stage(bedrock, **stage))
     return caught.value.problems
 
 
 def _bedrock(bedrock: dict[str, Any], **stage: Any) -> BedrockConfig:
-    return load_config(_stage(bedrock, **stage)).settings.bedrock
+    return load_stage(_stage(bedrock, **stage)).settings.bedrock
 
 
 def test_default_is_an_amazon_chat_model_through_a_us_profile_and_an_amazon_embedding_model() -> None:

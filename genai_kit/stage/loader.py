@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from genai_kit.config.base import UNKNOWN_KEY_ERROR
 from genai_kit.config.stage import StageConfig
-from genai_kit.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
 from genai_kit.names import STAGE_NAME_RE, STAGE_TAG, StageNames
-from genai_kit.training import ResolvedTraining, TrainingError, resolve_training
+from genai_kit.stage.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
+from genai_kit.stage.training import ResolvedTraining, TrainingError, resolve_training
 
 DEFAULT_STAGE = "dev"
 STAGE_CONTEXT_KEY = "stage"
@@ -37,7 +37,7 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class KitConfig:
+class ResolvedStage:
     """The selected stage: its name, its validated settings, and its endpoints and fine-tuning pipeline resolved for
     its region (``training`` is None when ``training.enabled`` is false)."""
 
@@ -57,7 +57,7 @@ class KitConfig:
         return {STAGE_TAG: self.stage, **self.settings.tags}
 
 
-def load_config(context: Mapping[str, Any]) -> KitConfig:
+def load_stage(context: Mapping[str, Any]) -> ResolvedStage:
     """Validate every configured stage and return the one selected by the ``stage`` context key.
 
     Raises
@@ -98,7 +98,7 @@ def load_config(context: Mapping[str, Any]) -> KitConfig:
         raise ConfigError(
             [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(validated))}"]
         )
-    return KitConfig(
+    return ResolvedStage(
         stage=selected, settings=validated[selected], endpoints=resolved[selected], training=training[selected]
     )
 

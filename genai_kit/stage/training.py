@@ -1,6 +1,6 @@
 """Resolves the training configuration for the stage's region into what the fine-tuning pipeline needs.
 
-Runs at config load, like ``genai_kit.endpoints``: a training image or a serving image missing from the stage's
+Runs at config load, like ``genai_kit.stage.endpoints``: a training image or a serving image missing from the stage's
 region stops synth with a message naming the key under ``training``, before any construct is built. The checks
 that need only the catalog entry run earlier, in ``genai_kit.config.training``. Plain Python: reads only the
 catalog entry the configuration names.

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-import genai_kit.training
+import genai_kit.stage.training
 from genai_kit.catalog import CatalogError
-from genai_kit.config import ConfigError, load_config
-from genai_kit.training import ResolvedTraining
+from genai_kit.stage import ConfigError, load_stage
+from genai_kit.stage.training import ResolvedTraining
 
 NO_TRAINING_IMAGE = (
     "region 'eu-west-1' has no training image for model 'meta-textgenerationneuron-llama-2-7b' version '1.0.0' on "
@@ -19,12 +19,12 @@ NO_TRAINING_IMAGE = (
 
 
 def _training(region: str = "us-east-1", **training: Any) -> ResolvedTraining | None:
-    return load_config({"stages": {"dev": {"region": region, "endpoints": [], "training": training}}}).training
+    return load_stage({"stages": {"dev": {"region": region, "endpoints": [], "training": training}}}).training
 
 
 def _problems(stages: dict[str, Any], stage: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config({"stage": stage, "stages": stages})
+        load_stage({"stage": stage, "stages": stages})
     return caught.value.problems
 
 
@@ -60,7 +60,7 @@ def test_serving_type_without_a_hosting_image_in_the_region_is_refused_at_load(
     def no_hosting(*args: Any, **kwargs: Any) -> Any:
         raise CatalogError("region 'us-east-1' has no hosting image for model 'm' version '1' on ml.inf2.xlarge")
 
-    monkeypatch.setattr(genai_kit.training, "resolve_hosting", no_hosting)
+    monkeypatch.setattr(genai_kit.stage.training, "resolve_hosting", no_hosting)
     # WHEN the configuration loads THEN the problem names training.serving_instance_type
     assert _problems({"dev": {"endpoints": []}}) == [
         "stages.dev.training.serving_instance_type: region 'us-east-1' has no hosting image for model 'm' version "

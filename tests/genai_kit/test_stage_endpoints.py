@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from genai_kit.config import ConfigError, load_config
+from genai_kit.stage import ConfigError, load_stage
 
 LLAMA2_NEURON = {"kind": "jumpstart", "model_id": "meta-textgenerationneuron-llama-2-7b", "version": "1.0.0"}
 REVISION = "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
@@ -21,7 +21,7 @@ LLAMA31_GPU = {"kind": "jumpstart", "model_id": "meta-textgeneration-llama-3-1-7
 
 
 def _endpoints(*endpoints: dict[str, Any], region: str = "us-east-1") -> Any:
-    return load_config({"stages": {"dev": {"region": region, "endpoints": list(endpoints)}}}).endpoints
+    return load_stage({"stages": {"dev": {"region": region, "endpoints": list(endpoints)}}}).endpoints
 
 
 def _problem(*endpoints: dict[str, Any], region: str = "us-east-1") -> str:
@@ -32,7 +32,7 @@ def _problem(*endpoints: dict[str, Any], region: str = "us-east-1") -> str:
 
 
 def test_default_stage_serves_a_prepared_pinned_tinyllama_isolated() -> None:
-    (endpoint,) = load_config({"stages": {"dev": {}}}).endpoints
+    (endpoint,) = load_stage({"stages": {"dev": {}}}).endpoints
     assert endpoint.endpoint_name == "genai-kit-dev-tinyllama"
     assert endpoint.instance_type == "ml.inf2.xlarge"
     assert endpoint.image_uri == (

@@ -7,17 +7,17 @@ from typing import Any
 import pytest
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.config import ConfigError, load_config
+from genai_kit.stage import ConfigError, load_stage
 
 
 def _problems(stage_settings: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config({"stages": {"dev": stage_settings}})
+        load_stage({"stages": {"dev": stage_settings}})
     return caught.value.problems
 
 
 def test_defaults_are_a_complete_stage() -> None:
-    config = load_config({"stages": {"dev": {}}})
+    config = load_stage({"stages": {"dev": {}}})
     assert config.stage == "dev"
     assert config.settings.region == "us-east-1"
     assert config.settings.account is None
@@ -26,17 +26,17 @@ def test_defaults_are_a_complete_stage() -> None:
 
 def test_cdk_json_configures_dev_and_prod() -> None:
     context = cdk_json_context()
-    assert load_config(context).settings.removal_policy == "destroy"
-    assert load_config({**context, "stage": "prod"}).settings.removal_policy == "retain"
+    assert load_stage(context).settings.removal_policy == "destroy"
+    assert load_stage({**context, "stage": "prod"}).settings.removal_policy == "retain"
 
 
 def test_stage_is_selected_by_context() -> None:
-    config = load_config({"stage": "prod", "stages": {"dev": {}, "prod": {"region": "us-west-2"}}})
+    config = load_stage({"stage": "prod", "stages": {"dev": {}, "prod": {"region": "us-west-2"}}})
     assert (config.stage, config.settings.region) == ("prod", "us-west-2")
 
 
 def test_context_values_given_as_json_strings_are_decoded() -> None:
-    config = load_config({"stages": '{"dev": {"region": "us-east-2"}}'})
+    config = load_stage({"stages": '{"dev": {"region": "us-east-2"}}'})
     assert config.settings.region == "us-east-2"
 
 
@@ -98,34 +98,34 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_every_stage_is_validated_not_only_the_selected_one() -> None:
     with pytest.raises(ConfigError, match=r"stages\.prod\.region: got 'mars-1'"):
-        load_config({"stage": "dev", "stages": {"dev": {}, "prod": {"region": "mars-1"}}})
+        load_stage({"stage": "dev", "stages": {"dev": {}, "prod": {"region": "mars-1"}}})
 
 
 def test_unknown_stage_lists_the_configured_ones() -> None:
     with pytest.raises(
         ConfigError, match=r"^invalid configuration:\n  - stage: got 'qa'; configured stages are: dev, prod$"
     ):
-        load_config({"stage": "qa", "stages": {"dev": {}, "prod": {}}})
+        load_stage({"stage": "qa", "stages": {"dev": {}, "prod": {}}})
 
 
 @pytest.mark.parametrize("name", ["Dev", "my-stage", "averyveryverylongname", "1st"])
 def test_stage_names_must_be_short_lowercase_words(name: str) -> None:
     with pytest.raises(ConfigError, match=rf"stages\.{name}: stage name not valid; expected 1-12 lowercase letters"):
-        load_config({"stage": name, "stages": {name: {}}})
+        load_stage({"stage": name, "stages": {name: {}}})
 
 
 @pytest.mark.parametrize("stages", [None, {}, ["dev"]])
 def test_stages_must_be_a_non_empty_mapping(stages: Any) -> None:
     with pytest.raises(ConfigError, match=r"stages: expected a mapping of stage name to settings"):
-        load_config({"stages": stages})
+        load_stage({"stages": stages})
 
 
 def test_stages_given_as_broken_json_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"stages: got '\{dev', which is not JSON \(Expecting"):
-        load_config({"stages": "{dev"})
+        load_stage({"stages": "{dev"})
 
 
 def test_configuration_is_immutable() -> None:
-    settings = load_config({"stages": {"dev": {}}}).settings
+    settings = load_stage({"stages": {"dev": {}}}).settings
     with pytest.raises(ValueError, match="frozen"):
         settings.region = "eu-west-1"  # type: ignore[misc]
