@@ -12,11 +12,11 @@ another stack); they are plain strings to this model and CloudFormation resolves
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from genai_kit.contracts.base import FunctionEnvironment
 
 # The router's metrics (CloudWatch embedded metric format): the API's totals are in the dimension set {service},
 # the per-model figures in {service, model}. The monitoring stack's dashboard and alarms read these.
@@ -83,17 +83,14 @@ class EndpointTarget(_Frozen):
 Target = Annotated[BedrockTarget | BedrockEmbeddingTarget | EndpointTarget, Field(discriminator="backend")]
 
 
-class RouterEnvironment(_Frozen):
+class RouterEnvironment(FunctionEnvironment):
     """Everything the router reads from its environment; each field is the variable of its upper-cased name.
 
     ``model_timeout_seconds`` and ``model_wait_seconds`` come from ``genai_kit.config.api.ApiTimeouts``:
     the request deadline and the longest single wait for the model (the clients' read timeout).
 
-    Raises
-    ------
-    pydantic.ValidationError
-        From ``from_environment`` when a variable is missing or malformed (the router then fails at start-up,
-        with the variable's name in its log, before it accepts a request).
+    A missing or malformed variable fails the router at start-up, with the variable's name in its log, before it
+    accepts a request (``FunctionEnvironment.from_environment``).
     """
 
     models: dict[str, Target]
@@ -104,45 +101,3 @@ class RouterEnvironment(_Frozen):
     trace_model_calls: bool = False
     model_timeout_seconds: int = Field(ge=1)
     model_wait_seconds: int = Field(ge=1)
-
-    def to_environment(self) -> dict[str, str]:
-        """The Lambda environment variables, as strings (``MODELS`` as JSON with sorted keys)."""
-        values = self.model_dump(mode="json", exclude_none=True)
-        environment = {name.upper(): _scalar(value) for name, value in values.items() if name != "models"}
-        environment["MODELS"] = json.dumps(values["models"], sort_keys=True)
-        return environment
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> RouterEnvironment:
-        """Parse the variables this model names out of ``environ`` (other variables are ignored).
-
-        Raises
-        ------
-        ValueError
-            Naming each bad variable, e.g. ``MODEL_WAIT_SECONDS: Field required``.
-        """
-        values: dict[str, object] = {}
-        for name in cls.model_fields:
-            raw = environ.get(name.upper())
-            if raw is None or raw == "":
-                continue
-            if name == "models":
-                try:
-                    values[name] = json.loads(raw)
-                except ValueError as error:
-                    raise ValueError(f"invalid router environment: MODELS: not JSON ({error})") from None
-            else:
-                values[name] = raw
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            problems = [
-                ".".join([str(detail["loc"][0]).upper(), *(str(part) for part in detail["loc"][1:])])
-                + f": {detail['msg']}"
-                for detail in error.errors(include_url=False)
-            ]
-            raise ValueError("invalid router environment: " + "; ".join(problems)) from None
-
-
-def _scalar(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)

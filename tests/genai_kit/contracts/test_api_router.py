@@ -64,6 +64,6 @@ def test_bad_variable_is_named(change: dict[str, str | None], message: str) -> N
             variables.pop(name)
         else:
             variables[name] = value
-    with pytest.raises(ValueError, match="invalid router environment") as caught:
+    with pytest.raises(ValueError, match="invalid api_router environment") as caught:
         RouterEnvironment.from_environment(variables)
     assert message in str(caught.value)
