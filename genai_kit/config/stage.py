@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.api import ApiConfig
 from genai_kit.config.base import StrictModel
@@ -131,12 +131,6 @@ class StageConfig(StrictModel):
     training: TrainingConfig = Field(
         default_factory=TrainingConfig, description="Fine-tuning pipeline on Trainium (see 'Fine-tuning' below)."
     )
-
-    @field_validator("bedrock")
-    @classmethod
-    def _bedrock_for_region(cls, value: BedrockConfig, info: ValidationInfo) -> BedrockConfig:
-        region = info.data.get("region")
-        return value.for_region(region) if region else value
 
     @model_validator(mode="after")
     def _lambda_layers_published(self) -> StageConfig:

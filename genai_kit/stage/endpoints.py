@@ -32,6 +32,7 @@ from genai_kit.config.endpoints import (
 )
 from genai_kit.names import StageNames
 from genai_kit.neuron import NeuronError, NeuronInstance, is_inf2, neuron_instance
+from genai_kit.stage.errors import ResolutionError
 
 DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
 # Neuron containers compile the model when they start: give download and start-up SageMaker's maximum.
@@ -42,12 +43,8 @@ MODEL_DIR = "/opt/ml/model"
 PREPARED_PREFIX = "prepared-models/"
 
 
-class EndpointError(ValueError):
+class EndpointError(ResolutionError):
     """An endpoint's configuration cannot be deployed; ``key`` is the offending key below the endpoint."""
-
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,20 @@ Every stage is validated, not just the selected one, so a typo in ``prod`` fails
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from genai_kit.config.base import UNKNOWN_KEY_ERROR
 from genai_kit.config.stage import StageConfig
 from genai_kit.names import STAGE_NAME_RE, STAGE_TAG, StageNames
-from genai_kit.stage.endpoints import EndpointError, ResolvedEndpoint, resolve_endpoint
-from genai_kit.stage.training import ResolvedTraining, TrainingError, resolve_training
+from genai_kit.stage.bedrock import resolve_bedrock
+from genai_kit.stage.endpoints import ResolvedEndpoint, resolve_endpoint
+from genai_kit.stage.errors import ResolutionError
+from genai_kit.stage.training import ResolvedTraining, resolve_training
 
 DEFAULT_STAGE = "dev"
 STAGE_CONTEXT_KEY = "stage"
@@ -38,8 +41,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ResolvedStage:
-    """The selected stage: its name, its validated settings, and its endpoints and fine-tuning pipeline resolved for
-    its region (``training`` is None when ``training.enabled`` is false)."""
+    """The selected stage, resolved for its region: its name; its validated ``settings``, with the sections that
+    resolution refines already refined (``bedrock``: the default models of the region's geography); its endpoints
+    and fine-tuning pipeline resolved against the catalog and the Neuron facts (``training`` is None when
+    ``training.enabled`` is false)."""
 
     stage: str
     settings: StageConfig
@@ -73,9 +78,7 @@ def load_stage(context: Mapping[str, Any]) -> ResolvedStage:
         )
 
     problems: list[str] = []
-    validated: dict[str, StageConfig] = {}
-    resolved: dict[str, tuple[ResolvedEndpoint, ...]] = {}
-    training: dict[str, ResolvedTraining | None] = {}
+    resolved: dict[str, ResolvedStage] = {}
     for name, raw in stages.items():
         if not isinstance(name, str) or not STAGE_NAME_RE.match(name):
             problems.append(
@@ -84,44 +87,57 @@ def load_stage(context: Mapping[str, Any]) -> ResolvedStage:
             )
             continue
         try:
-            validated[name] = StageConfig.model_validate(_decode(raw, f"{STAGES_CONTEXT_KEY}.{name}"))
+            settings = StageConfig.model_validate(_decode(raw, f"{STAGES_CONTEXT_KEY}.{name}"))
         except ValidationError as error:
             problems.extend(_describe(error, prefix=f"{STAGES_CONTEXT_KEY}.{name}"))
             continue
-        resolved[name] = _resolve_endpoints(name, validated[name], problems)
-        training[name] = _resolve_training(name, validated[name], problems)
+        stage = _resolve(name, settings, problems)
+        if stage is not None:
+            resolved[name] = stage
     if problems:
         raise ConfigError(problems)
 
     selected = context.get(STAGE_CONTEXT_KEY, DEFAULT_STAGE)
-    if selected not in validated:
+    if selected not in resolved:
         raise ConfigError(
-            [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(validated))}"]
+            [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(resolved))}"]
         )
+    return resolved[selected]
+
+
+def _resolve(name: str, settings: StageConfig, problems: list[str]) -> ResolvedStage | None:
+    """Resolve each section of a validated stage for its region; append a line per problem (None if any)."""
+    region = settings.region
+    count = len(problems)
+    bedrock = _section(problems, f"{name}.bedrock", partial(resolve_bedrock, settings.bedrock, region=region))
+    endpoints = tuple(
+        _section(problems, f"{name}.endpoints.{i}", partial(resolve_endpoint, endpoint, stage=name, region=region))
+        for i, endpoint in enumerate(settings.endpoints)
+    )
+    training = (
+        _section(problems, f"{name}.training", partial(resolve_training, settings.training, stage=name, region=region))
+        if settings.training.enabled
+        else None
+    )
+    if len(problems) > count or bedrock is None or any(endpoint is None for endpoint in endpoints):
+        return None
     return ResolvedStage(
-        stage=selected, settings=validated[selected], endpoints=resolved[selected], training=training[selected]
+        stage=name,
+        settings=settings.model_copy(update={"bedrock": bedrock}),
+        endpoints=tuple(endpoint for endpoint in endpoints if endpoint is not None),
+        training=training,
     )
 
 
-def _resolve_endpoints(stage: str, settings: StageConfig, problems: list[str]) -> tuple[ResolvedEndpoint, ...]:
-    """Resolve each endpoint against the catalog for the stage's region, appending a line per problem."""
-    endpoints = []
-    for index, endpoint in enumerate(settings.endpoints):
-        try:
-            endpoints.append(resolve_endpoint(endpoint, stage=stage, region=settings.region))
-        except EndpointError as error:
-            problems.append(f"{STAGES_CONTEXT_KEY}.{stage}.endpoints.{index}.{error.key}: {error}")
-    return tuple(endpoints)
+T = TypeVar("T")
 
 
-def _resolve_training(stage: str, settings: StageConfig, problems: list[str]) -> ResolvedTraining | None:
-    """Resolve an enabled fine-tuning pipeline for the stage's region, appending a line per problem."""
-    if not settings.training.enabled:
-        return None
+def _section(problems: list[str], path: str, resolve: Callable[[], T]) -> T | None:
+    """``resolve()``, or None with a line naming ``stages.<path>.<key>`` when it raises a ResolutionError."""
     try:
-        return resolve_training(settings.training, stage=stage, region=settings.region)
-    except TrainingError as error:
-        problems.append(f"{STAGES_CONTEXT_KEY}.{stage}.training.{error.key}: {error}")
+        return resolve()
+    except ResolutionError as error:
+        problems.append(f"{STAGES_CONTEXT_KEY}.{path}.{error.key}: {error}")
         return None
 
 

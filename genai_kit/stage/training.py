@@ -15,16 +15,13 @@ from genai_kit.catalog import CatalogError, HostingSpec, TrainingSpec, load_entr
 from genai_kit.catalog import resolve_training as resolve_training_spec
 from genai_kit.config.training import TrainingConfig, training_hyperparameter_specs
 from genai_kit.neuron import NEURON_INSTANCES, has_efa, is_trainium
+from genai_kit.stage.errors import ResolutionError
 
 _WITHOUT_PIPELINE = "set training.enabled to false to deploy the stage without the fine-tuning pipeline"
 
 
-class TrainingError(ValueError):
+class TrainingError(ResolutionError):
     """The training configuration cannot be deployed in the stage's region; ``key`` is the key below ``training``."""
-
-    def __init__(self, key: str, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct
 
-from genai_kit.config.bedrock import BedrockModelConfig, ModelRef
+from genai_kit.bedrock_ids import ModelRef
+from genai_kit.config.bedrock import BedrockModelConfig
 from genai_kit.names import StageNames
 
 ALIAS_TAG = "genai-kit:model-alias"

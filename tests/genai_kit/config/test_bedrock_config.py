@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from genai_kit.config.bedrock import BedrockConfig, ModelRef, parse_model_id
+from genai_kit.bedrock_ids import ModelRef, parse_model_id
+from genai_kit.config.bedrock import BedrockConfig
 from genai_kit.lambda_layers import is_commercial_region
 from genai_kit.stage import ConfigError, load_stage
 
@@ -179,7 +180,7 @@ def test_default_model_uses_the_profile_of_the_stage_geography(region: str, expe
 
 def test_default_model_outside_us_eu_and_apac_asks_for_a_model() -> None:
     assert _problems({}, region="ca-central-1") == [
-        "stages.dev.bedrock: models.0.id: 'us.amazon.nova-lite-v1:0' is a 'us' inference profile, which can only be "
+        "stages.dev.bedrock.models.0.id: 'us.amazon.nova-lite-v1:0' is a 'us' inference profile, which can only be "
         "called from a US commercial region (us-*); the stage's region is 'ca-central-1', so configure a model or "
         "profile offered there"
     ]
@@ -187,7 +188,7 @@ def test_default_model_outside_us_eu_and_apac_asks_for_a_model() -> None:
 
 def test_a_geography_profile_must_be_called_from_a_region_of_its_geography() -> None:
     assert _problems({"models": [{"alias": "nova", "id": "us.amazon.nova-pro-v1:0"}]}, region="eu-west-1") == [
-        "stages.dev.bedrock: models.0.id: 'us.amazon.nova-pro-v1:0' is a 'us' inference profile, which can only be "
+        "stages.dev.bedrock.models.0.id: 'us.amazon.nova-pro-v1:0' is a 'us' inference profile, which can only be "
         "called from a US commercial region (us-*); the stage's region is 'eu-west-1', so configure a model or "
         "profile offered there"
     ]
@@ -199,7 +200,7 @@ def test_a_global_profile_is_refused_outside_the_commercial_partition() -> None:
         region="us-gov-west-1",
     )
     assert problems == [
-        "stages.dev.bedrock: models.0.id: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' is a 'global' inference "
+        "stages.dev.bedrock.models.0.id: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' is a 'global' inference "
         "profile, which can only be called from a commercial region (not GovCloud, China or ISO); the stage's region "
         "is 'us-gov-west-1', so configure a model or profile offered there"
     ]

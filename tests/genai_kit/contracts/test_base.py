@@ -22,7 +22,7 @@ class Example(FunctionEnvironment):
     count: int = Field(ge=1)
     enabled: bool = False
     items: tuple[str, ...] = ()
-    nested: dict[str, Nested] = {}
+    nested: dict[str, Nested] = Field(default_factory=dict)
     limit: int | None = None
 
 
