@@ -8,6 +8,7 @@ layer in response-stream mode. The integration, function and model-client timeou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -17,7 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_kit.catalog.containers import ContainerContract
+from genai_kit.config.api import ApiConfig
 from genai_kit.contracts.api_router import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -27,9 +28,8 @@ from genai_kit.contracts.api_router import (
     RouterEnvironment,
 )
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
-from genai_kit.names import FINETUNED
-from genai_kit.stage import ResolvedStage
-from genai_kit.stage.endpoints import ResolvedEndpoint
+from genai_kit.names import StageNames
+from genai_kit.stage.api import bedrock_target
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
@@ -38,7 +38,6 @@ from stacks.foundation_stack import FoundationStack
 
 if TYPE_CHECKING:
     from stacks.bedrock_stack import BedrockStack
-    from stacks.constructs.bedrock_models import BedrockModel
 
 ROUTER_PACKAGE = "api_router"
 # The AWS Lambda Web Adapter (aws-lambda-web-adapter docs/guide, getting-started/zip-packages.md and
@@ -54,44 +53,6 @@ ROUTER_PORT = 8080
 ROUTER_READINESS_PATH = "/health"
 
 
-def endpoint_target(
-    endpoint_name: str, container: ContainerContract | None, *, max_total_tokens: int | None = None
-) -> EndpointTarget:
-    """The router's target for an endpoint: its name and what its container takes and streams."""
-    chat = container is not None and container.chat_on_invocations
-    return EndpointTarget(
-        endpoint=endpoint_name,
-        format="messages" if chat else "prompt",
-        family=container.family if container is not None else None,
-        streams=container is not None and container.streams,
-        stream_usage=container is not None and container.stream_usage,
-        max_total_tokens=max_total_tokens,
-    )
-
-
-def endpoint_targets(endpoints: tuple[ResolvedEndpoint, ...]) -> dict[str, EndpointTarget]:
-    """The router's targets for the configured endpoints, by alias (the endpoint's short name)."""
-    return {
-        endpoint.name: endpoint_target(
-            endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
-        )
-        for endpoint in endpoints
-    }
-
-
-def bedrock_target(model: BedrockModel) -> BedrockTarget | BedrockEmbeddingTarget:
-    """The router's target for a Bedrock model: what it calls it by, and what the model's configuration says."""
-    family = model.config.embedding_family
-    if family is not None:
-        return BedrockEmbeddingTarget(model=model.invoke_id, family=family)
-    return BedrockTarget(
-        model=model.invoke_id,
-        max_output_tokens=model.config.max_output_tokens,
-        structured_output=model.config.structured_output,
-        reasoning=model.config.reasoning,
-    )
-
-
 class ApiStack(cdk.Stack):
     """REST API with IAM authorization, stage throttling, access logs and tracing, in front of the router."""
 
@@ -100,47 +61,41 @@ class ApiStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: ResolvedStage,
+        names: StageNames,
+        api: ApiConfig,
+        endpoints: Mapping[str, EndpointTarget],
         foundation: FoundationStack,
         bedrock: BedrockStack | None = None,
-        fine_tuned_endpoint: tuple[str, ContainerContract | None] | None = None,
         **kwargs: object,
     ) -> None:
-        """``fine_tuned_endpoint``: the name of the endpoint approved fine-tuned versions roll out to, and the
-        facts of the container that serves them."""
+        """``endpoints``: the endpoints the router calls, by alias (``genai_kit.stage.api.endpoint_targets``)."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.api_key_id: str | None = None
-        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget] = dict(
-            endpoint_targets(config.endpoints)
-        )
-        endpoint_names = [endpoint.endpoint_name for endpoint in config.endpoints]
-        if fine_tuned_endpoint is not None:
-            name, container = fine_tuned_endpoint
-            models[FINETUNED] = endpoint_target(name, container)
-            endpoint_names.append(name)
+        self.stage_names = names
+        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget] = dict(endpoints)
+        endpoint_names = [target.endpoint for target in endpoints.values()]
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
-            models |= {alias: bedrock_target(model) for alias, model in bedrock.models.items()}
+            models |= {alias: bedrock_target(model.config, model.invoke_id) for alias, model in bedrock.models.items()}
             if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
                 guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
-        self.function = self._router(config, foundation, models, guardrail)
+        self.function = self._router(api, foundation, models, guardrail)
         if bedrock is not None:
             bedrock.grant_invoke(self.function)
         self._grant_endpoints(endpoint_names)
-        self.api = self._rest_api(config, foundation)
+        self.api = self._rest_api(api, foundation)
         self._gateway_responses()
-        self.invoke_policy = self._invoke_policy(config)
-        self._outputs(config)
+        self.invoke_policy = self._invoke_policy()
+        self._outputs()
 
     def _router(
         self,
-        config: ResolvedStage,
+        api_config: ApiConfig,
         foundation: FoundationStack,
         models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
     ) -> lambda_.Function:
-        api_config = config.settings.api
         timeouts = api_config.timeouts
         log_group = logs.LogGroup(
             self,
@@ -172,7 +127,7 @@ class ApiStack(cdk.Stack):
         function = lambda_.Function(
             self,
             "Router",
-            description=f"OpenAI-compatible router of the generative AI kit ({config.stage})",
+            description=f"OpenAI-compatible router of the generative AI kit ({self.stage_names.stage})",
             runtime=lambda_.Runtime.PYTHON_3_13,
             architecture=lambda_.Architecture.X86_64,
             handler=ROUTER_HANDLER,
@@ -233,8 +188,7 @@ class ApiStack(cdk.Stack):
             )
         )
 
-    def _rest_api(self, config: ResolvedStage, foundation: FoundationStack) -> apigateway.RestApi:
-        api_config = config.settings.api
+    def _rest_api(self, api_config: ApiConfig, foundation: FoundationStack) -> apigateway.RestApi:
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -245,13 +199,13 @@ class ApiStack(cdk.Stack):
         api = apigateway.RestApi(
             self,
             "Api",
-            rest_api_name=config.names.prefix,
-            description=f"OpenAI-compatible API of the generative AI kit ({config.stage})",
+            rest_api_name=self.stage_names.prefix,
+            description=f"OpenAI-compatible API of the generative AI kit ({self.stage_names.stage})",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             # Execution and access logging need the account's API Gateway CloudWatch role.
             cloud_watch_role=True,
             deploy_options=apigateway.StageOptions(
-                stage_name=config.stage,
+                stage_name=self.stage_names.stage,
                 throttling_rate_limit=api_config.throttling_rate_limit,
                 throttling_burst_limit=api_config.throttling_burst_limit,
                 tracing_enabled=True,
@@ -303,7 +257,7 @@ class ApiStack(cdk.Stack):
             plan = api_config.usage_plan
             usage_plan = api.add_usage_plan(
                 "UsagePlan",
-                name=config.names.prefix,
+                name=self.stage_names.prefix,
                 throttle=apigateway.ThrottleSettings(rate_limit=plan.rate_limit, burst_limit=plan.burst_limit),
                 quota=(
                     apigateway.QuotaSettings(limit=plan.quota_per_day, period=apigateway.Period.DAY)
@@ -380,7 +334,7 @@ class ApiStack(cdk.Stack):
             response_headers={"Retry-After": "'1'"},
         )
 
-    def _invoke_policy(self, config: ResolvedStage) -> iam.ManagedPolicy:
+    def _invoke_policy(self) -> iam.ManagedPolicy:
         """A managed policy that lets a principal call every method of this API, to attach to application roles."""
         stage = self.api.deployment_stage.stage_name
         # A path parameter is a wildcard in an execute-api ARN (API Gateway developer guide, "Resource format of
@@ -389,7 +343,7 @@ class ApiStack(cdk.Stack):
         policy = iam.ManagedPolicy(
             self,
             "InvokeApiPolicy",
-            description=f"Call the OpenAI-compatible API of the generative AI kit ({config.stage})",
+            description=f"Call the OpenAI-compatible API of the generative AI kit ({self.stage_names.stage})",
             statements=[
                 iam.PolicyStatement(
                     sid="InvokeKitApi",
@@ -411,7 +365,7 @@ class ApiStack(cdk.Stack):
         )
         return policy
 
-    def _outputs(self, config: ResolvedStage) -> None:
+    def _outputs(self) -> None:
         base = f"{self.api.url}v1"
         region = self.region
         api_key = self.api_key_id is not None

@@ -12,7 +12,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from genai_kit.stage import ResolvedStage
+from genai_kit.config.bedrock import BedrockConfig
+from genai_kit.names import StageNames
 from stacks.constructs.bedrock_guardrail import KitGuardrail
 from stacks.constructs.bedrock_invocation_logging import InvocationLogging
 from stacks.constructs.bedrock_invoke_policy import BedrockInvokePolicy
@@ -38,18 +39,18 @@ class BedrockStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: ResolvedStage,
+        names: StageNames,
+        bedrock: BedrockConfig,
         foundation: FoundationStack,
         **kwargs: object,
     ) -> None:
+        """``bedrock``: the stage's section, resolved for its region (``genai_kit.stage.bedrock``)."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        settings = config.settings
-        bedrock = settings.bedrock
 
         self.models: Mapping[str, BedrockModel] = BedrockModels(
             self,
             "Models",
-            stage=config.stage,
+            stage=names.stage,
             models=bedrock.models,
             application_inference_profiles=bedrock.application_inference_profiles,
         ).models
@@ -61,7 +62,7 @@ class BedrockStack(cdk.Stack):
             self.guardrail = KitGuardrail(
                 self,
                 "Guardrail",
-                name=config.names.prefix,
+                name=names.prefix,
                 config=bedrock.guardrail,
                 encryption_key=foundation.key,
             )
@@ -82,7 +83,7 @@ class BedrockStack(cdk.Stack):
             self.invocation_logging = InvocationLogging(
                 self,
                 "InvocationLogging",
-                stage=config.stage,
+                stage=names.stage,
                 config=bedrock.invocation_logging,
                 encryption_key=foundation.key,
                 bucket=foundation.artifacts_bucket,

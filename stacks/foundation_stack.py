@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -10,8 +13,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from genai_kit.config import StorageConfig
 from genai_kit.names import StageNames
-from genai_kit.stage import ResolvedStage
 from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_bucket import KitBucket
 
@@ -34,22 +37,30 @@ class FoundationStack(cdk.Stack):
     ``artifacts_bucket_name``, usable without a cross-stack reference), ``alarm_topic``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: ResolvedStage, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: StageNames,
+        storage: StorageConfig,
+        removal_policy: Literal["destroy", "retain"],
+        alarm_emails: Sequence[str],
+        **kwargs: object,
+    ) -> None:
+        """``removal_policy``: what ``cdk destroy`` does with the stage's stored data (the other stacks follow it);
+        ``alarm_emails``: addresses subscribed to the alarm topic."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        settings = config.settings
-        # What `cdk destroy` does with the stage's stored data; the other stacks follow the same policy.
-        self.removal_policy = (
-            cdk.RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
-        )
-        removal_policy = self.removal_policy
+        self.removal_policy = cdk.RemovalPolicy.DESTROY if removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
+        removal = self.removal_policy
 
         self.key = kms.Key(
             self,
             "Key",
-            description=f"Encrypts what the generative AI kit stores in stage {config.stage}",
-            alias=config.names.kms_alias,
+            description=f"Encrypts what the generative AI kit stores in stage {names.stage}",
+            alias=names.kms_alias,
             enable_key_rotation=True,
-            removal_policy=removal_policy,
+            removal_policy=removal,
         )
         self._allow_service_publishers()
         self._allow_log_encryption()
@@ -57,7 +68,7 @@ class FoundationStack(cdk.Stack):
         self.access_logs_bucket = s3.Bucket(
             self,
             "AccessLogsBucket",
-            bucket_name=bucket_name(config.names, "access-logs"),
+            bucket_name=bucket_name(names, "access-logs"),
             # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -69,17 +80,15 @@ class FoundationStack(cdk.Stack):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireAccessLogs",
-                    expiration=cdk.Duration.days(settings.storage.access_logs_expiration_days),
-                    noncurrent_version_expiration=cdk.Duration.days(
-                        settings.storage.noncurrent_version_expiration_days
-                    ),
+                    expiration=cdk.Duration.days(storage.access_logs_expiration_days),
+                    noncurrent_version_expiration=cdk.Duration.days(storage.noncurrent_version_expiration_days),
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(
-                        settings.storage.abort_incomplete_multipart_upload_days
+                        storage.abort_incomplete_multipart_upload_days
                     ),
                 ),
             ],
-            removal_policy=removal_policy,
-            auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal,
+            auto_delete_objects=removal == cdk.RemovalPolicy.DESTROY,
         )
         skip_checks(
             self.access_logs_bucket,
@@ -98,26 +107,26 @@ class FoundationStack(cdk.Stack):
         self.datasets_bucket = KitBucket(
             self,
             "DatasetsBucket",
-            bucket_name=bucket_name(config.names, "datasets"),
+            bucket_name=bucket_name(names, "datasets"),
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
-            storage=settings.storage,
-            removal_policy=removal_policy,
+            storage=storage,
+            removal_policy=removal,
         ).bucket
-        self.artifacts_bucket_name = bucket_name(config.names, "artifacts")
+        self.artifacts_bucket_name = bucket_name(names, "artifacts")
         self.artifacts_bucket = KitBucket(
             self,
             "ArtifactsBucket",
             bucket_name=self.artifacts_bucket_name,
             encryption_key=self.key,
             access_logs_bucket=self.access_logs_bucket,
-            storage=settings.storage,
-            removal_policy=removal_policy,
+            storage=storage,
+            removal_policy=removal,
             extra_lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireDataCapture",
                     prefix=DATA_CAPTURE_PREFIX,
-                    expiration=cdk.Duration.days(settings.storage.data_capture_expiration_days),
+                    expiration=cdk.Duration.days(storage.data_capture_expiration_days),
                 ),
             ],
         ).bucket
@@ -125,11 +134,11 @@ class FoundationStack(cdk.Stack):
         self.alarm_topic = sns.Topic(
             self,
             "AlarmTopic",
-            display_name=f"GenAI kit {config.stage} alarms",
+            display_name=f"GenAI kit {names.stage} alarms",
             master_key=self.key,
             enforce_ssl=True,
         )
-        for email in settings.alarm_emails:
+        for email in alarm_emails:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(email))
 
         self._skip_auto_delete_provider_checks()

@@ -7,6 +7,7 @@ import json
 import aws_cdk as cdk
 from constructs import Construct
 
+from genai_kit.names import StageNames
 from genai_kit.stage.endpoints import ResolvedEndpoint
 from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
 from stacks.constructs.neuron_endpoint import NeuronEndpoint
@@ -46,7 +47,7 @@ class InferenceStack(cdk.Stack):
         *,
         endpoints: tuple[ResolvedEndpoint, ...],
         foundation: FoundationStack,
-        stage: str,
+        names: StageNames,
         tags: dict[str, str],
         **kwargs: object,
     ) -> None:
@@ -56,7 +57,7 @@ class InferenceStack(cdk.Stack):
         self.lifecycle = EndpointLifecycle(
             self,
             "Lifecycle",
-            stage=stage,
+            stage=names.stage,
             artifacts_bucket_name=foundation.artifacts_bucket_name,
             encryption_key=foundation.key,
             removal_policy=foundation.removal_policy,

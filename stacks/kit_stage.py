@@ -5,7 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from genai_kit.names import API, BEDROCK, FOUNDATION, INFERENCE, MONITORING, TRAINING
 from genai_kit.stage import ResolvedStage
+from genai_kit.stage.api import endpoint_targets
 from stacks.api_stack import ApiStack
 from stacks.bedrock_stack import BedrockStack
 from stacks.foundation_stack import FoundationStack
@@ -24,16 +26,21 @@ class KitStage(cdk.Stage):
             config.names.stage_id,
             env=cdk.Environment(account=settings.account, region=settings.region),
         )
+        names = config.names
         self.foundation = FoundationStack(
             self,
-            "Foundation",
-            config=config,
+            FOUNDATION,
+            names=names,
+            storage=settings.storage,
+            removal_policy=settings.removal_policy,
+            alarm_emails=settings.alarm_emails,
             description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
         )
         self.bedrock = BedrockStack(
             self,
-            "Bedrock",
-            config=config,
+            BEDROCK,
+            names=names,
+            bedrock=settings.bedrock,
             foundation=self.foundation,
             description=f"Generative AI kit ({config.stage}): Bedrock models, guardrail, invoke policy, logging",
         )
@@ -41,10 +48,10 @@ class KitStage(cdk.Stage):
         self.inference = (
             InferenceStack(
                 self,
-                "Inference",
+                INFERENCE,
                 endpoints=config.endpoints,
                 foundation=self.foundation,
-                stage=config.stage,
+                names=names,
                 tags=config.resource_tags,
                 description=f"Generative AI kit ({config.stage}): Inferentia2 endpoints",
             )
@@ -54,7 +61,7 @@ class KitStage(cdk.Stage):
         self.training = (
             TrainingStack(
                 self,
-                "Training",
+                TRAINING,
                 config=config,
                 foundation=self.foundation,
                 description=f"Generative AI kit ({config.stage}): fine-tuning pipeline on Trainium",
@@ -65,15 +72,12 @@ class KitStage(cdk.Stage):
         self.api = (
             ApiStack(
                 self,
-                "Api",
-                config=config,
+                API,
+                names=names,
+                api=settings.api,
+                endpoints=endpoint_targets(config),
                 foundation=self.foundation,
                 bedrock=self.bedrock,
-                fine_tuned_endpoint=(
-                    (self.training.rollout.endpoint_name, self.training.serving_container)
-                    if self.training is not None and self.training.rollout is not None
-                    else None
-                ),
                 description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
             )
             if settings.api.enabled
@@ -85,8 +89,9 @@ class KitStage(cdk.Stage):
         training_pipeline = self.training.pipeline if self.training is not None else None
         self.monitoring = MonitoringStack(
             self,
-            "Monitoring",
-            config=config,
+            MONITORING,
+            names=names,
+            monitoring=settings.monitoring,
             foundation=self.foundation,
             inference=self.inference,
             bedrock_model_ids=[model.id for model in settings.bedrock.models],

@@ -20,10 +20,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from genai_kit.config.operations import MonitoringAlarmsConfig
+from genai_kit.config.operations import BudgetConfig, MonitoringAlarmsConfig, MonitoringConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
-from genai_kit.names import STAGE_TAG
-from genai_kit.stage import ResolvedStage
+from genai_kit.names import STAGE_TAG, StageNames
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
@@ -56,7 +55,8 @@ class MonitoringStack(cdk.Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: ResolvedStage,
+        names: StageNames,
+        monitoring: MonitoringConfig,
         foundation: FoundationStack,
         inference: InferenceStack | None,
         bedrock_model_ids: Sequence[str] = (),
@@ -67,21 +67,21 @@ class MonitoringStack(cdk.Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.stage = config.stage
-        self.thresholds = config.settings.monitoring.alarms
+        self.stage = names.stage
+        self.thresholds = monitoring.alarms
         self.alarm_action = cloudwatch_actions.SnsAction(foundation.alarm_topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=config.names.prefix,
+            dashboard_name=names.prefix,
             default_interval=cdk.Duration.hours(3),
             period_override=cloudwatch.PeriodOverride.AUTO,
         )
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
-                markdown=f"# Generative AI kit: stage {config.stage}\n"
+                markdown=f"# Generative AI kit: stage {names.stage}\n"
                 "Alarms notify the stage's alarm topic. Endpoint latency is in microseconds; endpoint CPU and "
                 "memory are percentages summed over the instance's vCPUs.",
                 width=_WIDTH,
@@ -101,15 +101,14 @@ class MonitoringStack(cdk.Stack):
         if training_job_prefix is not None:
             self._training_jobs_row(training_job_prefix)
 
-        budget = config.settings.monitoring.budget
-        if budget.enabled:
-            self._budget(foundation, config)
+        if monitoring.budget.enabled:
+            self._budget(foundation, names, monitoring.budget)
 
         cdk.CfnOutput(
             self,
             "DashboardUrl",
             value=f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
-            f"#dashboards:name={config.names.prefix}",
+            f"#dashboards:name={names.prefix}",
             description="CloudWatch dashboard of the stage",
         )
 
@@ -358,8 +357,7 @@ class MonitoringStack(cdk.Stack):
         alarm.add_ok_action(self.alarm_action)
         self.alarms.append(alarm)
 
-    def _budget(self, foundation: FoundationStack, config: ResolvedStage) -> None:
-        budget = config.settings.monitoring.budget
+    def _budget(self, foundation: FoundationStack, names: StageNames, budget: BudgetConfig) -> None:
         topic = foundation.alarm_topic
         # AWS Budgets publishes as its service principal: the topic policy must let it, for this account only.
         topic.add_to_resource_policy(
@@ -391,12 +389,12 @@ class MonitoringStack(cdk.Stack):
             self,
             "MonthlyBudget",
             budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=config.names.budget,
+                budget_name=names.budget,
                 budget_type="COST",
                 time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD"),
                 # Cost allocation tags are filtered as user:<key>$<value>.
-                cost_filters={"TagKeyValue": [f"user:{STAGE_TAG}${config.stage}"]}
+                cost_filters={"TagKeyValue": [f"user:{STAGE_TAG}${names.stage}"]}
                 if budget.filter_by_stage_tag
                 else None,
             ),

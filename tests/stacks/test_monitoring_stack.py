@@ -12,7 +12,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 
 from genai_kit.cdk_context import cdk_json_context
-from genai_kit.stage import load_stage
+from genai_kit.config import StorageConfig
+from genai_kit.config.operations import MonitoringConfig
+from genai_kit.names import StageNames
 from stacks.foundation_stack import FoundationStack
 from stacks.monitoring_stack import MonitoringStack
 from tests.synth import SynthResult
@@ -157,10 +159,11 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
 @pytest.fixture(scope="module")
 def wired() -> Template:
     """The monitoring stack wired to a Bedrock model, an API and a training pipeline, as the stage will wire it."""
-    context = cdk_json_context()
-    config = load_stage({**context, "stage": "dev"})
-    app = cdk.App(context=context)
-    foundation = FoundationStack(app, "Foundation", config=config)
+    app = cdk.App(context=cdk_json_context())  # the kit's feature flags
+    names = StageNames("dev")
+    foundation = FoundationStack(
+        app, "Foundation", names=names, storage=StorageConfig(), removal_policy="destroy", alarm_emails=()
+    )
     parts = cdk.Stack(app, "Parts")
     api = apigateway.RestApi(parts, "Api")
     api.root.add_method("GET")
@@ -170,7 +173,8 @@ def wired() -> Template:
     stack = MonitoringStack(
         app,
         "Monitoring",
-        config=config,
+        names=names,
+        monitoring=MonitoringConfig(),
         foundation=foundation,
         inference=None,
         bedrock_model_ids=["us.amazon.nova-lite-v1:0"],

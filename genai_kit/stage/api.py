@@ -1,0 +1,64 @@
+"""What the API routes to: each model alias resolved to the router's target (``genai_kit.contracts.api_router``).
+
+Endpoint targets come from the resolved endpoints and, when approved fine-tuned versions roll out, the fine-tuned
+endpoint; Bedrock targets need the id to invoke, which the Bedrock stack knows (an inference profile's ARN is a
+deploy-time value), so they are built from it.
+"""
+
+from __future__ import annotations
+
+from genai_kit.catalog import CatalogError
+from genai_kit.catalog.containers import ContainerContract, contract_for_image
+from genai_kit.config.bedrock import BedrockModelConfig
+from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget
+from genai_kit.names import FINETUNED
+from genai_kit.stage.loader import ResolvedStage
+
+
+def endpoint_target(
+    endpoint_name: str, container: ContainerContract | None, *, max_total_tokens: int | None = None
+) -> EndpointTarget:
+    """The router's target for an endpoint: its name and what its container takes and streams (``container``
+    None: facts unknown, so one prompt and no stream)."""
+    chat = container is not None and container.chat_on_invocations
+    return EndpointTarget(
+        endpoint=endpoint_name,
+        format="messages" if chat else "prompt",
+        family=container.family if container is not None else None,
+        streams=container is not None and container.streams,
+        stream_usage=container is not None and container.stream_usage,
+        max_total_tokens=max_total_tokens,
+    )
+
+
+def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget]:
+    """The router's endpoint targets by alias: each configured endpoint under its short name, and the fine-tuned
+    endpoint under ``finetuned`` when training rolls approved versions out (served by the model's hosting image)."""
+    targets = {
+        endpoint.name: endpoint_target(
+            endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
+        )
+        for endpoint in stage.endpoints
+    }
+    training = stage.training
+    if training is not None and training.config.rollout.enabled:
+        try:
+            container: ContainerContract | None = contract_for_image(training.hosting.image_uri)
+        except CatalogError:
+            container = None
+        targets[FINETUNED] = endpoint_target(stage.names.finetuned_endpoint, container)
+    return targets
+
+
+def bedrock_target(model: BedrockModelConfig, invoke_id: str) -> BedrockTarget | BedrockEmbeddingTarget:
+    """The router's target for a Bedrock model: ``invoke_id`` (what it calls the model by) and what the model's
+    configuration says."""
+    family = model.embedding_family
+    if family is not None:
+        return BedrockEmbeddingTarget(model=invoke_id, family=family)
+    return BedrockTarget(
+        model=invoke_id,
+        max_output_tokens=model.max_output_tokens,
+        structured_output=model.structured_output,
+        reasoning=model.reasoning,
+    )
