@@ -21,7 +21,8 @@ def test_each_endpoint_and_the_fine_tuned_one_by_alias_with_what_its_container_d
             stream_usage=True,
             max_total_tokens=2048,
         ),
-        # The JumpStart Llama 2 Neuron hosting image is LMI 0.29 with the tnx rolling batch: one prompt, no stream.
+        # Approved versions are served by the JumpStart model's hosting image, LMI (djl-inference) 0.24: one
+        # prompt, no stream.
         "finetuned": EndpointTarget(endpoint="genai-kit-dev-finetuned", format="prompt", family="lmi"),
     }
 

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, RouterEnvironment
-from tests.synth import SynthResult
+from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, RouterEnvironment
+from genai_kit.stage import load_stage
+from genai_kit.stage.api import endpoint_targets
+from tests.synth import SynthResult, kit_context
 
 
 @pytest.fixture(scope="module")
@@ -98,18 +100,9 @@ def test_timeouts_are_derived_from_the_model_timeout(
 
 def test_the_synthesized_environment_is_what_the_router_reads(api: Template) -> None:
     environment = RouterEnvironment.from_environment(_variables(_router(api)))
-    # the default endpoint's TGI container takes messages and streams; its context is its MAX_TOTAL_TOKENS
-    assert environment.models["tinyllama"] == EndpointTarget(
-        endpoint="genai-kit-dev-tinyllama",
-        format="messages",
-        family="tgi",
-        streams=True,
-        stream_usage=True,
-        max_total_tokens=2048,
-    )
-    # approved fine-tuned versions are served by the JumpStart model's LMI 0.24 container: one prompt, no stream
-    assert environment.models["finetuned"] == EndpointTarget(
-        endpoint="genai-kit-dev-finetuned", format="prompt", family="lmi"
+    # the endpoints' targets as genai_kit.stage.api resolves them (tested there)
+    assert {alias: environment.models[alias] for alias in ("tinyllama", "finetuned")} == endpoint_targets(
+        load_stage(kit_context())
     )
     assert environment.models["nova-lite"] == BedrockTarget(model="TOKEN")
     assert environment.models["titan-embed"] == BedrockEmbeddingTarget(
