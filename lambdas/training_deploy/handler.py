@@ -54,7 +54,7 @@ from lambdas.training_deploy.events import (
 from lambdas.training_deploy.notifications import notify, retried_then_kept
 from lambdas.training_deploy.outcome import on_endpoint_state_change
 from lambdas.training_deploy.rollout import on_package_state_change
-from lambdas.training_deploy.settings import Environment
+from lambdas.training_deploy.settings import Environment, environment
 
 logger = Logger()
 metrics = Metrics()
@@ -78,7 +78,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     Raises :class:`UnexpectedEventError` for an event that is not a model package state change of the expected
     shape, and re-raises any error of the rollout, after publishing it to the topic.
     """
-    env = Environment.from_os()
+    env = environment()
     kind = event.get("detail-type") if isinstance(event, dict) else type(event).__name__
     if kind not in (PACKAGE_STATE_CHANGE, ENDPOINT_STATE_CHANGE):
         unexpected(

@@ -85,7 +85,8 @@ class KitFunction(Construct):
             handler=f"lambdas.{name}.handler.{handler}",
             code=function_code(
                 name,
-                include=("lambdas/shared", *(("genai_kit/catalog",) if with_catalog else ())),
+                # Every function reads its environment with its contract (genai_kit.contracts).
+                include=("lambdas/shared", "genai_kit/contracts", *(("genai_kit/catalog",) if with_catalog else ())),
                 exclude=("genai_kit/catalog/refresh",),
                 extra_files=extra_files,
             ),

@@ -13,7 +13,6 @@ update; the Lambda names them in every update's DeploymentConfig.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -31,6 +30,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY, RolloutConfig
+from genai_kit.contracts.training_deploy import DeployEnvironment
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
@@ -127,32 +127,29 @@ class ModelRollout(Construct):
 
         self.failure_queue = self._failure_queue(encryption_key, topic, removal_policy)
 
-        environment = {
-            "MODEL_PACKAGE_GROUP_NAME": model_package_group_name,
-            "RESOURCE_PREFIX": resource_prefix,
-            "ENDPOINT_NAME": endpoint_name,
-            "EXECUTION_ROLE_ARN": self.serving_role.role_arn,
-            "INSTANCE_TYPE": serving_instance_type,
-            "INSTANCE_COUNT": str(rollout.instance_count),
-            "MODEL_DATA_DOWNLOAD_TIMEOUT": str(model_data_download_timeout or NEURON_TIMEOUT_SECONDS),
-            "CONTAINER_STARTUP_HEALTH_CHECK_TIMEOUT": str(
-                container_startup_health_check_timeout or NEURON_TIMEOUT_SECONDS
-            ),
-            "KMS_KEY_ARN": encryption_key.key_arn,
-            "DATA_CAPTURE_ENABLED": str(rollout.data_capture.enabled).lower(),
-            "DATA_CAPTURE_SAMPLING_PERCENTAGE": str(rollout.data_capture.sampling_percentage),
-            "DATA_CAPTURE_URI": f"s3://{artifacts_bucket_name}/{capture_prefix}",
-            "MODEL_DATA_PREFIX": f"s3://{artifacts_bucket_name}/{model_artifacts_prefix}",
-            "WAIT_INTERVAL_SECONDS": str(rollout.blue_green.wait_interval_seconds),
-            "TERMINATION_WAIT_SECONDS": str(rollout.blue_green.termination_wait_seconds),
-            "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": str(rollout.blue_green.maximum_execution_timeout_seconds),
-            "ROLLBACK_ALARMS": ",".join(alarm_names(endpoint_name)),
-            "TOPIC_ARN": topic.topic_arn,
-            "FAILURE_QUEUE_URL": self.failure_queue.queue_url,
-            "TAGS": json.dumps(dict(sorted(tags.items())), separators=(",", ":")),
-        }
-        if volume_size_gb is not None:
-            environment["VOLUME_SIZE_GB"] = str(volume_size_gb)
+        environment = DeployEnvironment(
+            model_package_group_name=model_package_group_name,
+            resource_prefix=resource_prefix,
+            endpoint_name=endpoint_name,
+            execution_role_arn=self.serving_role.role_arn,
+            instance_type=serving_instance_type,
+            instance_count=rollout.instance_count,
+            model_data_download_timeout=model_data_download_timeout or NEURON_TIMEOUT_SECONDS,
+            container_startup_health_check_timeout=container_startup_health_check_timeout or NEURON_TIMEOUT_SECONDS,
+            volume_size_gb=volume_size_gb,
+            kms_key_arn=encryption_key.key_arn,
+            data_capture_enabled=rollout.data_capture.enabled,
+            data_capture_sampling_percentage=rollout.data_capture.sampling_percentage,
+            data_capture_uri=f"s3://{artifacts_bucket_name}/{capture_prefix}",
+            model_data_prefix=f"s3://{artifacts_bucket_name}/{model_artifacts_prefix}",
+            wait_interval_seconds=rollout.blue_green.wait_interval_seconds,
+            termination_wait_seconds=rollout.blue_green.termination_wait_seconds,
+            maximum_execution_timeout_seconds=rollout.blue_green.maximum_execution_timeout_seconds,
+            rollback_alarms=alarm_names(endpoint_name),
+            topic_arn=topic.topic_arn,
+            failure_queue_url=self.failure_queue.queue_url,
+            tags=dict(tags),
+        ).to_environment()
         self.function = KitFunction(
             self,
             "DeployFunction",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from lambdas.training_deploy.events import EndpointDetail, PackageDetail
 from lambdas.training_deploy.handler import UnexpectedEventError, handler
 from lambdas.training_deploy.outcome import on_endpoint_state_change
 from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
-from lambdas.training_deploy.settings import Environment
+from lambdas.training_deploy.settings import Environment, environment
 from tests.lambdas.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, REGION
 from tests.lambdas.fakes import FakeLambdaContext
 from tests.synth import SynthResult
@@ -56,7 +57,7 @@ VARIABLES = {
     "WAIT_INTERVAL_SECONDS": "600",
     "TERMINATION_WAIT_SECONDS": "300",
     "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": "14400",
-    "ROLLBACK_ALARMS": ",".join(ALARMS),
+    "ROLLBACK_ALARMS": json.dumps(list(ALARMS)),
     "TAGS": '{"genai-kit:stage":"dev"}',
     "FAILURE_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/failures",
 }
@@ -167,7 +168,8 @@ def account(aws: None, monkeypatch: pytest.MonkeyPatch) -> Account:
     boto3.client("sagemaker", region_name=REGION).create_model_package_group(ModelPackageGroupName=GROUP)
     for name, value in {**VARIABLES, "TOPIC_ARN": topic_arn}.items():
         monkeypatch.setenv(name, value)
-    state = Account(env=Environment.from_os())
+    environment.cache_clear()  # the handler parses its environment once per execution environment
+    state = Account(env=Environment.from_environment(os.environ))
     sagemaker = client("sagemaker")
     sagemaker.meta.events.register("before-call.sagemaker", lambda model, **_: state.calls.append(model.name))
 
@@ -868,7 +870,7 @@ def test_synthesized_environment_is_the_one_the_function_reads(
     for name, value in function["Properties"]["Environment"]["Variables"].items():
         # Deploy-time values (role, key and topic ARNs, the bucket) are CloudFormation tokens here.
         monkeypatch.setenv(name, value if isinstance(value, str) else "token")
-    env = Environment.from_os()
+    env = Environment.from_environment(os.environ)
     assert env.rollback_alarms == ALARMS
     assert env.tags == {"genai-kit:stage": "dev"}
 
@@ -877,5 +879,5 @@ def test_missing_environment_variable_is_named(monkeypatch: pytest.MonkeyPatch) 
     for name, value in VARIABLES.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("TOPIC_ARN", raising=False)
-    with pytest.raises(ValueError, match="topic_arn"):
-        Environment.from_os()
+    with pytest.raises(ValueError, match="TOPIC_ARN: Field required"):
+        Environment.from_environment(os.environ)

@@ -20,6 +20,7 @@ from stacks.api_stack import ROUTER_AWS_SERVICES
 from stacks.constructs import lambda_code
 from stacks.constructs.endpoint_lifecycle import PREPARATION_PACKAGE
 from stacks.constructs.lambda_code import LambdaPackagingError, pinned_requirements
+from tests.synth import SynthResult
 
 ROUTER_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "api_router" / "requirements.txt"
 # What the router gets without packaging it: the Powertools layer (Powertools with its extras, pydantic among them).
@@ -221,3 +222,44 @@ def _ready(url: str, process: subprocess.Popen[bytes]) -> bool:
         except requests.ConnectionError:
             time.sleep(0.05)
     return False
+
+
+# The kit's own packages: a function must find each of them in its asset, never in the repository.
+KIT_PACKAGES = ("genai_kit", "lambdas", "stacks", "jobs")
+
+
+def _staged_asset(assembly_dir: Path, code: dict[str, object]) -> Path:
+    key = str(code["S3Key"])
+    (folder,) = assembly_dir.rglob(f"asset.{key.removesuffix('.zip')}")
+    return folder
+
+
+def test_every_function_of_the_stage_imports_its_handler_from_its_asset_alone(dev: SynthResult) -> None:
+    functions = [
+        (stack, resource["Properties"])
+        for stack, template in dev.templates.items()
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and str(resource["Properties"].get("Handler", "")).count(".") >= 2
+    ]
+    assert len(functions) >= 8
+    for stack, function in functions:
+        asset = _staged_asset(dev.assembly_dir, function["Code"])
+        module, _, _ = function["Handler"].rpartition(".")
+        variables = {k: v for k, v in function["Environment"]["Variables"].items() if isinstance(v, str)}
+        script = (
+            f"import json, sys; import {module};"
+            "print(json.dumps({n: getattr(m, '__file__', None) for n, m in sys.modules.items()}))"
+        )
+        environment = {**os.environ, **variables, "PYTHONPATH": str(asset), "AWS_DEFAULT_REGION": "us-east-1"}
+        result = subprocess.run(  # noqa: S603  (this interpreter, with the test's own script)
+            [sys.executable, "-c", script], env=environment, cwd=asset, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"{stack} {function['Handler']}: {result.stderr}"
+        modules: dict[str, str | None] = json.loads(result.stdout.splitlines()[-1])
+        outside = sorted(
+            name
+            for name, path in modules.items()
+            if name.split(".")[0] in KIT_PACKAGES and path and not path.startswith(str(asset))
+        )
+        assert outside == [], f"{stack} {function['Handler']} imported from outside its asset: {outside}"

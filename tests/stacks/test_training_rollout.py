@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -158,7 +159,7 @@ def test_deploy_lambda_environment_names_the_endpoint_alarms_and_neuron_settings
         "WAIT_INTERVAL_SECONDS": "600",
         "TERMINATION_WAIT_SECONDS": "300",
         "MAXIMUM_EXECUTION_TIMEOUT_SECONDS": "14400",
-        "ROLLBACK_ALARMS": ",".join(ALARMS),
+        "ROLLBACK_ALARMS": json.dumps(ALARMS, separators=(",", ":")),
         "TAGS": '{"genai-kit:stage":"dev"}',
     }
     assert _tail(env["DATA_CAPTURE_URI"]) == f"/data-capture/{ENDPOINT}/"
