@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -20,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.shared.aws import client
+from lambdas.training_evaluate.settings import environment
 
 logger = Logger()
 metrics = Metrics()
@@ -34,11 +34,13 @@ _MAX_METADATA = 50
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Event: ``{"trainingJobName": ...}``."""
+    settings = environment()
     result = evaluate(
         event["trainingJobName"],
-        thresholds=json.loads(os.environ["THRESHOLDS"]),
-        bucket=os.environ["ARTIFACTS_BUCKET"],
-        report_prefix=os.environ["EVALUATION_PREFIX"],
+        # Every bound named, unset ones as null: the report lists the bars as the configuration gives them.
+        thresholds=[threshold.model_dump() for threshold in settings.thresholds],
+        bucket=settings.artifacts_bucket,
+        report_prefix=settings.evaluation_prefix,
     )
     metrics.add_metric(name="ModelAccepted" if result["ok"] else "ModelRejected", unit=MetricUnit.Count, value=1)
     logger.info("evaluated", extra={"ok": result["ok"], "metrics": result["metrics"]})

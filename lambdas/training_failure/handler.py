@@ -2,14 +2,12 @@
 
 Every step's Catch leads here with the error output at ``$.error``; this step receives the whole state and
 returns ``{"step": <state name>, "error": "TrainingJobFailed" | "PipelineError", "reason": <one line>}`` (the
-logic is in failure.py). Environment: ``STEPS``, the pipeline's steps in order as ``[[state, result key], ...]``,
-and ``TRAINING_STEP``, the state that runs the training job.
+logic is in failure.py). Its environment (the pipeline's steps and the one that trains) is the contract in
+``genai_kit.contracts.training_failure``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
 from lambdas.training_failure.failure import JobNotDescribed, Step, describe_failure
+from lambdas.training_failure.settings import environment
 
 # DescribeTrainingJob for a name SageMaker does not know: ResourceNotFound in its API model, ValidationException
 # ("Requested resource not found") in its answers.
@@ -34,10 +33,11 @@ tracer = Tracer()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Event: the state machine's state when a step failed (``error`` holds the step's error output)."""
+    settings = environment()
     failure = describe_failure(
         event,
-        steps=[Step(state, result) for state, result in json.loads(os.environ["STEPS"])],
-        training_step=os.environ["TRAINING_STEP"],
+        steps=[Step(state, result) for state, result in settings.steps],
+        training_step=settings.training_step,
         describe_training_job=describe_training_job,
     )
     logger.warning("pipeline step failed", extra=failure.as_output())

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.training_prepare.settings import Environment, load_settings
+from lambdas.training_prepare.settings import environment, load_settings
 from lambdas.training_prepare.training_job import CheckedInput, PrepareError, check_execution_input, prepare
 
 logger = Logger()
@@ -33,7 +33,7 @@ def check_input(event: Any, context: LambdaContext) -> dict[str, Any]:
     a failed execution.
     """
     try:
-        checked = check_execution_input(event, settings=load_settings(), env=Environment.from_os())
+        checked = check_execution_input(event, settings=load_settings(), env=environment())
     except PrepareError as error:
         logger.warning("execution input refused", extra={"error": error.error, "reason": str(error)})
         metrics.add_metric(name="InputRefused", unit=MetricUnit.Count, value=1)
@@ -53,7 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         execution_name=execution["name"],
         execution_id=execution["id"],
         settings=load_settings(),
-        env=Environment.from_os(),
+        env=environment(),
     )
     metrics.add_metric(name="TrainingJobPrepared", unit=MetricUnit.Count, value=1)
     logger.info("training job prepared", extra={"training_job_name": result["trainingJobName"]})

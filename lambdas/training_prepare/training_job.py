@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from genai_kit.catalog import CatalogError, TrainingSpec, validate_hyperparameters
-from lambdas.training_prepare.settings import Environment, HyperparameterValue, PipelineSettings
+from genai_kit.contracts.training_prepare import HyperparameterValue, PipelineSettings, PrepareEnvironment
 
 # SageMaker's TrainingJobName: at most 63 characters of letters, digits and hyphens.
 TRAINING_JOB_NAME_MAX = 63
@@ -78,7 +78,7 @@ class CheckedInput(_Frozen):
         return f"s3://{self.dataset_bucket}/{self.dataset_prefix}"
 
 
-def check_execution_input(raw_input: Any, *, settings: PipelineSettings, env: Environment) -> CheckedInput:
+def check_execution_input(raw_input: Any, *, settings: PipelineSettings, env: PrepareEnvironment) -> CheckedInput:
     """Check an execution input, whatever JSON value it is.
 
     Raises
@@ -135,7 +135,7 @@ def prepare(
     execution_name: str,
     execution_id: str,
     settings: PipelineSettings,
-    env: Environment,
+    env: PrepareEnvironment,
 ) -> dict[str, Any]:
     """The training job's name, the model package's idempotency token and the CreateTrainingJob request.
 
@@ -231,7 +231,7 @@ def merge_hyperparameters(
     return merged
 
 
-def dataset_location(dataset: str, env: Environment) -> tuple[str, str]:
+def dataset_location(dataset: str, env: PrepareEnvironment) -> tuple[str, str]:
     """(bucket, prefix ending in '/') of the dataset, which must lie under the pipeline's datasets prefix."""
     if dataset.startswith("s3://"):
         bucket, _, key = dataset.removeprefix("s3://").partition("/")
@@ -271,7 +271,7 @@ def training_job_request(
     *,
     spec: TrainingSpec,
     settings: PipelineSettings,
-    env: Environment,
+    env: PrepareEnvironment,
     job_name: str,
     dataset_uri: str,
     instance_count: int,

@@ -57,18 +57,6 @@ class Rules:
     max_file_mb: int
     max_record_kb: int
 
-    @classmethod
-    def from_json(cls, text: str) -> Rules:
-        """Parse the ``DATASET_RULES`` environment value (``DatasetRules.model_dump_json()``)."""
-        raw = json.loads(text)
-        return cls(
-            required_fields=tuple(raw["required_fields"]),
-            min_examples=raw["min_examples"],
-            max_files=raw["max_files"],
-            max_file_mb=raw["max_file_mb"],
-            max_record_kb=raw["max_record_kb"],
-        )
-
 
 def _unlimited() -> float:
     return math.inf

@@ -7,7 +7,6 @@ Returns ``{"ok": true, "files": n, "examples": n, "bytes": n}`` or ``{"ok": fals
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -15,7 +14,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.training_validate_dataset.dataset import MIB, DatasetError, Rules, validate_dataset
+from lambdas.training_validate_dataset.dataset import MIB, DatasetError, validate_dataset
+from lambdas.training_validate_dataset.settings import rules
 
 logger = Logger()
 metrics = Metrics()
@@ -35,7 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         summary = validate_dataset(
             event["bucket"],
             event["prefix"],
-            Rules.from_json(os.environ["DATASET_RULES"]),
+            rules(),
             time_left=lambda: context.get_remaining_time_in_millis() / 1000 - STOP_BEFORE_TIMEOUT_SECONDS,
         )
     except DatasetError as error:

@@ -14,7 +14,6 @@ second version.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -27,10 +26,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from genai_kit.contracts.training_evaluate import EvaluateEnvironment, MetricThreshold
+from genai_kit.contracts.training_failure import FailureEnvironment
+from genai_kit.contracts.training_prepare import SETTINGS_FILE, PipelineSettings, PrepareEnvironment
+from genai_kit.contracts.training_validate_dataset import DatasetRules, ValidateDatasetEnvironment
 from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES
 from genai_kit.stage.training import ResolvedTraining
-from lambdas.training_prepare.settings import SETTINGS_FILE, PipelineSettings
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import split_s3_uri
@@ -241,17 +243,17 @@ class TrainingPipeline(Construct):
         datasets = f"{self._partition_arn}:s3:::{self._datasets_bucket}"
         artifacts = f"{self._partition_arn}:s3:::{self._artifacts_bucket}"
         config = training.config
-        prepare_environment = {
-            "TRAINING_JOB_PREFIX": self.job_prefix,
-            "TRAINING_ROLE_ARN": self.training_role.role_arn,
-            "DATASETS_BUCKET": self._datasets_bucket,
-            "DATASETS_PREFIX": DATASETS_PREFIX,
-            "ARTIFACTS_BUCKET": self._artifacts_bucket,
-            "OUTPUT_PREFIX": OUTPUT_PREFIX,
-            "CHECKPOINT_PREFIX": CHECKPOINT_PREFIX,
-            "COMPILE_CACHE_PREFIX": COMPILE_CACHE_PREFIX,
-            "KMS_KEY_ARN": key.key_arn,
-        }
+        prepare_environment = PrepareEnvironment(
+            training_job_prefix=self.job_prefix,
+            training_role_arn=self.training_role.role_arn,
+            datasets_bucket=self._datasets_bucket,
+            datasets_prefix=DATASETS_PREFIX,
+            artifacts_bucket=self._artifacts_bucket,
+            output_prefix=OUTPUT_PREFIX,
+            checkpoint_prefix=CHECKPOINT_PREFIX,
+            compile_cache_prefix=COMPILE_CACHE_PREFIX,
+            kms_key_arn=key.key_arn,
+        ).to_environment()
         settings_file = {f"lambdas/training_prepare/{SETTINGS_FILE}": self.settings.model_dump_json(indent=1)}
         # Two functions of one package: the check receives the raw execution input as its whole event (no room is
         # left for anything else in a 256 KiB input), Prepare the checked input with the execution's name and id.
@@ -292,7 +294,9 @@ class TrainingPipeline(Construct):
             name="training_validate_dataset",
             description="Fine-tuning pipeline: check the dataset's files, records and size",
             metrics_namespace=METRICS_NAMESPACE,
-            environment={"DATASET_RULES": config.dataset.model_dump_json()},
+            environment=ValidateDatasetEnvironment(
+                dataset_rules=DatasetRules.model_validate(config.dataset.model_dump())
+            ).to_environment(),
             encryption_key=key,
             log_retention=retention,
             removal_policy=removal_policy,
@@ -324,11 +328,11 @@ class TrainingPipeline(Construct):
             name="training_evaluate",
             description="Fine-tuning pipeline: compare the training job's final metrics with the thresholds",
             metrics_namespace=METRICS_NAMESPACE,
-            environment={
-                "THRESHOLDS": json.dumps([t.model_dump() for t in config.thresholds], separators=(",", ":")),
-                "ARTIFACTS_BUCKET": self._artifacts_bucket,
-                "EVALUATION_PREFIX": EVALUATION_PREFIX,
-            },
+            environment=EvaluateEnvironment(
+                thresholds=tuple(MetricThreshold.model_validate(t.model_dump()) for t in config.thresholds),
+                artifacts_bucket=self._artifacts_bucket,
+                evaluation_prefix=EVALUATION_PREFIX,
+            ).to_environment(),
             encryption_key=key,
             log_retention=retention,
             removal_policy=removal_policy,
@@ -365,10 +369,7 @@ class TrainingPipeline(Construct):
             name="training_failure",
             description="Fine-tuning pipeline: say why a step failed (the training job's reason, a Lambda's error)",
             metrics_namespace=METRICS_NAMESPACE,
-            environment={
-                "STEPS": json.dumps([list(step) for step in STEPS], separators=(",", ":")),
-                "TRAINING_STEP": TRAIN_STEP,
-            },
+            environment=FailureEnvironment(steps=STEPS, training_step=TRAIN_STEP).to_environment(),
             encryption_key=key,
             log_retention=retention,
             removal_policy=removal_policy,

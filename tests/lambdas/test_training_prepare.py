@@ -8,8 +8,8 @@ import pytest
 from botocore.session import get_session
 from botocore.validate import validate_parameters
 
+from genai_kit.contracts.training_prepare import PipelineSettings, PrepareEnvironment
 from genai_kit.stage import load_stage
-from lambdas.training_prepare.settings import Environment, PipelineSettings
 from lambdas.training_prepare.training_job import (
     REASON_MAX_CHARS,
     PrepareError,
@@ -20,7 +20,7 @@ from lambdas.training_prepare.training_job import (
 from stacks.constructs.training_pipeline import pipeline_settings
 from tests.synth import kit_context
 
-ENV = Environment(
+ENV = PrepareEnvironment(
     training_job_prefix="genai-kit-dev-ft",
     training_role_arn="arn:aws:iam::123456789012:role/training",
     datasets_bucket="datasets",

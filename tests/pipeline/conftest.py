@@ -21,7 +21,10 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sns.models import sns_backends
 
 from lambdas.shared.aws import client
-from lambdas.training_prepare.settings import load_settings
+from lambdas.training_evaluate import settings as evaluate_settings
+from lambdas.training_failure import settings as failure_settings
+from lambdas.training_prepare import settings as prepare_settings
+from lambdas.training_validate_dataset import settings as dataset_settings
 from tests.pipeline.harness import (
     ACCOUNT,
     REGION,
@@ -130,6 +133,19 @@ class Pipeline:
         return [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
 
 
+def _forget_settings() -> None:
+    """Make each function parse its environment again: a test may change a function's variables."""
+    for cached in (
+        client,
+        prepare_settings.load_settings,
+        prepare_settings.environment,
+        dataset_settings.rules,
+        evaluate_settings.environment,
+        failure_settings.environment,
+    ):
+        cached.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def pipeline_stage(synth: Callable[..., SynthResult]) -> SynthResult:
     return synth("dev", stages=STAGES)
@@ -139,8 +155,7 @@ def pipeline_stage(synth: Callable[..., SynthResult]) -> SynthResult:
 def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
     template = pipeline_stage.templates["Training"]
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        client.cache_clear()
-        load_settings.cache_clear()
+        _forget_settings()
         s3 = boto3.client("s3", region_name=REGION)
         datasets, artifacts = (f"genai-kit-dev-{purpose}-{ACCOUNT}-{REGION}" for purpose in ("datasets", "artifacts"))
         for bucket in (datasets, artifacts):
@@ -171,5 +186,4 @@ def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
             undo_sync()
             undo_lambda()
             SageMakerSync.on_created = None
-            client.cache_clear()
-            load_settings.cache_clear()
+            _forget_settings()

@@ -9,8 +9,22 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from genai_kit.contracts.base import FunctionEnvironment
+from genai_kit.contracts.training_evaluate import EvaluateEnvironment
+from genai_kit.contracts.training_failure import FailureEnvironment
+from genai_kit.contracts.training_prepare import SETTINGS_FILE, PipelineSettings, PrepareEnvironment
+from genai_kit.contracts.training_validate_dataset import ValidateDatasetEnvironment
 from genai_kit.stage import ConfigError, load_stage
 from tests.synth import SynthResult, kit_context
+
+# Each pipeline function's handler and the contract its environment is written and read with.
+CONTRACTS: dict[str, type[FunctionEnvironment]] = {
+    "lambdas.training_prepare.handler.check_input": PrepareEnvironment,
+    "lambdas.training_prepare.handler.handler": PrepareEnvironment,
+    "lambdas.training_validate_dataset.handler.handler": ValidateDatasetEnvironment,
+    "lambdas.training_evaluate.handler.handler": EvaluateEnvironment,
+    "lambdas.training_failure.handler.handler": FailureEnvironment,
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +52,35 @@ def _policy(template: Template, path_part: str) -> dict[str, dict[str, Any]]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         statements[statement.get("Sid") or ",".join(actions)] = statement
     return statements
+
+
+def _function(template: Template, handler: str) -> dict[str, Any]:
+    (function,) = [f for f in _resources(template, "AWS::Lambda::Function").values() if f["Handler"] == handler]
+    return function
+
+
+def _variables(function: dict[str, Any]) -> dict[str, str]:
+    """The function's environment with every CloudFormation value (an ARN, a bucket name) shown as TOKEN."""
+    return {
+        name: value if isinstance(value, str) else "TOKEN"
+        for name, value in function["Environment"]["Variables"].items()
+    }
+
+
+@pytest.mark.parametrize("handler", sorted(CONTRACTS))
+def test_the_synthesized_environment_is_what_the_function_reads(training: Template, handler: str) -> None:
+    environment = CONTRACTS[handler].from_environment(_variables(_function(training, handler)))
+    assert environment.to_environment().keys() <= _variables(_function(training, handler)).keys()
+
+
+def test_the_prepare_functions_read_the_settings_file_of_their_asset(dev: SynthResult) -> None:
+    for handler in ("lambdas.training_prepare.handler.check_input", "lambdas.training_prepare.handler.handler"):
+        asset = dev.assembly_dir / f"asset.{_function(dev.template('Training'), handler)['Code']['S3Key'][:-4]}"
+        settings = PipelineSettings.model_validate_json(
+            (asset / "lambdas" / "training_prepare" / SETTINGS_FILE).read_text(encoding="utf-8")
+        )
+        assert settings.default_instance_type == "ml.trn1.32xlarge"
+        assert (asset / "genai_kit" / "contracts" / "training_prepare.py").is_file()
 
 
 def test_train_state_runs_sagemaker_sync_with_the_fixed_role(training: Template) -> None:
