@@ -25,7 +25,8 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDE
     os.environ.pop(_name, None)
 os.environ.update(_FAKE_AWS_ENV)
 
-from tests.synth import SynthResult, synthesize  # noqa: E402  (after the credentials are faked)
+from tests.botocore_models import share_parsed_models  # noqa: E402  (after the credentials are faked)
+from tests.synth import SynthResult, synthesize  # noqa: E402
 
 _real_connect = socket.socket.connect
 
@@ -43,6 +44,13 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect = _loopback_only  # type: ignore[method-assign,assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _botocore_models_parsed_once() -> Iterator[None]:
+    """Each botocore session (moto starts one per test) reuses the service models earlier ones parsed."""
+    with share_parsed_models():
+        yield
 
 
 @pytest.fixture(scope="session")
