@@ -1,13 +1,29 @@
-"""Session-wide test harness: fake AWS credentials, no network, and the kit synthesized once per stage."""
+"""Session-wide test harness: fake AWS credentials, no network, a temporary folder of the session's own,
+and the kit synthesized once per stage."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.synth import SynthResult
+
+# Everything the session writes to the temporary directory (synthesized assemblies, staged Lambda code, jsii's
+# runtime, pytest's tmp_path folders, what subprocesses write) goes to one folder of its own, removed when the
+# process ends (after jsii's own exit handlers, registered later): nothing accumulates in the system's temporary
+# directory, and each pytest-xdist worker (whose folder is inside the controller's) stages Lambda code apart.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="genai-kit-tests-"))
+atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
+os.environ["TMPDIR"] = tempfile.tempdir = str(SESSION_TMP)
 
 # Set before anything imports boto3, so no test can ever sign a request with real credentials.
 _FAKE_AWS_ENV = {
@@ -26,7 +42,6 @@ for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDE
 os.environ.update(_FAKE_AWS_ENV)
 
 from tests.botocore_models import share_parsed_models  # noqa: E402  (after the credentials are faked)
-from tests.synth import SynthResult, synthesize  # noqa: E402
 
 _real_connect = socket.socket.connect
 
@@ -56,6 +71,12 @@ def _botocore_models_parsed_once() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def synth() -> Callable[..., SynthResult]:
     """Synthesize a stage once per session (per stage and context overrides) and return its assembly."""
+    # Imported here, not at the top: the pytest-xdist controller, which runs no test, never loads the CDK.
+    from stacks.constructs import lambda_code  # noqa: PLC0415
+    from tests.synth import synthesize  # noqa: PLC0415
+
+    # A cheap guard: the staged Lambda code and the assemblies must be in the folder the session removes.
+    assert lambda_code.STAGING_ROOT.is_relative_to(SESSION_TMP), "stacks were imported before the session's TMPDIR"
     cache: dict[str, SynthResult] = {}
 
     def _synth(stage: str = "dev", **overrides: Any) -> SynthResult:

@@ -40,6 +40,7 @@ def synthesize(
 ) -> SynthResult:
     """Build and synthesize the kit; CloudFormation built-in validation is off unless asked (it costs seconds)."""
     context = kit_context(stage, overrides)
+    # In the test session's own temporary folder (tests/conftest.py), removed with it when the session ends.
     outdir = Path(tempfile.mkdtemp(prefix="kit-synth-"))
     app = cdk.App(context=context, outdir=str(outdir), builtin_cloud_formation_validation=builtin_validation)
     kit_stage = build_kit(app, load_stage(context))
