@@ -15,12 +15,12 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
-from cfnlint.api import ManualArgs, lint
 
 from genai_kit.cdk_context import cdk_json_context
 from genai_kit.stage import load_stage
 from genai_kit.synth_summary import validation_findings
 from stacks.kit_stage import KitStage
+from tests.cfn_lint import cfn_lint_problems
 from tests.synth import SynthResult
 
 ACCOUNT = {"Ref": "AWS::AccountId"}
@@ -686,14 +686,7 @@ def test_nag_has_no_unacknowledged_findings_with_every_feature_on(synth: Callabl
 
 
 def test_cfn_lint_is_clean_with_every_feature_on(synth: Callable[..., SynthResult]) -> None:
-    config = ManualArgs(regions=["us-east-1"], ignore_checks=["W3005"])
-    templates = sorted(synth("dev", stages={"dev": FULL}).assembly_dir.rglob("*.template.json"))
-    problems = [
-        f"{path.name}: {match.rule.id} {match.message}"
-        for path in templates
-        for match in lint(path.read_text(encoding="utf-8"), config=config)
-    ]
-    assert problems == []
+    assert cfn_lint_problems(synth("dev", stages={"dev": FULL}).assembly_dir) == []
 
 
 # --- outputs and public API ---

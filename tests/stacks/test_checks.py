@@ -9,17 +9,10 @@ import aws_cdk as cdk
 import cdk_nag
 import pytest
 from aws_cdk import aws_s3 as s3
-from cfnlint.api import ManualArgs, lint
 
 from genai_kit.synth_summary import validation_findings
+from tests.cfn_lint import cfn_lint_problems
 from tests.synth import SynthResult, synthesize
-
-# CDK emits DependsOn that CloudFormation would infer anyway (W3005); every other error and warning counts.
-_CFN_LINT_CONFIG = ManualArgs(regions=["us-east-1"], ignore_checks=["W3005"])
-
-
-def _templates(assembly_dir: Path) -> list[Path]:
-    return sorted(assembly_dir.rglob("*.template.json"))
 
 
 def test_nag_has_no_unacknowledged_findings(dev: SynthResult) -> None:
@@ -38,13 +31,7 @@ def test_nag_reports_a_violation_when_there_is_one(tmp_path: Path) -> None:
 
 
 def test_cfn_lint_is_clean_on_every_template(dev: SynthResult) -> None:
-    templates = _templates(dev.assembly_dir)
-    assert templates, "no template was synthesized"
-    problems = []
-    for path in templates:
-        matches = lint(path.read_text(encoding="utf-8"), config=_CFN_LINT_CONFIG)
-        problems += [f"{path.name}: {match.rule.id} {match.message}" for match in matches]
-    assert problems == []
+    assert cfn_lint_problems(dev.assembly_dir) == []
 
 
 def test_builtin_cloudformation_validation_passes() -> None:
