@@ -34,8 +34,11 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy .
 
+# The suite runs on two pytest-xdist workers; PYTEST_WORKERS=0 runs it in one process (PYTEST_ARGS: a test, -k ...).
+PYTEST_WORKERS ?= 2
+
 unit: $(VENV)/.dev $(NODE_ENV) .venv-checkov/.installed
-	@$(CDK_ENV); export CHECKOV="$(CURDIR)/.venv-checkov/bin/checkov"; $(BIN)/pytest $(PYTEST_ARGS)
+	@$(CDK_ENV); export CHECKOV="$(CURDIR)/.venv-checkov/bin/checkov"; $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 snapshot-update: $(VENV)/.dev $(NODE_ENV) ## Rewrite the template snapshots (review the diff before committing)
 	@$(CDK_ENV); $(BIN)/pytest tests/stacks/test_snapshots.py --snapshot-update
