@@ -114,17 +114,17 @@ class KitFunction(Construct):
                 reason="Pinned to Python 3.13, the newest runtime the pinned Powertools layer is documented for.",
             )
         )
-        skip_checks(self.function, {"CKV_AWS_117": NO_VPC})
+        skips = {"CKV_AWS_117": NO_VPC}
         if invoked_by is not None:
-            skip_checks(
-                self.function,
-                {
-                    "CKV_AWS_116": f"Invoked synchronously by {invoked_by}: the caller receives and handles every "
-                    "error; a dead-letter queue applies to asynchronous invocations only.",
-                    "CKV_AWS_115": f"Invoked by {invoked_by}, which bounds how many run at once; a reserved "
-                    "concurrency would take from the account's unreserved pool (at least 100 must stay free).",
-                },
+            skips["CKV_AWS_116"] = (
+                f"Invoked synchronously by {invoked_by}: the caller receives and handles every error; a dead-letter "
+                "queue applies to asynchronous invocations only."
             )
+            skips["CKV_AWS_115"] = (
+                f"Invoked by {invoked_by}, which bounds how many run at once; a reserved concurrency would take from "
+                "the account's unreserved pool (at least 100 must stay free)."
+            )
+        skip_checks(self.function, skips)
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge_wildcards(
             policy,

@@ -17,8 +17,15 @@ from constructs import IConstruct
 
 def render_for_nag(scope: IConstruct, value: str) -> str:
     """Render a (possibly tokenized) policy string as cdk-nag prints it in a finding id."""
-    resolved = cdk.Stack.of(scope).resolve(value)
-    return _flatten(resolved)
+    return _render_all(scope, [value])[0]
+
+
+def _render_all(scope: IConstruct, values: list[str]) -> list[str]:
+    # One resolution for every tokenized value (each jsii round trip costs about a millisecond of synth), none
+    # for plain strings: an unresolved CDK string always carries a "${Token[" marker (aws-cdk-lib, token-map.ts).
+    tokenized = [value for value in values if "${Token[" in value]
+    resolved = dict(zip(tokenized, cdk.Stack.of(scope).resolve(tokenized), strict=True)) if tokenized else {}
+    return [_flatten(resolved.get(value, value)) for value in values]
 
 
 def _flatten(value: Any) -> str:
@@ -45,6 +52,6 @@ def acknowledge_wildcards(
     scope: IConstruct, *, resources: Iterable[str] = (), actions: Iterable[str] = (), reason: str
 ) -> None:
     """Acknowledge AwsSolutions-IAM5 for exactly these wildcard resources and actions on ``scope``."""
-    ids = [f"AwsSolutions-IAM5[Resource::{render_for_nag(scope, resource)}]" for resource in resources]
+    ids = [f"AwsSolutions-IAM5[Resource::{resource}]" for resource in _render_all(scope, list(resources))]
     ids += [f"AwsSolutions-IAM5[Action::{action}]" for action in actions]
     cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=finding, reason=reason) for finding in ids))
