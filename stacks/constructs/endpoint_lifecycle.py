@@ -96,7 +96,10 @@ class EndpointLifecycle(Construct):
         )
         self.provider = self._provider(stage, encryption_key, removal_policy)
         staged = stage_package(PREPARATION_PACKAGE, aws_services=("s3", "secretsmanager"))
-        self.code = s3_assets.Asset(self, "PreparationCode", path=str(staged))
+        # The staged folder's name is the digest of its content (stacks.constructs.lambda_code).
+        self.code = s3_assets.Asset(
+            self, "PreparationCode", path=str(staged), asset_hash=staged.name, asset_hash_type=cdk.AssetHashType.CUSTOM
+        )
         self.role = iam.Role(
             self,
             "PreparationRole",
