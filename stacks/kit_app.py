@@ -8,7 +8,6 @@ import cdk_nag
 from genai_kit.names import PIPELINE_STACK_NAME
 from genai_kit.stage import ResolvedStage
 from stacks.kit_stage import KitStage
-from stacks.pipeline_stack import PipelineStack, pipeline_stage_configs
 
 
 def build_kit(app: cdk.App, config: ResolvedStage) -> KitStage:
@@ -19,6 +18,9 @@ def build_kit(app: cdk.App, config: ResolvedStage) -> KitStage:
     """
     settings = config.settings
     if settings.pipeline.enabled:
+        # Imported only here: CDK Pipelines and CodeBuild's bindings are a cost every other synth would pay.
+        from stacks.pipeline_stack import PipelineStack, pipeline_stage_configs  # noqa: PLC0415
+
         pipeline = PipelineStack(
             app,
             PIPELINE_STACK_NAME,
