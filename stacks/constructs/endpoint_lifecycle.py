@@ -16,31 +16,22 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
 from genai_kit.stage.endpoints import Preparation, ResolvedEndpoint
-from stacks.constructs.checkov import NO_VPC, skip_checks
+from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.lambda_code import stage_package
+from stacks.constructs.model_preparation import PREPARATION_PACKAGE, preparation_job_request
 from stacks.constructs.nag import acknowledge_wildcards
+from stacks.constructs.provider_framework import framework_provider
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 
 METRICS_NAMESPACE = "GenAiKit/Endpoints"
 TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
-PREPARATION_PACKAGE = "jobs/model_preparation"
-# The job unpacks its code asset (a zip the training channel copies as it is) and runs the script from there.
-PREPARATION_ENTRYPOINT = [
-    "bash",
-    "-c",
-    "set -eu; mkdir -p /opt/ml/code; python3 -m zipfile -e /opt/ml/input/data/code/*.zip /opt/ml/code; "
-    "cd /opt/ml/code; exec python3 -m jobs.model_preparation.prepare",
-]
 # CloudFormation waits an hour at most for a custom resource (ServiceTimeout 1-3600 s); the handler reports a job
 # that outruns its wait a little before, with the job's name.
 PROVIDER_TOTAL_TIMEOUT = cdk.Duration.hours(1)
@@ -94,7 +85,16 @@ class EndpointLifecycle(Construct):
             handler="is_complete",
             **common,  # type: ignore[arg-type]
         )
-        self.provider = self._provider(stage, encryption_key, removal_policy)
+        self.provider = framework_provider(
+            self,
+            stage=stage,
+            on_event=self.on_event.function,
+            is_complete=self.is_complete.function,
+            key=encryption_key,
+            removal_policy=removal_policy,
+            query_interval=PROVIDER_QUERY_INTERVAL,
+            total_timeout=PROVIDER_TOTAL_TIMEOUT,
+        )
         staged = stage_package(PREPARATION_PACKAGE, aws_services=("s3", "secretsmanager"))
         # The staged folder's name is the digest of its content (stacks.constructs.lambda_code).
         self.code = s3_assets.Asset(
@@ -134,91 +134,6 @@ class EndpointLifecycle(Construct):
             )
         )
 
-    def _provider(self, stage: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy) -> cr.Provider:
-        """CDK's Provider framework (its own Node.js functions and waiter state machine), logging to one encrypted
-        group, its functions with roles of their own instead of the AWS managed basic execution policy."""
-        log_group = logs.LogGroup(
-            self,
-            "ProviderLogs",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            encryption_key=key,
-            removal_policy=removal_policy,
-        )
-        roles = []
-        for role_id in ("FrameworkOnEventRole", "FrameworkCompleteRole"):
-            role = iam.Role(
-                self,
-                role_id,
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"CDK Provider framework of the {stage} endpoint lifecycle",
-            )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-                )
-            )
-            roles.append(role)
-        provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.on_event.function,
-            is_complete_handler=self.is_complete.function,
-            query_interval=PROVIDER_QUERY_INTERVAL,
-            total_timeout=PROVIDER_TOTAL_TIMEOUT,
-            log_group=log_group,
-            framework_on_event_role=roles[0],
-            framework_complete_and_timeout_role=roles[1],
-            provider_function_env_encryption=key,
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-            ),
-        )
-        for role in roles:
-            acknowledge_wildcards(
-                role.node.find_child("DefaultPolicy"),
-                resources=[f"{self.on_event.function.function_arn}:*", f"{self.is_complete.function.function_arn}:*"],
-                reason="CDK's Provider framework invokes the kit's handlers through grantInvoke, which also allows "
-                "their published versions (<function ARN>:*); the functions have none.",
-            )
-        for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout"):
-            skip_checks(
-                provider.node.find_child(name),
-                {
-                    "CKV_AWS_117": NO_VPC,
-                    "CKV_AWS_116": "CDK's Provider framework function, invoked synchronously by CloudFormation or by "
-                    "its waiter state machine, which report every error to CloudFormation; no asynchronous "
-                    "invocation to dead-letter.",
-                    "CKV_AWS_115": "CDK's Provider framework function: it runs once per custom resource event of a "
-                    "deployment; a reserved concurrency would take from the account's unreserved pool.",
-                },
-            )
-        waiter = provider.node.find_child("waiter-state-machine")
-        waiter_policy = waiter.node.find_child("Role").node.find_child("DefaultPolicy")
-        acknowledge_wildcards(
-            waiter_policy,
-            resources=[f"{fn.function_arn}:*" for fn in self._framework_functions(provider)],
-            reason="CDK's waiter state machine invokes the Provider framework's functions, versions included.",
-        )
-        logging_reason = (
-            "A state machine's logging needs the CloudWatch Logs delivery actions (logs:CreateLogDelivery and "
-            "the like), which support no resource-level permission (Step Functions developer guide, logging)."
-        )
-        acknowledge_wildcards(waiter_policy, resources=["*"], reason=logging_reason)
-        skip_checks(waiter_policy, {"CKV_AWS_111": logging_reason})
-        cdk.Validations.of(waiter).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SF2",
-                reason="CDK's Provider framework creates its waiter state machine without an X-Ray tracing option; "
-                "its executions log every event to the encrypted log group instead.",
-            )
-        )
-        return provider
-
-    @staticmethod
-    def _framework_functions(provider: cr.Provider) -> list[lambda_.IFunction]:
-        return [provider.node.find_child(name) for name in ("framework-isComplete", "framework-onTimeout")]  # type: ignore[misc]
-
     # ---- preparation -----------------------------------------------------------------------------------------
 
     def prepare(self, scope: Construct, endpoint: ResolvedEndpoint) -> str:
@@ -239,7 +154,16 @@ class EndpointLifecycle(Construct):
                 "Prefix": preparation.prefix,
                 "JobNamePrefix": f"{endpoint.endpoint_name}-prep",
                 "WaitSeconds": str(PREPARATION_WAIT_SECONDS),
-                "Request": cdk.Stack.of(self).to_json_string(self.training_job_request(preparation)),
+                "Request": cdk.Stack.of(self).to_json_string(
+                    preparation_job_request(
+                        preparation,
+                        role_arn=self.role.role_arn,
+                        code_s3_url=self.code.s3_object_url,
+                        bucket=self._bucket,
+                        key_arn=self._key.key_arn,
+                        tags=self._tags,
+                    )
+                ),
             },
         )
         return resource.get_att_string("ModelS3Uri")
@@ -298,62 +222,6 @@ class EndpointLifecycle(Construct):
             reason="A preparation job writes the files of one prepared model under its own key prefix, and its log "
             "streams, which SageMaker names after the job, under the endpoint's job name prefix.",
         )
-
-    def training_job_request(self, preparation: Preparation) -> dict[str, object]:
-        """CreateTrainingJob's request for ``preparation``, without ``TrainingJobName`` (the handler names each
-        attempt). The job runs the serving image with the kit's script; it needs the Hub, so no network isolation."""
-        local_storage = preparation.instance_type.startswith("ml.trn1")
-        resources: dict[str, object] = {
-            "InstanceType": preparation.instance_type,
-            "InstanceCount": 1,
-            "VolumeSizeInGB": preparation.volume_size_gb,
-        }
-        if not local_storage:
-            # SageMaker refuses a volume key for instance types with local NVMe storage (Trainium's).
-            resources["VolumeKmsKeyId"] = self._key.key_arn
-        environment = {
-            "PREPARATION_MODEL_ID": preparation.model_id,
-            "PREPARATION_REVISION": preparation.revision,
-            "PREPARATION_LAYOUT": preparation.layout,
-            "PREPARATION_EXPORT_ARGUMENTS": " ".join(preparation.export_arguments),
-            "PREPARATION_BUCKET": self._bucket,
-            "PREPARATION_PREFIX": preparation.prefix,
-            "AWS_DEFAULT_REGION": cdk.Aws.REGION,
-            "HF_HUB_DISABLE_TELEMETRY": "1",
-        }
-        if preparation.token_secret_arn:
-            environment["PREPARATION_TOKEN_SECRET_ARN"] = preparation.token_secret_arn
-        return {
-            "RoleArn": self.role.role_arn,
-            "AlgorithmSpecification": {
-                "TrainingImage": preparation.image_uri,
-                "TrainingInputMode": "File",
-                "ContainerEntrypoint": PREPARATION_ENTRYPOINT,
-            },
-            "InputDataConfig": [
-                {
-                    "ChannelName": "code",
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": self.code.s3_object_url,
-                            "S3DataDistributionType": "FullyReplicated",
-                        }
-                    },
-                    "InputMode": "File",
-                }
-            ],
-            "OutputDataConfig": {
-                "S3OutputPath": f"s3://{self._bucket}/{preparation.prefix}jobs/",
-                "KmsKeyId": self._key.key_arn,
-                "CompressionType": "NONE",
-            },
-            "ResourceConfig": resources,
-            "StoppingCondition": {"MaxRuntimeInSeconds": preparation.max_runtime_seconds},
-            "EnableNetworkIsolation": False,
-            "Environment": environment,
-            "Tags": [{"Key": key, "Value": value} for key, value in sorted(self._tags.items())],
-        }
 
     # ---- scaling ---------------------------------------------------------------------------------------------
 
@@ -414,9 +282,12 @@ class EndpointLifecycle(Construct):
             reason="Application Auto Scaling names a target-tracking policy's alarms TargetTracking-<resource id>- "
             "with a suffix of its own; the pattern covers this endpoint variant's alarms only.",
         )
-        if self._scaling_granted:
-            return
-        self._scaling_granted = True
+        if not self._scaling_granted:
+            self._scaling_granted = True
+            self._grant_scaling_registration(role)
+
+    def _grant_scaling_registration(self, role: iam.Role) -> None:
+        """What registering any variant for scaling needs, once per provider."""
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadEndpointConfigs",
