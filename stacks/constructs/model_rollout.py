@@ -34,8 +34,8 @@ from genai_kit.contracts.training_deploy import DeployEnvironment
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, alarm_names, endpoint_alarms
-from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
+from stacks.constructs.neuron_endpoint import alarm_names, endpoint_alarms
+from stacks.constructs.rollout_permissions import rollout_statements, serving_role
 from stacks.constructs.training_pipeline import METRICS_NAMESPACE
 
 # What SageMaker emits when a model package is created or its approval status changes (lambdas/training_deploy/events.py
@@ -116,7 +116,10 @@ class ModelRollout(Construct):
             topic=topic,
             alarm_name_prefix=endpoint_name,
         )
-        self.serving_role = self._serving_role(
+        self.serving_role = serving_role(
+            self,
+            endpoint_name=endpoint_name,
+            partition_arn=self._partition_arn,
             image_uri=serving_image_uri,
             model_objects_prefix=f"{artifacts}/{model_artifacts_prefix}",
             artifacts=artifacts,
@@ -272,129 +275,19 @@ class ModelRollout(Construct):
             "model-package": f"{self._sagemaker_arn}:model-package/{self._group}/*",
         }
 
-    # ---- roles -------------------------------------------------------------------------------------------
-
-    def _serving_role(
-        self,
-        *,
-        image_uri: str,
-        model_objects_prefix: str,
-        artifacts: str,
-        model_artifacts_prefix: str,
-        capture_prefix: str,
-        key: kms.IKey,
-    ) -> iam.Role:
-        role = iam.Role(
-            self,
-            "ServingRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"SageMaker execution role of the fine-tuned model versions on {self.endpoint_name}",
-        )
-        log_group = (
-            f"{self._partition_arn}:logs:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:log-group:"
-            f"{ENDPOINT_METRICS_NAMESPACE}/{self.endpoint_name}"
-        )
-        model_objects = f"{model_objects_prefix}*"
-        capture_objects = f"{capture_prefix}*"
-        statements = [
-            iam.PolicyStatement(sid="ReadFineTunedWeights", actions=["s3:GetObject"], resources=[model_objects]),
-            iam.PolicyStatement(
-                sid="ListFineTunedWeights",
-                actions=["s3:ListBucket"],
-                resources=[artifacts],
-                conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
-            ),
-            *container_statements(
-                image_uris=[image_uri],
-                log_group_arn=log_group,
-                log_streams="*",
-                metrics_namespace=ENDPOINT_METRICS_NAMESPACE,
-            ),
-            iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture_objects]),
-        ]
-        for statement in statements:
-            role.add_to_policy(statement)
-        # Reads the SSE-KMS training output; writes SSE-KMS data capture.
-        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge_container_wildcards(policy, metrics_namespace=ENDPOINT_METRICS_NAMESPACE)
-        acknowledge_wildcards(
-            policy,
-            resources=[model_objects, f"{log_group}:log-stream:*", capture_objects],
-            reason="Each version's weights are written by its training job under the pipeline's output prefix; "
-            "log streams and data capture objects are named at run time under this endpoint's own prefixes.",
-        )
-        return role
-
     def _function_permissions(
         self, key: kms.IKey, topic: sns.ITopic, *, artifacts: str, model_artifacts_prefix: str
     ) -> None:
         role = self.function.role
         arns = self._arns()
         model_objects = f"{artifacts}/{model_artifacts_prefix}*"
-        statements = [
-            # Before creating anything, the function checks that an approved version's weights exist under the
-            # prefix the serving role reads: ListObjectsV2 for an S3Prefix, HeadObject (s3:GetObject) for an object.
-            iam.PolicyStatement(sid="CheckModelData", actions=["s3:GetObject"], resources=[model_objects]),
-            iam.PolicyStatement(
-                sid="ListModelData",
-                actions=["s3:ListBucket"],
-                resources=[artifacts],
-                conditions={"StringLike": {"s3:prefix": [f"{model_artifacts_prefix}*"]}},
-            ),
-            iam.PolicyStatement(
-                sid="ReadModelPackages", actions=["sagemaker:DescribeModelPackage"], resources=[arns["model-package"]]
-            ),
-            iam.PolicyStatement(
-                sid="ManageVersionModels",
-                actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel"],
-                resources=[arns["model"]],
-            ),
-            iam.PolicyStatement(
-                sid="ManageVersionEndpointConfigs",
-                actions=[
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:DeleteEndpointConfig",
-                ],
-                resources=[arns["endpoint-config"]],
-            ),
-            iam.PolicyStatement(
-                sid="RollOutEndpoint",
-                actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"],
-                resources=[arns["endpoint"], arns["endpoint-config"]],
-            ),
-            # DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint: the function replaces it.
-            iam.PolicyStatement(
-                sid="ReplaceFailedEndpoint", actions=["sagemaker:DeleteEndpoint"], resources=[arns["endpoint"]]
-            ),
-            # The endpoint's tag genai-kit:rollout-target names the rollout awaiting its outcome (read, then removed).
-            iam.PolicyStatement(
-                sid="TrackRolloutOutcome",
-                actions=["sagemaker:ListTags", "sagemaker:DeleteTags"],
-                resources=[arns["endpoint"]],
-            ),
-            iam.PolicyStatement(
-                sid="TagOwnResources",
-                actions=["sagemaker:AddTags"],
-                resources=[arns["model"], arns["endpoint-config"], arns["endpoint"]],
-            ),
-            iam.PolicyStatement(
-                sid="PassServingRoleToSageMaker",
-                actions=["iam:PassRole"],
-                resources=[self.serving_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-            # SageMaker encrypts the endpoint's storage volumes with the config's key through grants it creates
-            # as the caller of CreateEndpoint/UpdateEndpoint; only grants for AWS resources are allowed.
-            iam.PolicyStatement(
-                sid="GrantKeyToEndpointStorage",
-                actions=["kms:CreateGrant"],
-                resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            iam.PolicyStatement(sid="DescribeStorageKey", actions=["kms:DescribeKey"], resources=[key.key_arn]),
-        ]
+        statements = rollout_statements(
+            arns,
+            artifacts=artifacts,
+            model_artifacts_prefix=model_artifacts_prefix,
+            serving_role_arn=self.serving_role.role_arn,
+            key_arn=key.key_arn,
+        )
         for statement in statements:
             role.add_to_policy(statement)
         # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
