@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
-from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -34,6 +33,7 @@ from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
 from stacks.constructs.nag import acknowledge_wildcards
+from stacks.constructs.openai_rest_api import add_gateway_responses, add_routes, add_usage_plan, rest_api
 from stacks.foundation_stack import FoundationStack
 
 if TYPE_CHECKING:
@@ -84,8 +84,11 @@ class ApiStack(cdk.Stack):
         if bedrock is not None:
             bedrock.grant_invoke(self.function)
         self._grant_endpoints(endpoint_names)
-        self.api = self._rest_api(api, foundation)
-        self._gateway_responses()
+        self.api = rest_api(self, names=names, api_config=api, key=foundation.key)
+        add_routes(self.api, self.function, api)
+        if api.usage_plan is not None:
+            self.api_key_id = add_usage_plan(self.api, names, api.usage_plan)
+        add_gateway_responses(self.api)
         self.invoke_policy = self._invoke_policy()
         self._outputs()
 
@@ -186,152 +189,6 @@ class ApiStack(cdk.Stack):
                     for name in endpoint_names
                 ],
             )
-        )
-
-    def _rest_api(self, api_config: ApiConfig, foundation: FoundationStack) -> apigateway.RestApi:
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=retention(api_config.log_retention_days),
-            encryption_key=foundation.key,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        api = apigateway.RestApi(
-            self,
-            "Api",
-            rest_api_name=self.stage_names.prefix,
-            description=f"OpenAI-compatible API of the generative AI kit ({self.stage_names.stage})",
-            endpoint_types=[apigateway.EndpointType.REGIONAL],
-            # Execution and access logging need the account's API Gateway CloudWatch role.
-            cloud_watch_role=True,
-            deploy_options=apigateway.StageOptions(
-                stage_name=self.stage_names.stage,
-                throttling_rate_limit=api_config.throttling_rate_limit,
-                throttling_burst_limit=api_config.throttling_burst_limit,
-                tracing_enabled=True,
-                metrics_enabled=True,
-                logging_level=apigateway.MethodLoggingLevel.ERROR,
-                # Request and response bodies never reach the execution logs.
-                data_trace_enabled=False,
-                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
-            default_method_options=apigateway.MethodOptions(
-                authorization_type=apigateway.AuthorizationType.IAM,
-                api_key_required=api_config.usage_plan is not None,
-            ),
-        )
-        skip_checks(
-            api.deployment_stage,
-            {
-                "CKV_AWS_120": "Every answer is generated for its own request (and signed by its caller): a cache "
-                "would serve one caller's generation to another, and a streaming integration supports no caching "
-                '(API Gateway developer guide, "Stream the integration response").',
-            },
-        )
-        # STREAM on every method: the router's adapter answers in Lambda's response-stream format, which only a
-        # streaming integration (InvokeWithResponseStream) reads; a whole answer simply arrives in one piece.
-        integration = apigateway.LambdaIntegration(
-            self.function,
-            proxy=True,
-            response_transfer_mode=apigateway.ResponseTransferMode.STREAM,
-            timeout=cdk.Duration.millis(api_config.timeouts.integration_ms),
-        )
-        v1 = api.root.add_resource("v1")
-        models = v1.add_resource("models")
-        models.add_method("GET", integration)
-        models.add_resource("{model}").add_method("GET", integration)
-        v1.add_resource("chat").add_resource("completions").add_method("POST", integration)
-        v1.add_resource("embeddings").add_method("POST", integration)
-        if api_config.usage_plan is not None:
-            plan = api_config.usage_plan
-            usage_plan = api.add_usage_plan(
-                "UsagePlan",
-                name=self.stage_names.prefix,
-                throttle=apigateway.ThrottleSettings(rate_limit=plan.rate_limit, burst_limit=plan.burst_limit),
-                quota=(
-                    apigateway.QuotaSettings(limit=plan.quota_per_day, period=apigateway.Period.DAY)
-                    if plan.quota_per_day
-                    else None
-                ),
-            )
-            usage_plan.add_api_stage(stage=api.deployment_stage)
-            key = api.add_api_key("DefaultKey", description="First key of the usage plan")
-            usage_plan.add_api_key(key)
-            self.api_key_id = key.key_id
-
-        validations = cdk.Validations.of(api)
-        validations.acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-APIG2",
-                reason="The router validates every request and answers in OpenAI's error format, which clients parse; "
-                "API Gateway's validator would answer in its own.",
-            ),
-            cdk.Acknowledgment(
-                id="AwsSolutions-APIG3",
-                reason="Every method requires IAM (SigV4) authorization and the stage is throttled; a WAF web ACL "
-                "can be associated by the account's edge policy.",
-            ),
-            cdk.Acknowledgment(
-                id="AwsSolutions-COG4",
-                reason="Callers are AWS principals authorized by IAM, not Cognito users.",
-            ),
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                reason="AWS's policy for the account-wide API Gateway logging role: it only writes CloudWatch Logs.",
-            ),
-        )
-        return api
-
-    def _gateway_responses(self) -> None:
-        """API Gateway's own errors (signature, permission, throttling, unknown route, payload size) in OpenAI's
-        error object, with API Gateway's message, its error type as ``code`` and the request id.
-
-        ``$context.error.messageString`` is the message already quoted and escaped for JSON (API Gateway developer
-        guide, "Gateway response types" and the ``$context`` variables for data models and mapping templates).
-        """
-        responses = {
-            "Default4xx": (apigateway.ResponseType.DEFAULT_4_XX, "invalid_request_error", None),
-            "Default5xx": (apigateway.ResponseType.DEFAULT_5_XX, "api_error", None),
-            # Stage and usage-plan throttling: the same type and Retry-After as the router's own 429.
-            "Throttled": (apigateway.ResponseType.THROTTLED, "rate_limit_error", "'1'"),
-            "QuotaExceeded": (apigateway.ResponseType.QUOTA_EXCEEDED, "rate_limit_error", None),
-        }
-        for construct_id, (response_type, error_type, retry_after) in responses.items():
-            body = (
-                '{"error": {"message": $context.error.messageString, "type": "' + error_type + '", "param": null, '
-                '"code": "$context.error.responseType", "request_id": "$context.requestId"}}'
-            )
-            self.api.add_gateway_response(
-                construct_id,
-                type=response_type,
-                templates={"application/json": body},
-                response_headers={"Retry-After": retry_after} if retry_after else None,
-            )
-        # Lambda refusing an invocation (the router at its reserved concurrency, HTTP 429 from Lambda) reaches the
-        # client as API Gateway's INTEGRATION_FAILURE, by default a 504 without a reason: a retryable 503 with
-        # Retry-After says what happened.
-        self.api.add_gateway_response(
-            "IntegrationFailure",
-            type=apigateway.ResponseType.INTEGRATION_FAILURE,
-            status_code="503",
-            templates={
-                "application/json": '{"error": {"message": "The API could not run the request now (it is handling '
-                'as many requests as it is configured for, or its function failed to start); retry shortly.", '
-                '"type": "api_error", "param": null, "code": "$context.error.responseType", '
-                '"request_id": "$context.requestId"}}'
-            },
-            response_headers={"Retry-After": "'1'"},
         )
 
     def _invoke_policy(self) -> iam.ManagedPolicy:
