@@ -12,18 +12,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import aws_cdk as cdk
-from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from genai_kit.config.operations import BudgetConfig, MonitoringAlarmsConfig, MonitoringConfig
+from genai_kit.config.operations import MonitoringAlarmsConfig, MonitoringConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
-from genai_kit.names import STAGE_TAG, StageNames
+from genai_kit.names import StageNames
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
+from stacks.constructs.stage_budget import monthly_budget
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 
@@ -102,7 +101,9 @@ class MonitoringStack(cdk.Stack):
             self._training_jobs_row(training_job_prefix)
 
         if monitoring.budget.enabled:
-            self._budget(foundation, names, monitoring.budget)
+            monthly_budget(
+                self, topic=foundation.alarm_topic, account=foundation.account, names=names, budget=monitoring.budget
+            )
 
         cdk.CfnOutput(
             self,
@@ -356,50 +357,6 @@ class MonitoringStack(cdk.Stack):
         alarm.add_alarm_action(self.alarm_action)
         alarm.add_ok_action(self.alarm_action)
         self.alarms.append(alarm)
-
-    def _budget(self, foundation: FoundationStack, names: StageNames, budget: BudgetConfig) -> None:
-        topic = foundation.alarm_topic
-        # AWS Budgets publishes as its service principal: the topic policy must let it, for this account only.
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBudgetsToPublish",
-                principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": foundation.account}},
-            )
-        )
-        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn)]
-
-        def notify(notification_type: str, threshold: float) -> budgets.CfnBudget.NotificationWithSubscribersProperty:
-            return budgets.CfnBudget.NotificationWithSubscribersProperty(
-                notification=budgets.CfnBudget.NotificationProperty(
-                    notification_type=notification_type,
-                    comparison_operator="GREATER_THAN",
-                    threshold=threshold,
-                    threshold_type="PERCENTAGE",
-                ),
-                subscribers=subscribers,
-            )
-
-        notifications = [notify("ACTUAL", budget.alert_threshold_percent)]
-        if budget.forecast_alert:
-            notifications.append(notify("FORECASTED", 100))
-        budgets.CfnBudget(
-            self,
-            "MonthlyBudget",
-            budget=budgets.CfnBudget.BudgetDataProperty(
-                budget_name=names.budget,
-                budget_type="COST",
-                time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=budget.monthly_limit_usd, unit="USD"),
-                # Cost allocation tags are filtered as user:<key>$<value>.
-                cost_filters={"TagKeyValue": [f"user:{STAGE_TAG}${names.stage}"]}
-                if budget.filter_by_stage_tag
-                else None,
-            ),
-            notifications_with_subscribers=notifications,
-        )
 
 
 def _pascal(value: str) -> str:
