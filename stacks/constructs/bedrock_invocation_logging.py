@@ -84,24 +84,7 @@ class InvocationLogging(Construct):
             removal_policy=removal_policy,
         )
 
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBedrockInvocationLogDelivery",
-                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{prefix}AWSLogs/{stack.account}/BedrockModelInvocationLogs/*")],
-                conditions=bedrock_source,
-            )
-        )
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowBedrockInvocationLogEncryption",
-                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
-                actions=["kms:GenerateDataKey"],
-                resources=["*"],
-                conditions=bedrock_source,
-            )
-        )
+        self._allow_s3_delivery(stack, bucket, encryption_key, prefix, bedrock_source)
 
         self.role = iam.Role(
             self,
@@ -116,6 +99,45 @@ class InvocationLogging(Construct):
                 resources=[f"{log_group_arn}:log-stream:{LOG_STREAM}"],
             )
         )
+        self.setting = self._setting(config, bucket, prefix, encryption_key, removal_policy)
+        # Bedrock checks the destinations when the setting is made: the role and its policy must exist first.
+        self.setting.node.add_dependency(self.role)
+        self._acknowledge_provider_findings(stack)
+
+    @staticmethod
+    def _allow_s3_delivery(
+        stack: cdk.Stack, bucket: s3.IBucket, key: kms.IKey, prefix: str, bedrock_source: dict[str, dict[str, str]]
+    ) -> None:
+        """Let Bedrock, for this account only, write the log objects under ``prefix`` and encrypt them with ``key``."""
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBedrockInvocationLogDelivery",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}AWSLogs/{stack.account}/BedrockModelInvocationLogs/*")],
+                conditions=bedrock_source,
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBedrockInvocationLogEncryption",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["kms:GenerateDataKey"],
+                resources=["*"],
+                conditions=bedrock_source,
+            )
+        )
+
+    def _setting(
+        self,
+        config: InvocationLoggingConfig,
+        bucket: s3.IBucket,
+        prefix: str,
+        key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> cr.AwsCustomResource:
+        """The account and region's model invocation logging setting (PutModelInvocationLoggingConfiguration on
+        create and update, DeleteModelInvocationLoggingConfiguration on delete) naming both destinations."""
         logging_config = {
             "cloudWatchConfig": {
                 "logGroupName": self.log_group.log_group_name,
@@ -137,7 +159,7 @@ class InvocationLogging(Construct):
             # One setting per account and region: its identity never changes.
             physical_resource_id=cr.PhysicalResourceId.of("bedrock-model-invocation-logging"),
         )
-        self.setting = cr.AwsCustomResource(
+        return cr.AwsCustomResource(
             self,
             "Setting",
             resource_type="Custom::BedrockModelInvocationLogging",
@@ -149,7 +171,7 @@ class InvocationLogging(Construct):
             log_group=logs.LogGroup(
                 self,
                 "SettingLogs",
-                encryption_key=encryption_key,
+                encryption_key=key,
                 retention=retention(config.log_retention_days),
                 removal_policy=removal_policy,
             ),
@@ -172,9 +194,6 @@ class InvocationLogging(Construct):
                 ]
             ),
         )
-        # Bedrock checks the destinations when the setting is made: the role and its policy must exist first.
-        self.setting.node.add_dependency(self.role)
-        self._acknowledge_provider_findings(stack)
 
     def _acknowledge_provider_findings(self, stack: cdk.Stack) -> None:
         """The Lambda function behind every AwsCustomResource of the stack is CDK's, not the kit's."""

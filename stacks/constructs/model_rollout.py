@@ -153,14 +153,37 @@ class ModelRollout(Construct):
             failure_queue_url=self.failure_queue.queue_url,
             tags=dict(tags),
         ).to_environment()
-        self.function = KitFunction(
+        self.function = self._deploy_function(
+            environment,
+            group=model_package_group_name,
+            key=encryption_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self._function_permissions(
+            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
+        )
+
+        self.rule, self.endpoint_rule = self._rules(model_package_group_name, endpoint_name)
+
+    def _deploy_function(
+        self,
+        environment: dict[str, str],
+        *,
+        group: str,
+        key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> KitFunction:
+        """The deploy Lambda, invoked asynchronously by the rules, with its retries and failure destination."""
+        function = KitFunction(
             self,
             "DeployFunction",
             name="training_deploy",
-            description=f"Deploy on approval: roll approved {model_package_group_name} versions out to {endpoint_name}",
+            description=f"Deploy on approval: roll approved {group} versions out to {self.endpoint_name}",
             metrics_namespace=METRICS_NAMESPACE,
             environment=environment,
-            encryption_key=encryption_key,
+            encryption_key=key,
             log_retention=log_retention,
             removal_policy=removal_policy,
             # Replacing a Failed endpoint waits for SageMaker to delete it before creating it again.
@@ -168,7 +191,7 @@ class ModelRollout(Construct):
             reserved_concurrency=ROLLOUT_RESERVED_CONCURRENCY,
         )
         skip_checks(
-            self.function.function,
+            function.function,
             {
                 "CKV_AWS_116": "Asynchronous invocations that fail every attempt go to the on-failure destination, the "
                 "failure queue, with the error and the request context; a dead-letter queue would keep less, twice."
@@ -179,16 +202,17 @@ class ModelRollout(Construct):
         # retries let a throttled call, a timeout or a Failed endpoint still being deleted heal without a human; a
         # failure no retry fixes (a quota, a busy endpoint) is notified up to three times before the event goes
         # to the failure queue. Outcomes a retry cannot change (refused, superseded, ignored) return normally.
-        self.function.function.configure_async_invoke(
+        function.function.configure_async_invoke(
             retry_attempts=RETRY_ATTEMPTS,
             max_event_age=MAXIMUM_EVENT_AGE,
             on_failure=QueueDestination(self.failure_queue),
         )
-        self._function_permissions(
-            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
-        )
+        return function
 
-        self.rule = events.Rule(
+    def _rules(self, model_package_group_name: str, endpoint_name: str) -> tuple[events.Rule, events.Rule]:
+        """The EventBridge rules that invoke the deploy function: the group's approvals and rejections, and every
+        state change of the endpoint."""
+        approvals = events.Rule(
             self,
             "ApprovalRule",
             description=f"Approved or rejected versions of {model_package_group_name} -> deploy Lambda",
@@ -206,7 +230,7 @@ class ModelRollout(Construct):
         )
         # Every status of the endpoint, not only the final ones: the event's EndpointStatus spelling is documented
         # for IN_SERVICE alone, and the function reads the status from DescribeEndpoint anyway.
-        self.endpoint_rule = events.Rule(
+        endpoint_states = events.Rule(
             self,
             "EndpointStateRule",
             description=f"State changes of {endpoint_name} -> deploy Lambda (the outcome of each rollout)",
@@ -217,6 +241,7 @@ class ModelRollout(Construct):
             ),
             targets=[self._target()],
         )
+        return approvals, endpoint_states
 
     def _target(self) -> targets.LambdaFunction:
         return targets.LambdaFunction(
