@@ -149,32 +149,7 @@ class ApiStack(cdk.Stack):
             log_group=log_group,
             environment_encryption=foundation.key,
         )
-        skip_checks(
-            function,
-            {
-                "CKV_AWS_117": NO_VPC,
-                "CKV_AWS_116": "Invoked synchronously by API Gateway (a streaming proxy integration): every error "
-                "reaches the client as an HTTP status; a dead-letter queue applies to asynchronous invocations only.",
-            },
-        )
-        cdk.Validations.of(function).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="Pinned to Python 3.13, the runtime of the pinned Powertools layer build (python313); "
-                "the two move together.",
-            )
-        )
-        acknowledge_wildcards(
-            function.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
-            resources=["*"],
-            reason="X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permission.",
-        )
-        cdk.Validations.of(function.role).acknowledge(  # type: ignore[arg-type]
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                reason="AWS's basic execution policy lets the function write its own logs; it grants nothing else.",
-            )
-        )
+        _acknowledge_router_findings(function)
         return function
 
     def _grant_endpoints(self, endpoint_names: list[str]) -> None:
@@ -263,3 +238,33 @@ class ApiStack(cdk.Stack):
             )
         for output_id, (value, description) in outputs.items():
             cdk.CfnOutput(self, output_id, value=value, description=description)
+
+
+def _acknowledge_router_findings(function: lambda_.Function) -> None:
+    """Reason the router function's cdk-nag and checkov findings on the function and its role."""
+    skip_checks(
+        function,
+        {
+            "CKV_AWS_117": NO_VPC,
+            "CKV_AWS_116": "Invoked synchronously by API Gateway (a streaming proxy integration): every error "
+            "reaches the client as an HTTP status; a dead-letter queue applies to asynchronous invocations only.",
+        },
+    )
+    cdk.Validations.of(function).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="Pinned to Python 3.13, the runtime of the pinned Powertools layer build (python313); "
+            "the two move together.",
+        )
+    )
+    acknowledge_wildcards(
+        function.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
+        resources=["*"],
+        reason="X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permission.",
+    )
+    cdk.Validations.of(function.role).acknowledge(  # type: ignore[arg-type]
+        cdk.Acknowledgment(
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            reason="AWS's basic execution policy lets the function write its own logs; it grants nothing else.",
+        )
+    )

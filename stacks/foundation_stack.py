@@ -65,44 +65,7 @@ class FoundationStack(cdk.Stack):
         self._allow_service_publishers()
         self._allow_log_encryption()
 
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogsBucket",
-            bucket_name=bucket_name(names, "access-logs"),
-            # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            # A deleted or overwritten log object stays recoverable for the noncurrent-version period.
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireAccessLogs",
-                    expiration=cdk.Duration.days(storage.access_logs_expiration_days),
-                    noncurrent_version_expiration=cdk.Duration.days(storage.noncurrent_version_expiration_days),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
-                        storage.abort_incomplete_multipart_upload_days
-                    ),
-                ),
-            ],
-            removal_policy=removal,
-            auto_delete_objects=removal == cdk.RemovalPolicy.DESTROY,
-        )
-        skip_checks(
-            self.access_logs_bucket,
-            {
-                "CKV_AWS_18": "This is the server access log target of the kit's buckets; logging it would log its own "
-                "log deliveries, without end."
-            },
-        )
-        cdk.Validations.of(self.access_logs_bucket).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This is the access log target of the kit's buckets; logging it to itself would loop.",
-            )
-        )
+        self.access_logs_bucket = self._access_logs_bucket(names, storage, removal)
 
         self.datasets_bucket = KitBucket(
             self,
@@ -143,6 +106,49 @@ class FoundationStack(cdk.Stack):
 
         self._skip_auto_delete_provider_checks()
         self._outputs()
+
+    def _access_logs_bucket(self, names: StageNames, storage: StorageConfig, removal: cdk.RemovalPolicy) -> s3.Bucket:
+        """The server access log target of the kit's buckets: SSE-S3 (the only encryption log delivery supports),
+        versioned, expiring after ``storage.access_logs_expiration_days``."""
+        bucket = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            bucket_name=bucket_name(names, "access-logs"),
+            # S3 server access log delivery supports only SSE-S3 on the target bucket, not SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            # A deleted or overwritten log object stays recoverable for the noncurrent-version period.
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs",
+                    expiration=cdk.Duration.days(storage.access_logs_expiration_days),
+                    noncurrent_version_expiration=cdk.Duration.days(storage.noncurrent_version_expiration_days),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(
+                        storage.abort_incomplete_multipart_upload_days
+                    ),
+                ),
+            ],
+            removal_policy=removal,
+            auto_delete_objects=removal == cdk.RemovalPolicy.DESTROY,
+        )
+        skip_checks(
+            bucket,
+            {
+                "CKV_AWS_18": "This is the server access log target of the kit's buckets; logging it would log its own "
+                "log deliveries, without end."
+            },
+        )
+        cdk.Validations.of(bucket).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This is the access log target of the kit's buckets; logging it to itself would loop.",
+            )
+        )
+        return bucket
 
     def _skip_auto_delete_provider_checks(self) -> None:
         """The function CDK adds to empty the buckets when a destroy-policy stage is deleted."""

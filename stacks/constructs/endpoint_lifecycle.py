@@ -100,20 +100,7 @@ class EndpointLifecycle(Construct):
         self.code = s3_assets.Asset(
             self, "PreparationCode", path=str(staged), asset_hash=staged.name, asset_hash_type=cdk.AssetHashType.CUSTOM
         )
-        self.role = iam.Role(
-            self,
-            "PreparationRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"SageMaker execution role of the {stage} model preparation jobs",
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadPreparationCode",
-                actions=["s3:GetObject"],
-                resources=[f"{self._partition_arn}:s3:::{self.code.s3_bucket_name}/{self.code.s3_object_key}"],
-            )
-        )
-        encryption_key.grant(self.role, "kms:GenerateDataKey", "kms:Decrypt")
+        self.role = self._preparation_role(stage, encryption_key)
         self._images: set[str] = set()
         self._scaling_granted = False
         # The permissions every use shares; prepare and scale add those of each endpoint.
@@ -133,6 +120,25 @@ class EndpointLifecycle(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
+
+    def _preparation_role(self, stage: str, key: kms.IKey) -> iam.Role:
+        """The preparation jobs' SageMaker execution role: it reads the code asset and uses ``key``; ``prepare``
+        adds what each endpoint's job writes and pulls."""
+        role = iam.Role(
+            self,
+            "PreparationRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"SageMaker execution role of the {stage} model preparation jobs",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPreparationCode",
+                actions=["s3:GetObject"],
+                resources=[f"{self._partition_arn}:s3:::{self.code.s3_bucket_name}/{self.code.s3_object_key}"],
+            )
+        )
+        key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+        return role
 
     # ---- preparation -----------------------------------------------------------------------------------------
 

@@ -71,20 +71,7 @@ class NeuronEndpoint(Construct):
                 read_prefix=f"s3://{artifacts_bucket_name}/{endpoint.preparation.prefix}model/",
             )
         self.role = self._execution_role(endpoint, model_data, artifacts_bucket_name, capture_prefix, encryption_key)
-        model_data_url, model_data_source = _model_data(model_data)
-        model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=endpoint.image_uri,
-                mode="SingleModel",
-                environment=endpoint.environment or None,
-                model_data_url=model_data_url,
-                model_data_source=model_data_source,
-            ),
-            enable_network_isolation=endpoint.enable_network_isolation,
-        )
+        model = self._model(endpoint, model_data)
         # SageMaker checks the role's access when the endpoint starts: the policy must exist by then.
         model.node.add_dependency(self.role)
 
@@ -110,12 +97,45 @@ class NeuronEndpoint(Construct):
         self.alarms = endpoint_alarms(
             self, endpoint_name=endpoint.endpoint_name, thresholds=endpoint.config.alarms, topic=alarm_topic
         )
+        cfn_endpoint = self._endpoint(endpoint, endpoint_config.attr_endpoint_config_name)
+        self.endpoint_arn = cfn_endpoint.ref
+        scaling = endpoint.config.autoscaling
+        before, after = lifecycle.scale(
+            self,
+            endpoint_name=endpoint.endpoint_name,
+            variant_name=VARIANT_NAME,
+            instance_type=endpoint.instance_type,
+            scaling=scaling,
+        )
+        # before -> endpoint -> after: see lambdas/endpoint_lifecycle/handler.py (Scaling).
+        cfn_endpoint.node.add_dependency(before)
+        after.node.add_dependency(cfn_endpoint)
+
+    def _model(self, endpoint: ResolvedEndpoint, model_data: ModelData | None) -> sagemaker.CfnModel:
+        """The endpoint's model: one container (its image, environment and model data) run with ``self.role``."""
+        model_data_url, model_data_source = _model_data(model_data)
+        return sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=endpoint.image_uri,
+                mode="SingleModel",
+                environment=endpoint.environment or None,
+                model_data_url=model_data_url,
+                model_data_source=model_data_source,
+            ),
+            enable_network_isolation=endpoint.enable_network_isolation,
+        )
+
+    def _endpoint(self, endpoint: ResolvedEndpoint, config_name: str) -> sagemaker.CfnEndpoint:
+        """The endpoint on ``config_name``: blue/green updates, all at once, rolled back by the endpoint's alarms."""
         blue_green = endpoint.config.blue_green
-        cfn_endpoint = sagemaker.CfnEndpoint(
+        return sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=endpoint.endpoint_name,
-            endpoint_config_name=endpoint_config.attr_endpoint_config_name,
+            endpoint_config_name=config_name,
             # UpdateEndpoint would otherwise reset the instance count autoscaling has set to the config's initial
             # count (UpdateEndpoint API reference, RetainAllVariantProperties).
             retain_all_variant_properties=True,
@@ -132,18 +152,6 @@ class NeuronEndpoint(Construct):
                 ),
             ),
         )
-        self.endpoint_arn = cfn_endpoint.ref
-        scaling = endpoint.config.autoscaling
-        before, after = lifecycle.scale(
-            self,
-            endpoint_name=endpoint.endpoint_name,
-            variant_name=VARIANT_NAME,
-            instance_type=endpoint.instance_type,
-            scaling=scaling,
-        )
-        # before -> endpoint -> after: see lambdas/endpoint_lifecycle/handler.py (Scaling).
-        cfn_endpoint.node.add_dependency(before)
-        after.node.add_dependency(cfn_endpoint)
 
     def _execution_role(
         self,
