@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.api_router.backends.clients import client
-from lambdas.api_router.chat_request import ChatRequest, FilePart, ImagePart, Message, NamedToolChoice, TextPart
+from lambdas.api_router.chat_messages import FilePart, ImagePart, Message, TextPart
+from lambdas.api_router.chat_request import ChatRequest
+from lambdas.api_router.chat_tools import NamedToolChoice
 from lambdas.api_router.errors import ApiError, bad_request, model_failed
 from lambdas.api_router.events import (
     Completion,
