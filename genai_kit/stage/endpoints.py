@@ -19,16 +19,10 @@ from genai_kit.catalog import (
     resolve_dlc_image,
     resolve_hosting,
 )
-from genai_kit.catalog.containers import (
-    ContainerContract,
-    Setting,
-    StartupContract,
-    container_contract,
-    contract_for_image,
-    startup_versions,
-)
+from genai_kit.catalog.containers import ContainerContract, container_contract, contract_for_image
 from genai_kit.catalog.images import resolve_dlc_version
 from genai_kit.catalog.models import ModelFacts, model_facts
+from genai_kit.catalog.startup import Setting, StartupContract, startup_versions
 from genai_kit.config.endpoints import (
     EndpointConfig,
     HuggingFaceSource,

@@ -2,7 +2,7 @@
 
 ``serving`` (tensor parallel degree, batch, sequence and prompt limits, dtype) is completed with the kit's
 defaults and checked against the instance's NeuronCores and accelerator memory, the container version's start-up
-contract (``genai_kit.catalog.containers``) and, where known, the model's facts; ``environment`` overrides are
+contract (``genai_kit.catalog.startup``) and, where known, the model's facts; ``environment`` overrides are
 checked against the variables the kit sets from those settings. Every problem is an ``EndpointError`` naming the
 key below ``endpoints.<i>``.
 """
@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from genai_kit.catalog.containers import ContainerContract, Setting, StartupContract, degree_variables
+from genai_kit.catalog.containers import ContainerContract, degree_variables
 from genai_kit.catalog.models import GIB, ModelFacts
+from genai_kit.catalog.startup import Setting, StartupContract
 from genai_kit.config.endpoints import ServingOptions
 from genai_kit.neuron import NeuronInstance
 from genai_kit.stage.errors import EndpointError
