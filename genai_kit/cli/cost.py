@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genai_kit.cli.assembly import SynthesizedStack
-from genai_kit.cli.preflight import bedrock_model_ids, training_needs
+from genai_kit.cli.needs import bedrock_model_ids, training_needs
 from genai_kit.cli.table import render_table
 from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
 
