@@ -20,6 +20,7 @@ from genai_kit.catalog.schema import (
     HyperparameterSpec,
     ModelDataSource,
     RegionBuckets,
+    TrainingFacts,
     TrainingInstance,
     TrainingSpec,
 )
@@ -116,11 +117,7 @@ def resolve_training(
     if training.uses_model_artifact and inst.artifact_key is not None:
         model_artifact_uri = f"s3://{bucket}/{inst.artifact_key}"
 
-    hyperparameters = _merge_hyperparameters(training.hyperparameters, inst.hyperparameters)
-    # Like the SDK: algorithm-scope spec defaults, then every instance-type override.
-    defaults = {h.name: h.default_str for h in training.hyperparameters if h.scope == "algorithm"}
-    defaults.update({h.name: h.default_str for h in inst.hyperparameters})
-    container = {h.name: h.default_str for h in hyperparameters if h.scope == "container" and h.name not in defaults}
+    hyperparameters, defaults, container = _training_hyperparameters(training, inst)
     return TrainingSpec(
         model_id=model_id,
         version=version,
@@ -217,6 +214,19 @@ def _gated_bucket(buckets: RegionBuckets, region: str) -> str:
 
 def _model_bucket(entry: CatalogEntry, buckets: RegionBuckets, region: str) -> str:
     return _gated_bucket(buckets, region) if entry.gated_bucket else buckets.content_bucket
+
+
+def _training_hyperparameters(
+    training: TrainingFacts, inst: TrainingInstance
+) -> tuple[tuple[HyperparameterSpec, ...], dict[str, str], dict[str, str]]:
+    """The hyperparameters of training on ``inst``: their specs, the defaults a job sends (algorithm scope) and the
+    container-scope defaults not among them (e.g. ``sagemaker_program``), values as strings."""
+    hyperparameters = _merge_hyperparameters(training.hyperparameters, inst.hyperparameters)
+    # Like the SDK: algorithm-scope spec defaults, then every instance-type override.
+    defaults = {h.name: h.default_str for h in training.hyperparameters if h.scope == "algorithm"}
+    defaults.update({h.name: h.default_str for h in inst.hyperparameters})
+    container = {h.name: h.default_str for h in hyperparameters if h.scope == "container" and h.name not in defaults}
+    return hyperparameters, defaults, container
 
 
 def _merge_hyperparameters(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genai_kit.cli.assembly import SynthesizedStack
-from genai_kit.cli.preflight import bedrock_model_ids, training_needs
+from genai_kit.cli.needs import bedrock_model_ids, training_needs
 from genai_kit.cli.table import render_table
 from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
 
@@ -196,68 +196,17 @@ def _range(low: float | None, high: float | None, digits: int = 2) -> str:
 
 
 def render_text(result: CostEstimate) -> str:
-    """Three tables (endpoints, training, Bedrock), then the monthly total and what the figures leave out."""
-    hours = result.table.hours_per_month
+    """A table per kind of cost (endpoints, model preparation, training, Bedrock), then the monthly total and what
+    the figures leave out."""
     sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
     if result.endpoints:
-        rows = [
-            [
-                endpoint.name,
-                endpoint.instance_type,
-                f"{endpoint.min_instances}-{endpoint.max_instances}",
-                _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
-                _range(endpoint.per_hour(endpoint.min_instances), endpoint.per_hour(endpoint.max_instances)),
-                _range(
-                    _times(endpoint.per_hour(endpoint.min_instances), hours),
-                    _times(endpoint.per_hour(endpoint.max_instances), hours),
-                ),
-            ]
-            for endpoint in result.endpoints
-        ]
-        headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
-        sections.append("Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows))
+        sections.append(_endpoints_table(result))
     if result.preparations:
-        rows = [
-            [
-                p.endpoint,
-                p.instance_type,
-                _usd(p.price.usd_per_hour if p.price else None, 4),
-                f"{p.max_hours:g}",
-                _usd(p.at_most),
-            ]
-            for p in result.preparations
-        ]
-        sections.append(
-            "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
-            + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
-        )
+        sections.append(_preparations_table(result))
     if result.training:
-        rows = [
-            [
-                t.instance_type + (" (spot)" if t.spot else ""),
-                str(t.instance_count),
-                _usd(t.price.usd_per_hour if t.price else None, 4),
-                _usd(t.per_hour),
-            ]
-            for t in result.training
-        ]
-        note = " (spot is billed below these on-demand prices)" if any(t.spot for t in result.training) else ""
-        sections.append(
-            f"Training (while a job runs{note})\n"
-            + render_table(["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR"], rows)
-        )
+        sections.append(_training_table(result))
     if result.bedrock:
-        rows = [
-            [
-                b.model_id,
-                _usd(b.price.input_per_1k_tokens if b.price else None, 6),
-                _usd(b.price.output_per_1k_tokens if b.price else None, 6),
-            ]
-            for b in result.bedrock
-        ]
-        sections.append(
-            "Bedrock (per use)\n" + render_table(["MODEL", "PER 1,000 INPUT TOKENS", "PER 1,000 OUTPUT TOKENS"], rows)
-        )
+        sections.append(_bedrock_table(result))
     unpriced = sorted({e.instance_type for e in result.endpoints if e.price is None})
     total = f"Endpoints per month: {_range(result.monthly('min'), result.monthly('max'))}"
     if unpriced:
@@ -267,6 +216,71 @@ def render_text(result: CostEstimate) -> str:
         "on-demand list prices without storage, data transfer, logs, savings plans or taxes."
     )
     return "\n\n".join(sections)
+
+
+def _endpoints_table(result: CostEstimate) -> str:
+    hours = result.table.hours_per_month
+    rows = [
+        [
+            endpoint.name,
+            endpoint.instance_type,
+            f"{endpoint.min_instances}-{endpoint.max_instances}",
+            _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
+            _range(endpoint.per_hour(endpoint.min_instances), endpoint.per_hour(endpoint.max_instances)),
+            _range(
+                _times(endpoint.per_hour(endpoint.min_instances), hours),
+                _times(endpoint.per_hour(endpoint.max_instances), hours),
+            ),
+        ]
+        for endpoint in result.endpoints
+    ]
+    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
+    return "Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows)
+
+
+def _preparations_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            p.endpoint,
+            p.instance_type,
+            _usd(p.price.usd_per_hour if p.price else None, 4),
+            f"{p.max_hours:g}",
+            _usd(p.at_most),
+        ]
+        for p in result.preparations
+    ]
+    return (
+        "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
+        + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
+    )
+
+
+def _training_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            t.instance_type + (" (spot)" if t.spot else ""),
+            str(t.instance_count),
+            _usd(t.price.usd_per_hour if t.price else None, 4),
+            _usd(t.per_hour),
+        ]
+        for t in result.training
+    ]
+    note = " (spot is billed below these on-demand prices)" if any(t.spot for t in result.training) else ""
+    return f"Training (while a job runs{note})\n" + render_table(
+        ["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR"], rows
+    )
+
+
+def _bedrock_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            b.model_id,
+            _usd(b.price.input_per_1k_tokens if b.price else None, 6),
+            _usd(b.price.output_per_1k_tokens if b.price else None, 6),
+        ]
+        for b in result.bedrock
+    ]
+    return "Bedrock (per use)\n" + render_table(["MODEL", "PER 1,000 INPUT TOKENS", "PER 1,000 OUTPUT TOKENS"], rows)
 
 
 def _times(value: float | None, factor: float) -> float | None:

@@ -15,6 +15,7 @@ Each check is PASS, WARN or FAIL, with what was found and how to fix it:
   reserved concurrency");
 - the CDK bootstrap stack exists and is at least the version the synthesized templates need.
 
+What the stage needs (instances per quota, reserved concurrency, Bedrock models) is read by ``genai_kit.cli.needs``.
 Quotas are looked up by name (``list_service_quotas``), never by hard-coded quota codes.
 """
 
@@ -28,7 +29,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from genai_kit.cli.aws import NO_CREDENTIALS_FIX, ClientFactory, error_code, is_credentials_error
-from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
+from genai_kit.cli.needs import (
+    QuotaNeed,
+    bedrock_model_ids,
+    concurrency_reservations,
+    endpoint_needs,
+    preparation_needs,
+    training_needs,
+)
 from genai_kit.pricing import foundation_model_of
 
 Status = Literal["PASS", "WARN", "FAIL"]
@@ -52,113 +60,6 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
-
-
-@dataclass(frozen=True)
-class QuotaNeed:
-    """Instances of one type the stage needs at once, under the quota named ``<type> for <usage>``."""
-
-    instance_type: str
-    count: int
-    usage: Literal["endpoint usage", "training job usage", "spot training job usage"]
-    why: str
-
-    @property
-    def quota_name(self) -> str:
-        return f"{self.instance_type} for {self.usage}"
-
-
-def endpoint_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
-    """Endpoint instances per type: each endpoint can scale to its ``max_instances``."""
-    counts: Counter[str] = Counter()
-    names: dict[str, list[str]] = {}
-    for endpoint in endpoints:
-        counts[endpoint.instance_type] += endpoint.config.autoscaling.max_instances
-        names.setdefault(endpoint.instance_type, []).append(endpoint.name)
-    return [
-        QuotaNeed(instance_type, count, "endpoint usage", f"max instances of {', '.join(names[instance_type])}")
-        for instance_type, count in sorted(counts.items())
-    ]
-
-
-def preparation_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
-    """Training instances of the model preparation jobs: a first deploy starts one per prepared endpoint."""
-    counts: Counter[str] = Counter()
-    names: dict[str, list[str]] = {}
-    for endpoint in endpoints:
-        preparation = getattr(endpoint, "preparation", None)
-        if preparation is not None:
-            counts[preparation.instance_type] += 1
-            names.setdefault(preparation.instance_type, []).append(endpoint.name)
-    return [
-        QuotaNeed(instance_type, count, "training job usage", f"model preparation of {', '.join(names[instance_type])}")
-        for instance_type, count in sorted(counts.items())
-    ]
-
-
-def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
-    """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
-
-    Read defensively (``instance_type``, ``instance_count``, ``spot`` or ``use_spot`` as a flag or a section
-    with ``enabled``). ``at_most`` counts the most instances an execution may ask for (quotas); otherwise
-    the configured count (cost).
-    """
-    training = getattr(settings, "training", None)
-    if training is None or getattr(training, "enabled", True) is False:
-        return []
-    instance_type = getattr(training, "instance_type", None) or _catalog_training_default(training)
-    if not isinstance(instance_type, str):
-        return []
-    count = getattr(training, "instance_count", 1)
-    if at_most:
-        # An execution may ask for up to max_instance_count instances: the quota must cover that.
-        count = max(count, getattr(training, "max_instance_count", 1))
-    spot = _flag(getattr(training, "spot", None)) or _flag(getattr(training, "use_spot", None))
-    usage: Literal["training job usage", "spot training job usage"] = (
-        "spot training job usage" if spot else "training job usage"
-    )
-    return [QuotaNeed(instance_type, int(count), usage, "the training job")]
-
-
-def concurrency_reservations(settings: Any) -> dict[str, int]:
-    """The reserved concurrency each of the stage's functions takes from the account, by who takes it.
-
-    The router reserves ``api.concurrency`` when the API is enabled, the deploy-on-approval function
-    ``ROLLOUT_RESERVED_CONCURRENCY`` when training and its rollout are; nothing else reserves.
-    """
-    reservations: dict[str, int] = {}
-    api = getattr(settings, "api", None)
-    if api is not None and getattr(api, "enabled", False):
-        reservations["the API router"] = int(api.concurrency)
-    training = getattr(settings, "training", None)
-    rollout = getattr(training, "rollout", None)
-    if getattr(training, "enabled", False) and getattr(rollout, "enabled", False):
-        reservations["the deploy-on-approval function"] = ROLLOUT_RESERVED_CONCURRENCY
-    return reservations
-
-
-def _catalog_training_default(training: Any) -> str | None:
-    """The catalog's default training instance type of the configured model (what the pipeline then uses)."""
-    from genai_kit.catalog import CatalogError, load_entry  # noqa: PLC0415  (only when the config names no type)
-
-    try:
-        facts = load_entry(training.model_id, training.version).training
-    except (AttributeError, CatalogError):
-        return None
-    return facts.default_instance_type if facts is not None else None
-
-
-def bedrock_model_ids(settings: Any) -> list[str]:
-    """Ids of the stage's Bedrock models and inference profiles (``bedrock.models[].id``), if the kit has them."""
-    bedrock = getattr(settings, "bedrock", None)
-    models = getattr(bedrock, "models", None) or ()
-    return [str(model.id) for model in models if getattr(model, "id", None)]
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return bool(getattr(value, "enabled", False)) if value is not None else False
 
 
 class Preflight:

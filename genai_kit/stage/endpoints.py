@@ -2,27 +2,27 @@
 
 Runs at config load, before any construct is built, so a bad instance type, a tensor parallel degree
 that does not fit, an image missing from the region or an unaccepted EULA stop synth with a message
-naming the key. Plain Python: reads only the catalog entries the configuration names.
+naming the key. Plain Python: reads only the catalog entries the configuration names. The serving settings of
+a Hugging Face or S3 model are completed and checked by its container's rules in ``genai_kit.stage.serving``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from genai_kit.catalog import CatalogError, load_entry, require_neuron_hosting, resolve_dlc_image, resolve_hosting
-from genai_kit.catalog.containers import (
-    ContainerContract,
-    Setting,
-    StartupContract,
-    container_contract,
-    contract_for_image,
-    degree_variables,
-    startup_versions,
+from genai_kit.catalog import (
+    CatalogError,
+    HostingSpec,
+    load_entry,
+    require_neuron_hosting,
+    resolve_dlc_image,
+    resolve_hosting,
 )
+from genai_kit.catalog.containers import ContainerContract, container_contract, contract_for_image
 from genai_kit.catalog.images import resolve_dlc_version
-from genai_kit.catalog.models import GIB, ModelFacts, model_facts
+from genai_kit.catalog.models import ModelFacts, model_facts
+from genai_kit.catalog.startup import Setting, StartupContract, startup_versions
 from genai_kit.config.endpoints import (
     EndpointConfig,
     HuggingFaceSource,
@@ -32,7 +32,8 @@ from genai_kit.config.endpoints import (
 )
 from genai_kit.names import StageNames
 from genai_kit.neuron import NeuronError, NeuronInstance, is_inf2, neuron_instance
-from genai_kit.stage.errors import ResolutionError
+from genai_kit.stage.errors import EndpointError
+from genai_kit.stage.serving import ServingSettings, check_degree_variables, check_overrides, serving_settings
 
 DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
 # Neuron containers compile the model when they start: give download and start-up SageMaker's maximum.
@@ -41,10 +42,6 @@ NEURON_CONTAINER_TIMEOUT_SECONDS = 3600
 MODEL_DIR = "/opt/ml/model"
 
 PREPARED_PREFIX = "prepared-models/"
-
-
-class EndpointError(ResolutionError):
-    """An endpoint's configuration cannot be deployed; ``key`` is the offending key below the endpoint."""
 
 
 @dataclass(frozen=True)
@@ -144,41 +141,10 @@ def resolve_endpoint(config: EndpointConfig, *, stage: str, region: str) -> Reso
 
 
 def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage: str, region: str) -> ResolvedEndpoint:
-    try:
-        entry = load_entry(source.model_id, source.version)
-    except CatalogError as error:
-        raise EndpointError("source", str(error)) from None
-    try:
-        require_neuron_hosting(source.model_id, source.version)
-    except CatalogError as error:
-        raise EndpointError("source.model_id", str(error)) from None
-    hosting = entry.hosting
-    instance_type = config.instance_type or hosting.default_instance_type
-    inf2_types = sorted(t for t in hosting.instance_types if is_inf2(t))
-    if instance_type not in inf2_types:
-        raise EndpointError(
-            "instance_type",
-            f"got '{instance_type}'; {source.model_id}@{source.version} is served on Inferentia2 by the kit, "
-            f"expected one of: {', '.join(inf2_types) or 'none (the model has no ml.inf2 support)'}",
-        )
-    if config.serving != ServingOptions():
-        raise EndpointError(
-            "serving",
-            "JumpStart models carry their own serving settings; set container variables in 'environment' instead",
-        )
-    try:
-        spec = resolve_hosting(
-            source.model_id,
-            source.version,
-            region=region,
-            instance_type=instance_type,
-            env_overrides=config.environment,
-        )
-    except CatalogError as error:
-        raise EndpointError("source", str(error)) from None
+    spec = _jumpstart_hosting(config, source, region=region)
     container = _contract_for_image(spec.image_uri)
     if container is not None:
-        _check_degree_variables(spec.environment, config.environment, container, neuron_instance(spec.instance_type))
+        check_degree_variables(spec.environment, config.environment, container, neuron_instance(spec.instance_type))
     if spec.model_data.accept_eula_required and not source.accept_eula:
         eula = f" ({spec.eula_uri})" if spec.eula_uri else ""
         raise EndpointError(
@@ -209,33 +175,52 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
     )
 
 
+def _jumpstart_hosting(config: EndpointConfig, source: JumpStartSource, *, region: str) -> HostingSpec:
+    """The catalog's hosting spec of a JumpStart model on the endpoint's instance type, which must be an
+    Inferentia2 type the model supports; the model carries its own serving settings."""
+    try:
+        entry = load_entry(source.model_id, source.version)
+    except CatalogError as error:
+        raise EndpointError("source", str(error)) from None
+    try:
+        require_neuron_hosting(source.model_id, source.version)
+    except CatalogError as error:
+        raise EndpointError("source.model_id", str(error)) from None
+    hosting = entry.hosting
+    instance_type = config.instance_type or hosting.default_instance_type
+    inf2_types = sorted(t for t in hosting.instance_types if is_inf2(t))
+    if instance_type not in inf2_types:
+        raise EndpointError(
+            "instance_type",
+            f"got '{instance_type}'; {source.model_id}@{source.version} is served on Inferentia2 by the kit, "
+            f"expected one of: {', '.join(inf2_types) or 'none (the model has no ml.inf2 support)'}",
+        )
+    if config.serving != ServingOptions():
+        raise EndpointError(
+            "serving",
+            "JumpStart models carry their own serving settings; set container variables in 'environment' instead",
+        )
+    try:
+        return resolve_hosting(
+            source.model_id,
+            source.version,
+            region=region,
+            instance_type=instance_type,
+            env_overrides=config.environment,
+        )
+    except CatalogError as error:
+        raise EndpointError("source", str(error)) from None
+
+
 def _resolve_container(
     config: EndpointConfig, source: HuggingFaceSource | S3WeightsSource, *, stage: str, region: str
 ) -> ResolvedEndpoint:
     instance_type = config.instance_type or DEFAULT_INSTANCE_TYPE
-    if not is_inf2(instance_type):
-        raise EndpointError(
-            "instance_type", f"got '{instance_type}'; expected an Inferentia2 type such as ml.inf2.xlarge"
-        )
-    try:
-        instance = neuron_instance(instance_type)
-        image_uri = resolve_dlc_image(source.container, source.container_version, region=region)
-    except NeuronError as error:
-        raise EndpointError("instance_type", str(error)) from None
-    except CatalogError as error:
-        raise EndpointError("source.container_version", str(error)) from None
-    container = container_contract(source.container, resolve_dlc_version(source.container, source.container_version))
-    startup = container.startup
-    if startup is None:
-        raise EndpointError(
-            "source.container_version",
-            f"got '{source.container_version}'; the kit starts {source.container} with its own settings at versions "
-            f"{', '.join(startup_versions(source.container))} (their start-up contracts are in the catalog); "
-            "choose one of them",
-        )
+    instance = _inf2_instance(instance_type)
+    image_uri, container, startup = _serving_container(source, region=region)
     facts = model_facts(source.model_id) if isinstance(source, HuggingFaceSource) else None
     settings = serving_settings(config.serving, startup, instance, facts)
-    _check_overrides(config.environment, startup)
+    check_overrides(config.environment, startup)
 
     preparation: Preparation | None = None
     # The source's own validation requires a revision with prepare.
@@ -257,25 +242,13 @@ def _resolve_container(
             "that revision",
         )
     hub = source if isinstance(source, HuggingFaceSource) and not local else None
-    values: dict[Setting, str | int | None] = {
-        "model": hub.model_id if hub else MODEL_DIR,
-        # A revision makes TGI's router look the model up on the Hub even for a local directory (server.rs#L1566).
-        "revision": hub.revision if hub else None,
-        **settings.values(),
-    }
-    environment = {
-        **startup.environment(values),
-        # What the container needs to take OpenAI's chat schema, which the API sends it.
-        **dict(container.chat_environment),
-        **config.environment,
-    }
     return ResolvedEndpoint(
         name=config.name,
         endpoint_name=StageNames(stage).endpoint(config.name),
         config=config,
         instance_type=instance_type,
         image_uri=image_uri,
-        environment=environment,
+        environment=_container_environment(config, hub, container, startup, settings),
         model_data=(
             ModelData(s3_uri=source.s3_uri, s3_data_type="S3Prefix", compression="None", accept_eula=False)
             if isinstance(source, S3WeightsSource)
@@ -297,6 +270,61 @@ def _resolve_container(
         container=container,
         preparation=preparation,
     )
+
+
+def _inf2_instance(instance_type: str) -> NeuronInstance:
+    if not is_inf2(instance_type):
+        raise EndpointError(
+            "instance_type", f"got '{instance_type}'; expected an Inferentia2 type such as ml.inf2.xlarge"
+        )
+    try:
+        return neuron_instance(instance_type)
+    except NeuronError as error:
+        raise EndpointError("instance_type", str(error)) from None
+
+
+def _serving_container(
+    source: HuggingFaceSource | S3WeightsSource, *, region: str
+) -> tuple[str, ContainerContract, StartupContract]:
+    """The image of the source's Neuron DLC version in ``region``, its serving facts and its start-up contract,
+    which only the versions the kit starts with its own settings have."""
+    try:
+        image_uri = resolve_dlc_image(source.container, source.container_version, region=region)
+    except CatalogError as error:
+        raise EndpointError("source.container_version", str(error)) from None
+    container = container_contract(source.container, resolve_dlc_version(source.container, source.container_version))
+    startup = container.startup
+    if startup is None:
+        raise EndpointError(
+            "source.container_version",
+            f"got '{source.container_version}'; the kit starts {source.container} with its own settings at versions "
+            f"{', '.join(startup_versions(source.container))} (their start-up contracts are in the catalog); "
+            "choose one of them",
+        )
+    return image_uri, container, startup
+
+
+def _container_environment(
+    config: EndpointConfig,
+    hub: HuggingFaceSource | None,
+    container: ContainerContract,
+    startup: StartupContract,
+    settings: ServingSettings,
+) -> dict[str, str]:
+    """The container's variables: the settings by its start-up contract (the model from the Hub when ``hub`` is
+    given, else from where SageMaker mounts it), what it needs to take OpenAI's chat schema, then the overrides."""
+    values: dict[Setting, str | int | None] = {
+        "model": hub.model_id if hub else MODEL_DIR,
+        # A revision makes TGI's router look the model up on the Hub even for a local directory (server.rs#L1566).
+        "revision": hub.revision if hub else None,
+        **settings.values(),
+    }
+    return {
+        **startup.environment(values),
+        # What the container needs to take OpenAI's chat schema, which the API sends it.
+        **dict(container.chat_environment),
+        **config.environment,
+    }
 
 
 def _preparation(
@@ -333,159 +361,6 @@ def _preparation(
         volume_size_gb=volume,
         max_runtime_seconds=EXPORT_MAX_RUNTIME_SECONDS if export else WEIGHTS_MAX_RUNTIME_SECONDS,
     )
-
-
-@dataclass(frozen=True)
-class ServingSettings:
-    """The serving settings of an endpoint, complete (defaults applied) and checked against its container."""
-
-    tensor_parallel_degree: int
-    max_batch_size: int
-    max_sequence_length: int
-    max_input_tokens: int | None
-    dtype: Literal["bf16", "fp16"] | None
-
-    def values(self) -> dict[Setting, str | int | None]:
-        """The settings by the start-up contract's names (the prefill budget of a static batch included)."""
-        prefill = self.max_batch_size * self.max_input_tokens if self.max_input_tokens is not None else None
-        return {
-            "tensor_parallel_degree": self.tensor_parallel_degree,
-            "max_batch_size": self.max_batch_size,
-            "max_sequence_length": self.max_sequence_length,
-            "max_input_tokens": self.max_input_tokens,
-            "max_batch_prefill_tokens": prefill,
-            "dtype": self.dtype,
-        }
-
-
-def serving_settings(
-    serving: ServingOptions, startup: StartupContract, instance: NeuronInstance, facts: ModelFacts | None
-) -> ServingSettings:
-    """Complete ``serving`` with the kit's defaults and check it by the container's own rules.
-
-    Raises
-    ------
-    EndpointError
-        Naming the ``serving.<key>``, the bad value and what is valid: a degree above the instance's
-        NeuronCores (every container refuses it: TGI tgi_env.py#L167-L171, vLLM model_loader.py#L129-L137, LMI
-        ModelInfo.java#L993-L1064), a setting the container version cannot take, a prompt limit not below the
-        sequence (TGI's launcher), a sequence beyond the model's context, a model type the container does not
-        serve, or weights and KV cache that cannot fit the accelerator memory of the NeuronCores used.
-    """
-    degree = serving.tensor_parallel_degree or instance.neuron_cores
-    if degree > instance.neuron_cores:
-        raise EndpointError(
-            "serving.tensor_parallel_degree",
-            f"got {degree}; {instance.instance_type} has {instance.neuron_cores} NeuronCores, so the degree can be "
-            f"1 to {instance.neuron_cores}",
-        )
-    input_tokens = serving.max_input_tokens
-    if startup.input_below_total:
-        input_tokens = input_tokens or max(1, serving.max_sequence_length // 2)
-        if input_tokens >= serving.max_sequence_length:
-            raise EndpointError(
-                "serving.max_input_tokens",
-                f"got {input_tokens}; the container refuses a prompt limit that is not below max_sequence_length "
-                f"({serving.max_sequence_length}): expected at most {serving.max_sequence_length - 1}",
-            )
-    elif input_tokens is not None:
-        raise EndpointError(
-            "serving.max_input_tokens",
-            "this container has no prompt limit of its own (only TGI has one); the prompt and the answer share "
-            "max_sequence_length",
-        )
-    dtype = serving.dtype
-    if startup.dtypes:
-        dtype = dtype or "bf16"
-    elif dtype is not None:
-        raise EndpointError(
-            "serving.dtype",
-            f"got '{dtype}'; this container serves the model in its own dtype (config.json torch_dtype) and has no "
-            "setting for it: leave serving.dtype unset",
-        )
-    settings = ServingSettings(degree, serving.max_batch_size, serving.max_sequence_length, input_tokens, dtype)
-    if facts is not None:
-        _check_model_fit(settings, startup, instance, facts)
-    return settings
-
-
-def _check_model_fit(
-    settings: ServingSettings, startup: StartupContract, instance: NeuronInstance, facts: ModelFacts
-) -> None:
-    if settings.max_sequence_length > facts.max_position_embeddings:
-        raise EndpointError(
-            "serving.max_sequence_length",
-            f"got {settings.max_sequence_length}; the model's context is {facts.max_position_embeddings} tokens "
-            "(config.json max_position_embeddings): expected at most that",
-        )
-    if startup.model_types is not None and facts.model_type not in startup.model_types:
-        raise EndpointError(
-            "source.container",
-            f"the model's type is '{facts.model_type}', which this container does not serve; it serves "
-            f"{', '.join(startup.model_types)}",
-        )
-    needed = facts.memory_bytes(
-        batch_size=settings.max_batch_size,
-        sequence_length=settings.max_sequence_length,
-        tensor_parallel_degree=settings.tensor_parallel_degree,
-    )
-    available = instance.accelerator_memory_gib * GIB * settings.tensor_parallel_degree // instance.neuron_cores
-    if needed > available:
-        raise EndpointError(
-            "serving",
-            f"max_batch_size {settings.max_batch_size} x max_sequence_length {settings.max_sequence_length} needs at "
-            f"least {needed / GIB:.1f} GiB of accelerator memory (16-bit weights and KV cache), more than the "
-            f"{available / GIB:.0f} GiB of the {settings.tensor_parallel_degree} NeuronCores used on "
-            f"{instance.instance_type}: lower the batch or the sequence, or use more NeuronCores",
-        )
-
-
-def _check_overrides(environment: Mapping[str, str], startup: StartupContract) -> None:
-    """Refuse an override of a variable the kit sets from a setting, or one the container misreads."""
-    carried = {name: setting for setting, names in startup.variables for name in names}
-    fixed = dict(startup.fixed)
-    for name in environment:
-        where = f"environment.{name}"
-        if name in carried:
-            setting = carried[name]
-            key = {"model": "source.model_id", "revision": "source.revision"}.get(setting, f"serving.{setting}")
-            if setting == "max_batch_prefill_tokens":
-                key = "serving.max_batch_size and serving.max_input_tokens"
-            raise EndpointError(where, f"'{name}' is set by {key}, which the kit checks against the instance: set that")
-        if name in fixed:
-            raise EndpointError(where, f"'{name}' is set to '{fixed[name]}' by the kit, which this container needs")
-        if name in startup.not_read:
-            raise EndpointError(
-                where,
-                f"'{name}' is not read by this container version, or breaks it beside the variables the kit sets "
-                f"({', '.join(sorted(carried))}): remove it and use the serving settings",
-            )
-        if startup.option_prefix and name.startswith(startup.option_prefix):
-            raise EndpointError(
-                where,
-                f"'{name}': the container turns every {startup.option_prefix}* variable into an option of its "
-                f"server, which stops at one it does not know; the kit sets {', '.join(sorted(carried))}",
-            )
-
-
-def _check_degree_variables(
-    spec_environment: Mapping[str, str],
-    overrides: Mapping[str, str],
-    container: ContainerContract,
-    instance: NeuronInstance,
-) -> None:
-    """The tensor parallel degree a JumpStart endpoint's environment sets must fit the instance, by the same rule
-    as ``serving.tensor_parallel_degree``, whether the spec or an override sets it."""
-    environment = {**spec_environment, **overrides}
-    for name in degree_variables(container.family):
-        value = environment.get(name, "")
-        if value.isdigit() and int(value) > instance.neuron_cores:
-            key = f"environment.{name}" if name in overrides else "instance_type"
-            raise EndpointError(
-                key,
-                f"{name} is {value}; {instance.instance_type} has {instance.neuron_cores} NeuronCores, so the degree "
-                f"can be 1 to {instance.neuron_cores}",
-            )
 
 
 def _contract_for_image(image_uri: str) -> ContainerContract | None:

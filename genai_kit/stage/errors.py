@@ -1,4 +1,4 @@
-"""The error a resolution step raises: which key of its section is wrong, and why."""
+"""The errors resolution steps raise: which key of their section is wrong, and why."""
 
 from __future__ import annotations
 
@@ -10,3 +10,7 @@ class ResolutionError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         self.key = key
         super().__init__(message)
+
+
+class EndpointError(ResolutionError):
+    """An endpoint's configuration cannot be deployed; ``key`` is the offending key below the endpoint."""

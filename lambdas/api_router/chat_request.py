@@ -1,9 +1,10 @@
 """Parses and validates an OpenAI chat completion request into a typed, backend-neutral value.
 
-Every shape is OpenAI's Chat Completions request: messages with text, image and file parts, assistant tool
-calls and tool results, function tools, tool choice, response formats. A malformed value is a 400 that names
-the parameter by its path (``messages[2].content[1].image_url.url``). Whether a backend honours a parameter is
-decided afterwards, per backend, by ``lambdas.api_router.parameters``.
+Every shape is OpenAI's Chat Completions request: the body, the model and the sampling parameters here; the
+messages with their content parts in ``lambdas.api_router.chat_messages``; function tools, tool choice and
+response formats in ``lambdas.api_router.chat_tools``. A malformed value is a 400 that names the parameter by its
+path (``messages[2].content[1].image_url.url``). Whether a backend honours a parameter is decided afterwards, per
+backend, by ``lambdas.api_router.parameters``.
 
 Hand-written rather than a schema library: the router must start fast (cold starts), and every rejection has
 to name the parameter and the reason, as OpenAI's API does.
@@ -11,93 +12,25 @@ to name the parameter and the reason, as OpenAI's API does.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
-import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from lambdas.api_router.chat_messages import Message, parse_messages
+from lambdas.api_router.chat_tools import (
+    FunctionTool,
+    ResponseFormat,
+    ToolChoice,
+    parse_response_format,
+    parse_tool_choice,
+    parse_tools,
+)
 from lambdas.api_router.errors import ApiError, bad_request
-from lambdas.api_router.events import ToolCall
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOKENS_LIMIT = 10_000_000
-# OpenAI's function name rule, which Bedrock's ToolName shares (botocore: [a-zA-Z0-9_-]+, 1-64 characters).
-FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
-_DATA_URL_RE = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+)(?P<params>(;[^;,]*)*),(?P<data>.*)$", re.DOTALL)
-
-Role = Literal["system", "user", "assistant", "tool"]
-
-
-@dataclass(frozen=True)
-class TextPart:
-    text: str
-
-
-@dataclass(frozen=True)
-class ImagePart:
-    """An image sent inline as a ``data:`` URL: its media type and decoded bytes."""
-
-    media_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class FilePart:
-    """A file sent inline (``file.file_data``, a ``data:`` URL): media type, decoded bytes and its file name."""
-
-    media_type: str
-    data: bytes
-    filename: str | None
-
-
-Part = TextPart | ImagePart | FilePart
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message; ``index`` is its position in the client's ``messages``, to name it in an error."""
-
-    index: int
-    role: Role
-    parts: tuple[Part, ...]
-    tool_calls: tuple[ToolCall, ...] = ()
-    tool_call_id: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The message's text parts, joined (for backends that take one string per message)."""
-        return "".join(part.text for part in self.parts if isinstance(part, TextPart))
-
-
-@dataclass(frozen=True)
-class FunctionTool:
-    name: str
-    description: str | None
-    parameters: dict[str, Any]
-    strict: bool
-
-
-@dataclass(frozen=True)
-class NamedToolChoice:
-    name: str
-
-
-ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
-
-
-@dataclass(frozen=True)
-class ResponseFormat:
-    """``text``, ``json_object`` or ``json_schema`` (with the schema's name, the schema and its description)."""
-
-    type: Literal["text", "json_object", "json_schema"]
-    name: str | None = None
-    schema: dict[str, Any] | None = None
-    description: str | None = None
-    strict: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -158,10 +91,10 @@ def parse_chat_request(body: bytes, *, max_body_bytes: int) -> ChatRequest:
     model = data.get("model")
     if not isinstance(model, str) or not model:
         raise bad_request("model", "'model' is required and must be a non-empty string")
-    tools = _tools(data.get("tools"))
+    tools = parse_tools(data.get("tools"))
     return ChatRequest(
         model=model,
-        messages=_messages(data.get("messages")),
+        messages=parse_messages(data.get("messages")),
         max_tokens=_max_tokens(data),
         temperature=_number(data, "temperature", 0.0, 2.0),
         top_p=_number(data, "top_p", 0.0, 1.0),
@@ -169,9 +102,9 @@ def parse_chat_request(body: bytes, *, max_body_bytes: int) -> ChatRequest:
         stream=_bool(data, "stream"),
         include_usage_in_stream=_include_usage(data.get("stream_options")),
         tools=tools,
-        tool_choice=_tool_choice(data.get("tool_choice"), tools),
+        tool_choice=parse_tool_choice(data.get("tool_choice"), tools),
         parallel_tool_calls=_optional_bool(data, "parallel_tool_calls"),
-        response_format=_response_format(data.get("response_format")),
+        response_format=parse_response_format(data.get("response_format")),
         reasoning_effort=_reasoning_effort(data.get("reasoning_effort")),
         parameters=_checked_scalars(parameters),
     )
@@ -196,238 +129,6 @@ def _check_text(path: str, value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise bad_request(path or None, f"'{path}' holds text that is not valid Unicode (a lone surrogate)") from None
-
-
-def _messages(value: Any) -> tuple[Message, ...]:
-    if not isinstance(value, list) or not value:
-        raise bad_request("messages", "'messages' is required and must be a non-empty array")
-    messages = tuple(_message(index, item) for index, item in enumerate(value))
-    if all(message.role == "system" for message in messages):
-        raise bad_request("messages", "'messages' must contain at least one user or assistant message")
-    return messages
-
-
-_ROLES = ("system", "developer", "user", "assistant", "tool")
-
-
-def _message(index: int, item: Any) -> Message:
-    param = f"messages[{index}]"
-    if not isinstance(item, dict):
-        raise bad_request(param, f"'{param}' must be an object with 'role' and 'content'")
-    role = item.get("role")
-    if role == "function":
-        raise bad_request(f"{param}.role", f"'{param}.role' 'function' is OpenAI's deprecated role; use 'tool'")
-    if role not in _ROLES:
-        raise bad_request(f"{param}.role", f"'{param}.role' must be one of {', '.join(_ROLES)}; got {role!r:.40}")
-    for deprecated in ("function_call", "audio"):
-        if item.get(deprecated) is not None:
-            raise bad_request(f"{param}.{deprecated}", f"'{param}.{deprecated}' is not supported by this API")
-    content = item.get("content")
-    if role in ("system", "developer"):
-        # OpenAI's developer messages are system instructions under a newer name.
-        return Message(index, "system", _text_content(content, f"{param}.content"))
-    if role == "user":
-        return Message(index, "user", _user_content(content, f"{param}.content"))
-    if role == "tool":
-        tool_call_id = item.get("tool_call_id")
-        if not isinstance(tool_call_id, str) or not tool_call_id:
-            raise bad_request(f"{param}.tool_call_id", f"'{param}.tool_call_id' is required for a tool message")
-        return Message(index, "tool", _text_content(content, f"{param}.content"), tool_call_id=tool_call_id)
-    parts = () if content is None else _text_content(content, f"{param}.content", refusal_allowed=True)
-    tool_calls = _tool_calls(item.get("tool_calls"), f"{param}.tool_calls")
-    if not tool_calls and content is None:
-        raise bad_request(f"{param}.content", f"'{param}.content' is required unless the message has tool_calls")
-    return Message(index, "assistant", parts, tool_calls=tool_calls)
-
-
-def _text_content(value: Any, param: str, *, refusal_allowed: bool = False) -> tuple[Part, ...]:
-    """A string, or an array of text parts (and, for an assistant, refusal parts)."""
-    if isinstance(value, str):
-        return (TextPart(value),)
-    if isinstance(value, list) and value:
-        parts: list[Part] = []
-        for index, part in enumerate(value):
-            if isinstance(part, dict) and part.get("type") == "refusal" and refusal_allowed:
-                text = part.get("refusal")
-            elif isinstance(part, dict) and part.get("type") == "text":
-                text = part.get("text")
-            else:
-                raise bad_request(f"{param}[{index}]", f"'{param}[{index}]' must be a text part")
-            if not isinstance(text, str):
-                raise bad_request(f"{param}[{index}]", f"'{param}[{index}]' must hold its text as a string")
-            parts.append(TextPart(text))
-        return tuple(parts)
-    raise bad_request(param, f"'{param}' must be a string or a non-empty array of text parts")
-
-
-def _user_content(value: Any, param: str) -> tuple[Part, ...]:
-    """A string, or an array of text, image and file parts (inline data only)."""
-    if isinstance(value, str):
-        return (TextPart(value),)
-    if not isinstance(value, list) or not value:
-        raise bad_request(param, f"'{param}' must be a string or a non-empty array of content parts")
-    parts: list[Part] = []
-    for index, part in enumerate(value):
-        where = f"{param}[{index}]"
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            parts.append(TextPart(part["text"]))
-        elif kind == "image_url" and isinstance(part.get("image_url"), dict):
-            url = part["image_url"].get("url")
-            media_type, data = _data_url(url, f"{where}.image_url.url", "an image")
-            parts.append(ImagePart(media_type, data))
-        elif kind == "file" and isinstance(part.get("file"), dict):
-            parts.append(_file_part(part["file"], f"{where}.file"))
-        elif kind == "input_audio":
-            raise bad_request(where, f"'{where}': audio input is not supported by this API")
-        else:
-            raise bad_request(where, f"'{where}' must be a text, image_url or file part")
-    return tuple(parts)
-
-
-def _file_part(value: dict[str, Any], param: str) -> FilePart:
-    if value.get("file_id") is not None:
-        raise bad_request(
-            f"{param}.file_id", f"'{param}.file_id' names an OpenAI file; send the file inline as file_data"
-        )
-    filename = value.get("filename")
-    if filename is not None and not isinstance(filename, str):
-        raise bad_request(f"{param}.filename", f"'{param}.filename' must be a string")
-    media_type, data = _data_url(value.get("file_data"), f"{param}.file_data", "a file")
-    return FilePart(media_type, data, filename)
-
-
-def _data_url(value: Any, param: str, what: str) -> tuple[str, bytes]:
-    """The media type and bytes of a base64 ``data:`` URL. Remote URLs are refused: the router fetches nothing."""
-    if not isinstance(value, str) or not value:
-        raise bad_request(param, f"'{param}' must be a data URL")
-    if value.startswith(("http://", "https://")):
-        raise bad_request(
-            param,
-            f"'{param}': {what} must be sent inline as a base64 data URL (data:<media type>;base64,...); "
-            "the API does not fetch URLs",
-        )
-    match = _DATA_URL_RE.match(value)
-    if match is None or ";base64" not in match.group("params"):
-        raise bad_request(param, f"'{param}' must be a base64 data URL: data:<media type>;base64,<data>")
-    try:
-        data = base64.b64decode(match.group("data"), validate=True)
-    except (binascii.Error, ValueError):
-        raise bad_request(param, f"'{param}' holds data that is not valid base64") from None
-    if not data:
-        raise bad_request(param, f"'{param}' is empty")
-    return match.group("media_type").lower(), data
-
-
-def _tool_calls(value: Any, param: str) -> tuple[ToolCall, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise bad_request(param, f"'{param}' must be an array of tool calls")
-    calls = []
-    for index, call in enumerate(value):
-        where = f"{param}[{index}]"
-        if not isinstance(call, dict) or call.get("type", "function") != "function":
-            raise bad_request(where, f"'{where}' must be a function tool call")
-        call_id = call.get("id")
-        function = call.get("function")
-        if not isinstance(call_id, str) or not call_id:
-            raise bad_request(f"{where}.id", f"'{where}.id' is required")
-        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-            raise bad_request(f"{where}.function", f"'{where}.function' must have a name and arguments")
-        arguments = function.get("arguments", "")
-        if not isinstance(arguments, str):
-            raise bad_request(f"{where}.function.arguments", f"'{where}.function.arguments' must be a JSON string")
-        calls.append(ToolCall(id=call_id, name=function["name"], arguments=arguments))
-    return tuple(calls)
-
-
-def _tools(value: Any) -> tuple[FunctionTool, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise bad_request("tools", "'tools' must be an array of function tools")
-    tools = []
-    for index, tool in enumerate(value):
-        where = f"tools[{index}]"
-        if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(tool.get("function"), dict):
-            raise bad_request(where, f'\'{where}\' must be a function tool: {{"type": "function", "function": ...}}')
-        function = tool["function"]
-        name = function.get("name")
-        if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
-            raise bad_request(
-                f"{where}.function.name",
-                f"'{where}.function.name' must be 1-64 letters, digits, underscores or hyphens; got {name!r:.70}",
-            )
-        description = function.get("description")
-        if description is not None and not isinstance(description, str):
-            raise bad_request(f"{where}.function.description", f"'{where}.function.description' must be a string")
-        parameters = function.get("parameters", {"type": "object", "properties": {}})
-        if not isinstance(parameters, dict):
-            raise bad_request(f"{where}.function.parameters", f"'{where}.function.parameters' must be a JSON schema")
-        strict = function.get("strict")
-        if strict is not None and not isinstance(strict, bool):
-            raise bad_request(f"{where}.function.strict", f"'{where}.function.strict' must be true or false")
-        tools.append(FunctionTool(name, description or None, parameters, bool(strict)))
-    names = [tool.name for tool in tools]
-    duplicate = next((name for name in names if names.count(name) > 1), None)
-    if duplicate is not None:
-        raise bad_request("tools", f"'tools' names the function '{duplicate}' twice")
-    return tuple(tools)
-
-
-def _tool_choice(value: Any, tools: tuple[FunctionTool, ...]) -> ToolChoice | None:
-    if value is None:
-        return None
-    if not tools and value != "none":
-        raise bad_request("tool_choice", "'tool_choice' is only allowed when 'tools' are specified")
-    if value in ("auto", "none", "required"):
-        choice: ToolChoice = value
-        return choice
-    if isinstance(value, dict) and value.get("type") == "function" and isinstance(value.get("function"), dict):
-        name = value["function"].get("name")
-        if name not in {tool.name for tool in tools}:
-            raise bad_request("tool_choice", f"'tool_choice' names the function {name!r:.70}, which is not in 'tools'")
-        return NamedToolChoice(name)
-    raise bad_request(
-        "tool_choice",
-        "'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}",
-    )
-
-
-def _response_format(value: Any) -> ResponseFormat | None:
-    if value is None:
-        return None
-    kind = value.get("type") if isinstance(value, dict) else None
-    if kind in ("text", "json_object"):
-        return ResponseFormat(kind)
-    if kind != "json_schema":
-        raise bad_request("response_format", "'response_format.type' must be text, json_object or json_schema")
-    spec = value.get("json_schema")
-    if not isinstance(spec, dict):
-        raise bad_request("response_format.json_schema", "'response_format.json_schema' must be an object")
-    name = spec.get("name")
-    if not isinstance(name, str) or not FUNCTION_NAME_RE.match(name):
-        raise bad_request(
-            "response_format.json_schema.name",
-            "'response_format.json_schema.name' must be 1-64 letters, digits, underscores or hyphens",
-        )
-    schema = spec.get("schema", {"type": "object"})
-    description = spec.get("description")
-    strict = spec.get("strict")
-    if not isinstance(schema, dict):
-        raise bad_request(
-            "response_format.json_schema.schema", "'response_format.json_schema.schema' must be a JSON schema"
-        )
-    if description is not None and not isinstance(description, str):
-        raise bad_request(
-            "response_format.json_schema.description", "'response_format.json_schema.description' must be a string"
-        )
-    if strict is not None and not isinstance(strict, bool):
-        raise bad_request(
-            "response_format.json_schema.strict", "'response_format.json_schema.strict' must be true or false"
-        )
-    return ResponseFormat("json_schema", name=name, schema=schema, description=description or None, strict=strict)
 
 
 def _reasoning_effort(value: Any) -> str | None:
@@ -547,18 +248,4 @@ _TYPE_NAMES = {
     list: "an array",
 }
 
-__all__ = [
-    "ApiError",
-    "ChatRequest",
-    "FilePart",
-    "FunctionTool",
-    "ImagePart",
-    "Message",
-    "NamedToolChoice",
-    "Part",
-    "ResponseFormat",
-    "TextPart",
-    "ToolChoice",
-    "parse_chat_request",
-    "parse_json_body",
-]
+__all__ = ["ApiError", "ChatRequest", "parse_chat_request", "parse_json_body"]

@@ -13,7 +13,8 @@ from typing import Any
 
 from lambdas.api_router.backends import containers
 from lambdas.api_router.backends.clients import client
-from lambdas.api_router.chat_request import ChatRequest, Message, TextPart
+from lambdas.api_router.chat_messages import Message, TextPart
+from lambdas.api_router.chat_request import ChatRequest
 from lambdas.api_router.errors import bad_request, model_failed
 from lambdas.api_router.events import Completion, ModelEvent
 from lambdas.api_router.settings import EndpointTarget

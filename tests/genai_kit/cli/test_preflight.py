@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import NoCredentialsError
 
-from genai_kit.cli.preflight import (
-    Check,
-    Preflight,
-    QuotaNeed,
-    concurrency_reservations,
-    endpoint_needs,
-    has_failures,
-)
+from genai_kit.cli.needs import QuotaNeed, concurrency_reservations, endpoint_needs
+from genai_kit.cli.preflight import Check, Preflight, has_failures
 from genai_kit.stage import ResolvedStage
 from tests.genai_kit.cli.conftest import MOTO_ACCOUNT, REGION, FakeAws
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genai_kit.cli.preflight import QuotaNeed, training_needs
+from genai_kit.cli.needs import QuotaNeed, training_needs
 from genai_kit.stage import load_stage
 
 
