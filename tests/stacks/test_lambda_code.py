@@ -18,8 +18,8 @@ import requests
 from genai_kit.cdk_context import PROJECT_ROOT
 from stacks.api_stack import ROUTER_AWS_SERVICES
 from stacks.constructs import lambda_code
-from stacks.constructs.model_preparation import PREPARATION_PACKAGE
 from stacks.constructs.lambda_code import LambdaPackagingError, pinned_requirements
+from stacks.constructs.model_preparation import PREPARATION_PACKAGE
 from tests.synth import SynthResult
 
 ROUTER_REQUIREMENTS = PROJECT_ROOT / "lambdas" / "api_router" / "requirements.txt"

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
+from genai_kit.contracts.training_deploy import DeployEnvironment
 from genai_kit.stage import ConfigError, load_stage
 from lambdas.training_deploy import events
 from stacks.constructs.model_rollout import ENDPOINT_STATE_CHANGE, PACKAGE_STATE_CHANGE
@@ -263,3 +264,15 @@ def test_an_endpoint_named_finetuned_clashes_with_the_rollout() -> None:
         "stages.dev: endpoint name 'finetuned' is taken by the fine-tuned model's endpoint (training.rollout); "
         "choose another name"
     ]
+
+
+def test_the_deploy_functions_synthesized_environment_is_what_its_handler_reads(training: Template) -> None:
+    # Every CloudFormation value (an ARN, a queue URL) shown as TOKEN, as a deployed function would see a string.
+    variables = {
+        name: value if isinstance(value, str) else "TOKEN"
+        for name, value in _deploy_function(training)["Environment"]["Variables"].items()
+    }
+    environment = DeployEnvironment.from_environment(variables)
+    assert environment.endpoint_name == ENDPOINT
+    assert list(environment.rollback_alarms) == ALARMS
+    assert environment.to_environment().keys() <= variables.keys()
