@@ -13,7 +13,8 @@ from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.stage import ResolvedStage
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
-from stacks.constructs.training_pipeline import DATASETS_PREFIX, OUTPUT_PREFIX, TrainingPipeline
+from stacks.constructs.training_layout import DATASETS_PREFIX, OUTPUT_PREFIX
+from stacks.constructs.training_pipeline import TrainingPipeline
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket_name
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS

@@ -62,7 +62,7 @@ class DatasetRules(StrictModel):
     max_files: int = Field(1000, ge=1, description="Most data files under the dataset prefix.")
     max_file_mb: int = Field(2048, ge=1, description="Largest single data file, in MiB.")
     # The dataset step holds one record at a time, a few copies of it while parsing: 64 MiB keeps that far below the
-    # function's memory (stacks/constructs/training_pipeline.py).
+    # function's memory (stacks/constructs/training_functions.py).
     max_record_kb: int = Field(1024, ge=1, le=MAX_RECORD_KB, description="Longest single JSON Lines record, in KiB.")
 
 

@@ -36,7 +36,7 @@ from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import alarm_names, endpoint_alarms
 from stacks.constructs.rollout_permissions import rollout_statements, serving_role
-from stacks.constructs.training_pipeline import METRICS_NAMESPACE
+from stacks.constructs.training_layout import METRICS_NAMESPACE
 
 # What SageMaker emits when a model package is created or its approval status changes (lambdas/training_deploy/events.py
 # reads the same detail-types; synth does not import the function's code, which needs Powertools).

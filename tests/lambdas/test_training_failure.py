@@ -19,8 +19,8 @@ from lambdas.training_failure.failure import (
     failed_step,
 )
 from lambdas.training_failure.handler import describe_training_job
-from stacks.constructs.training_pipeline import STEPS as PIPELINE_STEPS
-from stacks.constructs.training_pipeline import TRAIN_STEP
+from stacks.constructs.training_layout import STEPS as PIPELINE_STEPS
+from stacks.constructs.training_layout import TRAIN_STEP
 from tests.lambdas.conftest import REGION
 
 STEPS = [Step(state, result) for state, result in PIPELINE_STEPS]
