@@ -62,11 +62,13 @@ class KitStage(cdk.Stage):
             TrainingStack(
                 self,
                 TRAINING,
-                config=config,
+                names=names,
+                training=config.training,
                 foundation=self.foundation,
+                tags=config.resource_tags,
                 description=f"Generative AI kit ({config.stage}): fine-tuning pipeline on Trainium",
             )
-            if settings.training.enabled
+            if config.training is not None
             else None
         )
         self.api = (

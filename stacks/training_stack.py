@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from genai_kit.catalog import CatalogError
-from genai_kit.catalog.containers import ContainerContract, contract_for_image
-from genai_kit.stage import ResolvedStage
+from genai_kit.names import StageNames
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
 from stacks.constructs.training_layout import DATASETS_PREFIX, OUTPUT_PREFIX
@@ -34,31 +33,30 @@ def sample_input(datasets_bucket: str, training: ResolvedTraining) -> dict[str, 
 
 
 class TrainingStack(cdk.Stack):
-    """The fine-tuning pipeline; ``pipeline`` exposes the state machine, roles and model package group."""
+    """The fine-tuning pipeline and, when ``training.config.rollout`` is enabled, the rollout of approved versions
+    to the fine-tuned endpoint; ``pipeline`` exposes the state machine, roles and model package group, ``rollout``
+    the endpoint's name and failure queue (None without rollout)."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: ResolvedStage,
+        names: StageNames,
+        training: ResolvedTraining,
         foundation: FoundationStack,
+        tags: Mapping[str, str],
         **kwargs: object,
     ) -> None:
+        """``training``: the stage's training section resolved for its region (``genai_kit.stage.training``);
+        ``tags``: the stage's resource tags, which what the deploy Lambda creates outside CloudFormation carries."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.pipeline: TrainingPipeline | None = None
-        self.rollout: ModelRollout | None = None
-        # The container that serves approved versions (the model's hosting image), for the API's routing.
-        self.serving_container: ContainerContract | None = None
-        # Resolved, or refused naming the key, when the configuration loaded (genai_kit.stage.training).
-        training = config.training
-        if training is None:
-            raise ValueError(f"stage {config.stage}: the training stack needs training.enabled")
         removal_policy = foundation.removal_policy
-        datasets_bucket = bucket_name(config.names, "datasets")
-        pipeline = TrainingPipeline(
+        datasets_bucket = bucket_name(names, "datasets")
+        self.pipeline = TrainingPipeline(
             self,
             "Pipeline",
+            names=names,
             training=training,
             encryption_key=foundation.key,
             datasets_bucket_name=datasets_bucket,
@@ -67,20 +65,16 @@ class TrainingStack(cdk.Stack):
             log_retention=LOG_RETENTION,
             removal_policy=removal_policy,
         )
-        self.pipeline = pipeline
+        self.rollout: ModelRollout | None = None
         if training.config.rollout.enabled:
             hosting = training.hosting
-            try:
-                self.serving_container = contract_for_image(hosting.image_uri)
-            except CatalogError:
-                self.serving_container = None  # facts unknown: the API sends one prompt and does not stream
             self.rollout = ModelRollout(
                 self,
                 "Rollout",
                 rollout=training.config.rollout,
-                endpoint_name=config.names.finetuned_endpoint,
-                resource_prefix=pipeline.job_prefix,
-                model_package_group_name=pipeline.model_package_group_name,
+                endpoint_name=names.finetuned_endpoint,
+                resource_prefix=self.pipeline.job_prefix,
+                model_package_group_name=self.pipeline.model_package_group_name,
                 serving_instance_type=training.config.serving_instance_type,
                 serving_image_uri=hosting.image_uri,
                 model_data_download_timeout=hosting.model_data_download_timeout,
@@ -91,12 +85,11 @@ class TrainingStack(cdk.Stack):
                 artifacts_bucket_name=foundation.artifacts_bucket_name,
                 encryption_key=foundation.key,
                 topic=foundation.alarm_topic,
-                # The stage's tags, for what the deploy Lambda creates outside CloudFormation.
-                tags=config.resource_tags,
+                tags=tags,
                 log_retention=LOG_RETENTION,
                 removal_policy=removal_policy,
             )
-        self._outputs(pipeline, training, datasets_bucket)
+        self._outputs(self.pipeline, training, datasets_bucket)
 
     def _outputs(self, pipeline: TrainingPipeline, training: ResolvedTraining, datasets_bucket: str) -> None:
         state_machine_arn = pipeline.state_machine.state_machine_arn

@@ -67,6 +67,7 @@ class TrainingPipeline(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        names: StageNames,
         training: ResolvedTraining,
         encryption_key: kms.IKey,
         datasets_bucket_name: str,
@@ -75,8 +76,9 @@ class TrainingPipeline(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
+        """``names``: the stage's names (the training jobs' prefix, the model package group); ``training``: the
+        stage's training section resolved for its region (``genai_kit.stage.training``)."""
         super().__init__(scope, construct_id)
-        names = StageNames(training.stage)
         self.settings = pipeline_settings(training)
         self.job_prefix = names.training_job_prefix
         self.model_package_group_name = names.model_package_group
