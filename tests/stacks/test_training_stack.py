@@ -6,15 +6,23 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
+from genai_kit.cdk_context import cdk_json_context
+from genai_kit.config import StorageConfig
+from genai_kit.config.training import RolloutConfig, TrainingConfig
 from genai_kit.contracts.base import FunctionEnvironment
 from genai_kit.contracts.training_evaluate import EvaluateEnvironment
 from genai_kit.contracts.training_failure import FailureEnvironment
 from genai_kit.contracts.training_prepare import SETTINGS_FILE, PipelineSettings, PrepareEnvironment
 from genai_kit.contracts.training_validate_dataset import ValidateDatasetEnvironment
+from genai_kit.names import StageNames
 from genai_kit.stage import ConfigError, load_stage
+from genai_kit.stage.training import resolve_training
+from stacks.foundation_stack import FoundationStack
+from stacks.training_stack import TrainingStack
 from tests.synth import SynthResult, kit_context
 
 # Each pipeline function's handler and the contract its environment is written and read with.
@@ -30,6 +38,22 @@ CONTRACTS: dict[str, type[FunctionEnvironment]] = {
 @pytest.fixture(scope="module")
 def training(dev: SynthResult) -> Template:
     return dev.template("Training")
+
+
+@pytest.fixture(scope="module")
+def alone() -> Template:
+    """The training stack built alone, from the default training section resolved for a stage "qa" without rollout."""
+    app = cdk.App(context=cdk_json_context(), builtin_cloud_formation_validation=False)  # the kit's feature flags
+    env = cdk.Environment(account="123456789012", region="us-west-2")
+    names = StageNames("qa")
+    foundation = FoundationStack(
+        app, "Foundation", names=names, storage=StorageConfig(), removal_policy="destroy", alarm_emails=(), env=env
+    )
+    resolved = resolve_training(
+        TrainingConfig(rollout=RolloutConfig(enabled=False)), stage=names.stage, region="us-west-2"
+    )
+    stack = TrainingStack(app, "Training", names=names, training=resolved, foundation=foundation, tags={}, env=env)
+    return Template.from_stack(stack)
 
 
 def _resources(template: Template, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -312,3 +336,24 @@ def test_bad_training_settings_stop_synth_naming_the_key(training: dict[str, Any
     with pytest.raises(ConfigError) as error:
         load_stage(kit_context(overrides={"stages": {"dev": {"training": training}}}))
     assert error.value.problems == [expected]
+
+
+def test_the_stack_built_alone_names_everything_after_its_stage(alone: Template) -> None:
+    (group,) = _resources(alone, "AWS::SageMaker::ModelPackageGroup").values()
+    assert group["ModelPackageGroupName"] == "genai-kit-qa-finetuned"
+    jobs = _policy(alone, "StateMachineRole")["RunOwnTrainingJobs"]
+    assert jobs["Resource"]["Fn::Join"][1][-1] == ":training-job/genai-kit-qa-ft-*"
+    assert _definition(alone)["States"]["Register"]["Parameters"]["ModelPackageGroupName"] == "genai-kit-qa-finetuned"
+
+
+def test_without_rollout_the_stack_has_the_pipeline_only(alone: Template) -> None:
+    assert not alone.find_resources("AWS::Events::Rule")
+    assert not alone.find_resources("AWS::SQS::Queue")
+    assert len(_resources(alone, "AWS::Lambda::Function")) == 5
+    assert set(alone.find_outputs("*")) == {
+        "StateMachineArn",
+        "ModelPackageGroupName",
+        "DatasetsPrefix",
+        "TrainingModel",
+        "StartExecutionCommand",
+    }
