@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Callable
 from typing import Any
@@ -60,11 +61,27 @@ def _resources(template: Template, resource_type: str) -> dict[str, dict[str, An
     return {k: v["Properties"] for k, v in template.find_resources(resource_type).items()}
 
 
+def _render(value: Any) -> str:
+    """A CloudFormation string value as text, each intrinsic function shown as a placeholder: ``<Logical.Arn>``,
+    ``<AWS::Partition>``, ``<Output:name>`` (another stack's output)."""
+    if isinstance(value, str):
+        return value
+    ((function, argument),) = value.items()
+    if function == "Fn::Join":
+        return str(argument[0]).join(_render(part) for part in argument[1])
+    if function == "Fn::GetAtt":
+        return f"<{argument[0]}.{argument[1]}>"
+    if function == "Ref":
+        return f"<{argument}>"
+    if function == "Fn::GetStackOutput":
+        return f"<Output:{argument['OutputName']}>"
+    raise AssertionError(f"no placeholder for {function}")
+
+
 def _definition(template: Template) -> dict[str, Any]:
-    """The state machine definition, with every token (ARN, partition) shown as TOKEN."""
+    """The state machine definition as a document, with placeholders for what CloudFormation resolves."""
     (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
-    parts = machine["DefinitionString"]["Fn::Join"][1]
-    definition: dict[str, Any] = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+    definition: dict[str, Any] = json.loads(_render(machine["DefinitionString"]))
     return definition
 
 
@@ -109,8 +126,9 @@ def test_the_prepare_functions_read_the_settings_file_of_their_asset(dev: SynthR
 
 def test_train_state_runs_sagemaker_sync_with_the_fixed_role(training: Template) -> None:
     train = _definition(training)["States"]["Train"]
-    assert train["Resource"] == "arn:TOKEN:states:::sagemaker:createTrainingJob.sync"
-    assert train["Parameters"]["RoleArn"] == "TOKEN"
+    assert train["Resource"] == "arn:<AWS::Partition>:states:::sagemaker:createTrainingJob.sync"
+    (role,) = [logical_id for logical_id in _resources(training, "AWS::IAM::Role") if "TrainingRole" in logical_id]
+    assert train["Parameters"]["RoleArn"] == f"<{role}.Arn>"
     assert train["Parameters"]["TrainingJobName.$"] == "$.prepared.request.TrainingJobName"
     assert train["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}]
     assert train["Retry"][0]["ErrorEquals"] == ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"]
@@ -188,6 +206,98 @@ def test_every_task_is_caught_and_every_path_notifies(training: Template) -> Non
     }
 
 
+@pytest.fixture(params=["stage", "alone"])
+def either(request: pytest.FixtureRequest, training: Template) -> Template:
+    """The training template of the whole stage's synth, then of the stack built alone."""
+    return training if request.param == "stage" else request.getfixturevalue("alone")
+
+
+def _transitions(state: dict[str, Any]) -> list[str]:
+    """The names of the states ``state`` can go to: its Next, its Catch targets, its Choices and Default."""
+    targets = [state["Next"]] if "Next" in state else []
+    targets += [catcher["Next"] for catcher in state.get("Catch", [])]
+    targets += [choice["Next"] for choice in state.get("Choices", [])]
+    return targets + ([state["Default"]] if "Default" in state else [])
+
+
+def test_every_transition_of_the_definition_goes_to_a_state_and_every_state_is_reached(either: Template) -> None:
+    definition = _definition(either)
+    states = definition["States"]
+    reached, pending = set(), [definition["StartAt"]]
+    while pending:
+        name = pending.pop()
+        assert name in states, f"no state {name!r}"
+        if name not in reached:
+            reached.add(name)
+            pending += _transitions(states[name])
+    assert reached == set(states)
+    for name, state in states.items():
+        ends = state["Type"] in ("Succeed", "Fail", "Choice") or state.get("End") is True
+        assert ends != ("Next" in state), f"{name} must either go on (Next) or end"
+
+
+def _needs(state: dict[str, Any], job_prefix: str) -> list[tuple[str, str]]:
+    """The actions, each with the resource it acts on, that running the Task ``state`` takes: a Lambda function's
+    invocation, or what the service integration calls ("Integrating services with Step Functions", Step Functions
+    developer guide; for a .sync training job, the job's actions and the managed rule that tracks it)."""
+    resource, parameters = state["Resource"], state.get("Parameters", {})
+    if resource.startswith("<"):  # a function's ARN: the function is invoked with the state's input
+        return [("lambda:InvokeFunction", resource)]
+    sagemaker, events = (
+        f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>" for service in ("sagemaker", "events")
+    )
+    integration = resource.removeprefix("arn:<AWS::Partition>:states:::")
+    if integration == "sagemaker:createTrainingJob.sync":
+        job = f"{sagemaker}:training-job/{job_prefix}-run-1"
+        rule = f"{events}:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"
+        return [
+            *((f"sagemaker:{action}TrainingJob", job) for action in ("Create", "Describe", "Stop")),
+            *((f"events:{action}", rule) for action in ("PutTargets", "PutRule", "DescribeRule")),
+            ("iam:PassRole", parameters["RoleArn"]),
+        ]
+    if integration == "sns:publish":
+        return [("sns:Publish", parameters["TopicArn"])]
+    if integration == "aws-sdk:sagemaker:createModelPackage":
+        group = parameters["ModelPackageGroupName"]
+        return [
+            ("sagemaker:CreateModelPackage", f"{sagemaker}:model-package-group/{group}"),
+            ("sagemaker:CreateModelPackage", f"{sagemaker}:model-package/{group}/1"),
+        ]
+    raise AssertionError(f"no known permissions for {resource}")
+
+
+def _allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether an Allow statement names ``action`` (IAM actions are case-insensitive) on ``resource``."""
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if (
+            statement["Effect"] == "Allow"
+            and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions)
+            and any(fnmatch.fnmatchcase(resource, _render(r)) for r in resources)
+        ):
+            return True
+    return False
+
+
+def test_the_state_machine_role_permits_what_every_task_does(either: Template) -> None:
+    statements = list(_policy(either, "StateMachineRole").values())
+    job_prefix = PrepareEnvironment.from_environment(
+        _variables(_function(either, "lambdas.training_prepare.handler.handler"))
+    ).training_job_prefix
+    tasks = {name: state for name, state in _definition(either)["States"].items() if state["Type"] == "Task"}
+    assert len(tasks) == 8
+    for name, state in tasks.items():
+        for action, resource in _needs(state, job_prefix):
+            assert _allows(statements, action, resource), f"{name}: {action} on {resource}"
+
+
+def test_the_state_machine_is_created_after_its_role_can_run_the_tasks(either: Template) -> None:
+    (machine,) = either.find_resources("AWS::StepFunctions::StateMachine").values()
+    (policy,) = [k for k in either.find_resources("AWS::IAM::Policy") if "StateMachineRole" in k]
+    assert policy in machine["DependsOn"]
+
+
 def test_describe_failure_may_only_describe_the_pipelines_training_jobs(training: Template) -> None:
     statements = _policy(training, "DescribeFailureFunctionRole")
     assert sorted(statements) == [
@@ -202,7 +312,7 @@ def test_describe_failure_may_only_describe_the_pipelines_training_jobs(training
 
 def test_register_creates_a_version_pending_approval_served_on_inf2(training: Template) -> None:
     register = _definition(training)["States"]["Register"]
-    assert register["Resource"] == "arn:TOKEN:states:::aws-sdk:sagemaker:createModelPackage"
+    assert register["Resource"] == "arn:<AWS::Partition>:states:::aws-sdk:sagemaker:createModelPackage"
     parameters = register["Parameters"]
     assert parameters["ModelApprovalStatus"] == "PendingManualApproval"
     assert parameters["ModelPackageGroupName"] == "genai-kit-dev-finetuned"
