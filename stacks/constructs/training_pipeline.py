@@ -114,7 +114,7 @@ class TrainingPipeline(Construct):
             removal_policy=removal_policy,
         )
         self.state_machine = self._state_machine(training, topic, encryption_key, log_retention, removal_policy)
-        self._allow_tasks(encryption_key)
+        self._allow_tasks(encryption_key, topic)
 
     def _state_machine(
         self,
@@ -127,30 +127,43 @@ class TrainingPipeline(Construct):
         log_group = logs.LogGroup(
             self, "StateMachineLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
         )
+        definition = pipeline_definition(
+            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {training.stage})",
+            functions=self.functions,
+            training=training,
+            training_role_arn=self.training_role.role_arn,
+            model_package_group_name=self.model_package_group_name,
+            topic_arn=topic.topic_arn,
+        )
         return sfn.StateMachine(
             self,
             "StateMachine",
-            comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {training.stage})",
-            definition_body=pipeline_definition(
-                self,
-                functions=self.functions,
-                training=training,
-                training_role_arn=self.training_role.role_arn,
-                model_package_group_name=self.model_package_group_name,
-                topic=topic,
-            ),
+            # One document, not a chain of state constructs: the same definition for far fewer calls into jsii.
+            definition_body=sfn.DefinitionBody.from_string(cdk.Stack.of(self).to_json_string(definition)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
 
-    def _allow_tasks(self, key: kms.IKey) -> None:
-        """Let the state machine run its own training jobs with ``.sync``, pass them the training role and nothing
-        else, and publish to the foundation's KMS-encrypted topic.
+    def _allow_tasks(self, key: kms.IKey, topic: sns.ITopic) -> None:
+        """Let the state machine invoke the pipeline's functions, run its own training jobs with ``.sync``, pass them
+        the training role and nothing else, register versions in its group and publish to the foundation's
+        KMS-encrypted topic: what each Task of the definition does.
 
         What ``.sync`` needs (the IAM policies of the Step Functions developer guide's SageMaker AI integration,
         CreateTrainingJob): the job actions, and the EventBridge managed rule Step Functions creates.
         """
         role = self.state_machine.role
+        for function in self.functions.all():
+            # The function and its versions (<arn>:*).
+            function.function.grant_invoke(self.state_machine)
+        # Spelled as the SDK integration's action (IAM action names are case-insensitive).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:createModelPackage"], resources=model_package_arns(self.model_package_group_name)
+            )
+        )
+        # Not topic.grant_publish: it would also grant kms:GenerateDataKey* on the topic's key, granted narrower below.
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="RunOwnTrainingJobs",

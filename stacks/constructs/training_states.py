@@ -1,4 +1,4 @@
-"""The fine-tuning pipeline's state machine definition.
+"""The fine-tuning pipeline's state machine definition, as one Amazon States Language document.
 
     CheckInput -> Prepare -> ValidateDataset -> Train (SageMaker .sync on Trainium) -> Evaluate -> Register -> Notify
 
@@ -10,326 +10,64 @@ described in one line by ``DescribeFailure``: the training job's FailureReason, 
 is created before training starts, a training job's name derives from the execution's, and the model package
 carries an idempotency token, so a retried or redriven execution neither starts a second job nor registers a
 second version.
+
+The document is plain data with CloudFormation tokens for the ARNs: the composing construct serialises it with
+``Stack.to_json_string`` and grants the state machine's role what each Task does (the functions' invocation, the
+``.sync`` training job, the model package, the topic), since no task construct grants it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
-from constructs import Construct
 
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_functions import PipelineFunctions
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
 
 SUCCEEDED = "SUCCEEDED"
+# "ResultPath": null discards a state's result (Amazon States Language). A Python None does not reach the document
+# (jsii passes it as undefined, which is dropped); cdk.JsonNull is rendered as null.
+DISCARD = cdk.JsonNull.INSTANCE
+NOTIFY = "Notify"
+DESCRIBE_FAILURE = "DescribeFailure"
+# Lambda's transient service errors, retried as aws-cdk-lib's LambdaInvoke task does by default
+# (retryOnServiceExceptions) and as "Handle transient Lambda service exceptions" advises (Step Functions developer
+# guide, best practices).
+LAMBDA_RETRY = {
+    "ErrorEquals": [
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 6,
+    "BackoffRate": 2,
+}
+# The members of the CreateTrainingJob request the prepare step builds (SageMaker API reference).
+TRAINING_JOB_FIELDS = (
+    "TrainingJobName",
+    "AlgorithmSpecification",
+    "HyperParameters",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "Environment",
+)
 
 
-def pipeline_definition(
-    scope: Construct,
-    *,
-    functions: PipelineFunctions,
-    training: ResolvedTraining,
-    training_role_arn: str,
-    model_package_group_name: str,
-    topic: sns.ITopic,
-) -> sfn.DefinitionBody:
-    """The state machine's definition, its states created in ``scope``.
-
-    ``training_role_arn``: the only role the Train state passes to SageMaker; ``model_package_group_name``: where
-    Register creates a version (PendingManualApproval); ``topic``: where Notify publishes every outcome.
-    """
-    states = _States(scope, model_package_group_name)
-    notify = states.notify(topic)
-    describe_failure = states.describe_failure(functions, notify)
-    check_input, prepare, validate, evaluate = states.lambda_steps(functions, describe_failure)
-    train = states.train(training_role_arn)
-    register = states.register(training)
-    for state in (prepare, validate, train, evaluate, register):
-        state.add_catch(describe_failure, result_path="$.error")
-
-    register.next(
-        states.outcome(
-            "Registered",
-            SUCCEEDED,
-            "none",
-            "States.Format('Registered {} (PendingManualApproval) from training job {}. {}', "
-            "$.registered.ModelPackageArn, $.training.TrainingJobName, $.evaluation.reason)",
-            "GenAI kit fine-tuning succeeded: model pending approval",
-        ).next(notify)
-    )
-    evaluate.next(
-        states.unless_refused(
-            "ModelAccepted?", "evaluation", ("Rejected", "REJECTED", "rejected the model"), register, notify
-        )
-    )
-    train.next(evaluate)
-    validate.next(
-        states.unless_refused(
-            "DatasetAccepted?", "dataset", ("DatasetRefused", "FAILED", "refused the dataset"), train, notify
-        )
-    )
-    prepare.next(validate)
-    check_input.next(
-        states.unless_refused(
-            "InputAccepted?", "checked", ("InputRefused", "FAILED", "refused its input"), prepare, notify
-        )
-    )
-    return sfn.DefinitionBody.from_chainable(check_input)
-
-
-class _States:
-    """Creates the pipeline's states in one scope."""
-
-    def __init__(self, scope: Construct, model_package_group_name: str) -> None:
-        self.scope = scope
-        self.group = model_package_group_name
-
-    def outcome(self, state_id: str, status: str, error: str, reason: str, subject: str) -> sfn.Pass:
-        """A Pass state recording how the execution ends, for the notification and the final state."""
-
-        def field(name: str, value: str) -> dict[str, str]:
-            # A path or an intrinsic function is evaluated ("name.$"), anything else is a literal.
-            return {f"{name}.$": value} if value.startswith(("$", "States.")) else {name: value}
-
-        return sfn.Pass(
-            self.scope,
-            state_id,
-            parameters={
-                "status": status,
-                **field("error", error),
-                **field("reason", reason),
-                **field("subject", subject),
-                "pipeline": self.group,
-                "execution.$": "$$.Execution.Id",
-            },
-            result_path="$.outcome",
-        )
-
-    def unless_refused(
-        self,
-        state_id: str,
-        result: str,
-        refused: tuple[str, str, str],
-        accepted: sfn.IChainable,
-        notify: sfn.IChainable,
-    ) -> sfn.Choice:
-        """A Choice going on to ``accepted`` unless the step's result at ``$.<result>`` says ``ok: false``; then the
-        outcome ``refused`` (its state id, status and what the subject says happened) with the result's error."""
-        outcome_id, status, happened = refused
-        return (
-            sfn.Choice(self.scope, state_id)
-            .when(
-                sfn.Condition.boolean_equals(f"$.{result}.ok", False),
-                self.outcome(
-                    outcome_id,
-                    status,
-                    f"$.{result}.error",
-                    f"$.{result}.reason",
-                    f"GenAI kit fine-tuning {happened}",
-                ).next(notify),
-            )
-            .otherwise(accepted)
-        )
-
-    def notify(self, topic: sns.ITopic) -> tasks.SnsPublish:
-        """Publish the outcome, then end in Succeeded or Failed with the outcome's error and reason."""
-        notify = tasks.SnsPublish(
-            self.scope,
-            "Notify",
-            topic=topic,
-            subject=sfn.JsonPath.string_at("$.outcome.subject"),
-            message=sfn.TaskInput.from_json_path_at("$.outcome"),
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        notify.add_retry(errors=["SNS.ThrottledException", "SNS.InternalErrorException"], max_attempts=3)
-        # An error output must have "Error" and should have "Cause" (Amazon States Language): the whole of it, as text.
-        notify.add_catch(
-            sfn.Fail(
-                self.scope, "NotificationFailed", error="NotificationFailed", cause_path="States.JsonToString($.error)"
-            ),
-            result_path="$.error",
-        )
-        notify.next(
-            sfn.Choice(self.scope, "OutcomeSucceeded?")
-            .when(sfn.Condition.string_equals("$.outcome.status", SUCCEEDED), sfn.Succeed(self.scope, "Succeeded"))
-            .otherwise(sfn.Fail(self.scope, "Failed", error_path="$.outcome.error", cause_path="$.outcome.reason"))
-        )
-        return notify
-
-    def describe_failure(self, functions: PipelineFunctions, notify: sfn.IChainable) -> tasks.LambdaInvoke:
-        """A step's error, caught at $.error, described in one line by a Lambda that receives the whole state."""
-        # Error names of the execution are the kit's own: "States.*" names are reserved for Step Functions.
-        step_failed = self.outcome(
-            "StepFailed",
-            "FAILED",
-            "$.failure.error",
-            "$.failure.reason",
-            "States.Format('GenAI kit fine-tuning failed at {}', $.failure.step)",
-        ).next(notify)
-        describe_failure = tasks.LambdaInvoke(
-            self.scope,
-            "DescribeFailure",
-            lambda_function=functions.describe_failure.function,
-            # No payload: the function's event is the whole state.
-            payload_response_only=True,
-            result_path="$.failure",
-        )
-        describe_failure.add_catch(
-            # Describing failed too: the error output itself, which always exists, still tells what happened.
-            self.outcome(
-                "FailureNotDescribed",
-                "FAILED",
-                "PipelineError",
-                "States.JsonToString($.error)",
-                "GenAI kit fine-tuning failed (pipeline error)",
-            ).next(notify),
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        describe_failure.next(step_failed)
-        return describe_failure
-
-    def lambda_steps(
-        self, functions: PipelineFunctions, describe_failure: sfn.IChainable
-    ) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke, tasks.LambdaInvoke, tasks.LambdaInvoke]:
-        """CheckInput, Prepare, ValidateDataset and Evaluate, each writing its result under its key."""
-        # The first state: the function's event is the execution input itself (no Parameters, so no path can fail
-        # and the input cannot grow past Step Functions' 256 KiB), and its result replaces the input, so every
-        # later state reads an object the check returned.
-        check_input = tasks.LambdaInvoke(
-            self.scope,
-            "CheckInput",
-            lambda_function=functions.check_input.function,
-            payload_response_only=True,
-            result_selector={RESULT_KEYS["CheckInput"]: sfn.JsonPath.object_at("$")},
-        )
-        # Its error output replaces the input likewise (a path such as $.error cannot be set on an array or a
-        # string), then moves to $.error like every step's.
-        check_input.add_catch(
-            sfn.Pass(self.scope, "CheckInputErrored", parameters={"error": sfn.JsonPath.object_at("$")}).next(
-                describe_failure
-            ),
-            result_path="$",
-        )
-        payloads: dict[str, dict[str, Any]] = {
-            "Prepare": {
-                "input": sfn.JsonPath.object_at(f"$.{RESULT_KEYS['CheckInput']}.input"),
-                "execution": {
-                    "name": sfn.JsonPath.string_at("$$.Execution.Name"),
-                    "id": sfn.JsonPath.string_at("$$.Execution.Id"),
-                },
-            },
-            "ValidateDataset": {
-                "bucket": sfn.JsonPath.string_at("$.prepared.dataset.bucket"),
-                "prefix": sfn.JsonPath.string_at("$.prepared.dataset.prefix"),
-            },
-            "Evaluate": {"trainingJobName": sfn.JsonPath.string_at("$.training.TrainingJobName")},
-        }
-        function_of = {
-            "Prepare": functions.prepare,
-            "ValidateDataset": functions.validate_dataset,
-            "Evaluate": functions.evaluate,
-        }
-        prepare, validate, evaluate = (
-            tasks.LambdaInvoke(
-                self.scope,
-                step,
-                lambda_function=function_of[step].function,
-                payload=sfn.TaskInput.from_object(payload),
-                payload_response_only=True,
-                result_path=f"$.{RESULT_KEYS[step]}",
-            )
-            for step, payload in payloads.items()
-        )
-        return check_input, prepare, validate, evaluate
-
-    def train(self, training_role_arn: str) -> sfn.CustomState:
-        """CreateTrainingJob.sync with the full API shape (the L2 task lacks checkpoints, spot, isolation...)."""
-        fields = [
-            "TrainingJobName",
-            "AlgorithmSpecification",
-            "HyperParameters",
-            "InputDataConfig",
-            "OutputDataConfig",
-            "ResourceConfig",
-            "StoppingCondition",
-            "EnableNetworkIsolation",
-            "EnableInterContainerTrafficEncryption",
-            "EnableManagedSpotTraining",
-            "CheckpointConfig",
-            "Environment",
-        ]
-        parameters: dict[str, Any] = {f"{name}.$": f"$.prepared.request.{name}" for name in fields}
-        # Fixed here, not taken from the Lambda's output: the state machine can pass this role and no other.
-        parameters["RoleArn"] = training_role_arn
-        state = sfn.CustomState(
-            self.scope,
-            TRAIN_STEP,
-            state_json={
-                "Type": "Task",
-                "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync",
-                "Parameters": parameters,
-                "ResultSelector": {
-                    "TrainingJobName.$": "$.TrainingJobName",
-                    "TrainingJobArn.$": "$.TrainingJobArn",
-                    "TrainingJobStatus.$": "$.TrainingJobStatus",
-                },
-                "ResultPath": f"$.{RESULT_KEYS[TRAIN_STEP]}",
-            },
-        )
-        # Throttling and transient service errors; a job that exists already (same name) is not created twice.
-        state.add_retry(
-            errors=["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
-            interval=cdk.Duration.seconds(30),
-            max_attempts=3,
-            backoff_rate=2,
-        )
-        return state
-
-    def register(self, training: ResolvedTraining) -> tasks.CallAwsService:
-        """CreateModelPackage in the pipeline's group, pending approval, served by the model's hosting image."""
-        hosting = training.hosting
-        config = training.config
-        state = tasks.CallAwsService(
-            self.scope,
-            "Register",
-            service="sagemaker",
-            action="createModelPackage",
-            iam_resources=model_package_arns(self.group),
-            parameters={
-                "ModelPackageGroupName": self.group,
-                "ModelPackageDescription": sfn.JsonPath.format(
-                    f"Fine-tuned {config.model_id}@{config.version} by training job {{}}",
-                    sfn.JsonPath.string_at("$.training.TrainingJobName"),
-                ),
-                "ModelApprovalStatus": "PendingManualApproval",
-                "ClientToken": sfn.JsonPath.string_at("$.prepared.clientToken"),
-                "InferenceSpecification": {
-                    "Containers": [
-                        {
-                            "Image": hosting.image_uri,
-                            "Environment": hosting.environment,
-                            "ModelDataSource": {
-                                "S3DataSource": sfn.JsonPath.object_at("$.evaluation.modelData"),
-                            },
-                        }
-                    ],
-                    "SupportedRealtimeInferenceInstanceTypes": [config.serving_instance_type],
-                    "SupportedContentTypes": [hosting.payload.content_type or "application/json"],
-                    "SupportedResponseMIMETypes": [hosting.payload.accept or "application/json"],
-                },
-                "ModelMetrics": {"ModelQuality": {"Statistics": sfn.JsonPath.object_at("$.evaluation.report")}},
-                "CustomerMetadataProperties": sfn.JsonPath.object_at("$.evaluation.metadata"),
-            },
-            result_selector={"ModelPackageArn": sfn.JsonPath.string_at("$.ModelPackageArn")},
-            result_path=f"$.{RESULT_KEYS['Register']}",
-        )
-        state.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=3, backoff_rate=2)
-        return state
+def integration_arn(integration: str) -> str:
+    """The Resource of a Task state calling a service integration, e.g. ``sns:publish`` ->
+    ``arn:<partition>:states:::sns:publish`` ("Integrating services with Step Functions", developer guide)."""
+    return f"arn:{cdk.Aws.PARTITION}:states:::{integration}"
 
 
 def model_package_arns(group: str) -> list[str]:
@@ -337,3 +75,302 @@ def model_package_arns(group: str) -> list[str]:
     ``...:model-package-group/<group>`` and ``...:model-package/<group>/*`` in the stack's region and account."""
     prefix = f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
     return [f"{prefix}:model-package-group/{group}", f"{prefix}:model-package/{group}/*"]
+
+
+def pipeline_definition(
+    *,
+    comment: str,
+    functions: PipelineFunctions,
+    training: ResolvedTraining,
+    training_role_arn: str,
+    model_package_group_name: str,
+    topic_arn: str,
+) -> dict[str, Any]:
+    """The state machine's Amazon States Language document (JSONPath), its ARNs CloudFormation tokens.
+
+    ``training_role_arn``: the only role the Train state passes to SageMaker; ``model_package_group_name``: where
+    Register creates a version (PendingManualApproval); ``topic_arn``: where Notify publishes every outcome.
+    """
+    group = model_package_group_name
+    return {
+        "Comment": comment,
+        "StartAt": "CheckInput",
+        "States": {
+            **_checks(functions, group),
+            TRAIN_STEP: _train(training_role_arn),
+            "Evaluate": _lambda_task(
+                functions.evaluate.function.function_arn,
+                parameters={"trainingJobName.$": "$.training.TrainingJobName"},
+                result_path=f"$.{RESULT_KEYS['Evaluate']}",
+                next_state="ModelAccepted?",
+            ),
+            **_unless_refused(
+                "ModelAccepted?",
+                result=RESULT_KEYS["Evaluate"],
+                refused=("Rejected", "REJECTED", "rejected the model"),
+                accepted="Register",
+                group=group,
+            ),
+            "Register": _register(training, group),
+            "Registered": _outcome(
+                SUCCEEDED,
+                "none",
+                "States.Format('Registered {} (PendingManualApproval) from training job {}. {}', "
+                "$.registered.ModelPackageArn, $.training.TrainingJobName, $.evaluation.reason)",
+                "GenAI kit fine-tuning succeeded: model pending approval",
+                group,
+            ),
+            **_failure_states(functions, group),
+            **_ending(topic_arn),
+        },
+    }
+
+
+def _checks(functions: PipelineFunctions, group: str) -> dict[str, Any]:
+    """CheckInput, Prepare and ValidateDataset, each followed by the choice that refuses a bad input or dataset."""
+    return {
+        # The first state: the function's event is the execution input itself (no Parameters, so no path can fail
+        # and the input cannot grow past Step Functions' 256 KiB), and its result replaces the input, so every
+        # later state reads an object the check returned.
+        "CheckInput": _lambda_task(
+            functions.check_input.function.function_arn,
+            result_selector={f"{RESULT_KEYS['CheckInput']}.$": "$"},
+            # Its error output replaces the input likewise (a path such as $.error cannot be set on an array or a
+            # string), then moves to $.error like every step's.
+            catch=_catch("CheckInputErrored", result_path="$"),
+            next_state="InputAccepted?",
+        ),
+        "CheckInputErrored": {"Type": "Pass", "Parameters": {"error.$": "$"}, "Next": DESCRIBE_FAILURE},
+        **_unless_refused(
+            "InputAccepted?",
+            result=RESULT_KEYS["CheckInput"],
+            refused=("InputRefused", "FAILED", "refused its input"),
+            accepted="Prepare",
+            group=group,
+        ),
+        "Prepare": _lambda_task(
+            functions.prepare.function.function_arn,
+            parameters={
+                "input.$": f"$.{RESULT_KEYS['CheckInput']}.input",
+                "execution": {"name.$": "$$.Execution.Name", "id.$": "$$.Execution.Id"},
+            },
+            result_path=f"$.{RESULT_KEYS['Prepare']}",
+            next_state="ValidateDataset",
+        ),
+        "ValidateDataset": _lambda_task(
+            functions.validate_dataset.function.function_arn,
+            parameters={"bucket.$": "$.prepared.dataset.bucket", "prefix.$": "$.prepared.dataset.prefix"},
+            result_path=f"$.{RESULT_KEYS['ValidateDataset']}",
+            next_state="DatasetAccepted?",
+        ),
+        **_unless_refused(
+            "DatasetAccepted?",
+            result=RESULT_KEYS["ValidateDataset"],
+            refused=("DatasetRefused", "FAILED", "refused the dataset"),
+            accepted=TRAIN_STEP,
+            group=group,
+        ),
+    }
+
+
+def _train(training_role_arn: str) -> dict[str, Any]:
+    """CreateTrainingJob.sync with the full API shape (the CDK task lacks checkpoints, spot, isolation...)."""
+    parameters: dict[str, Any] = {f"{name}.$": f"$.prepared.request.{name}" for name in TRAINING_JOB_FIELDS}
+    # Fixed here, not taken from the Lambda's output: the state machine can pass this role and no other.
+    parameters["RoleArn"] = training_role_arn
+    return {
+        "Type": "Task",
+        "Resource": integration_arn("sagemaker:createTrainingJob.sync"),
+        "Parameters": parameters,
+        "ResultSelector": {
+            "TrainingJobName.$": "$.TrainingJobName",
+            "TrainingJobArn.$": "$.TrainingJobArn",
+            "TrainingJobStatus.$": "$.TrainingJobStatus",
+        },
+        "ResultPath": f"$.{RESULT_KEYS[TRAIN_STEP]}",
+        # Throttling and transient service errors; a job that exists already (same name) is not created twice.
+        "Retry": [
+            {
+                "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
+                "IntervalSeconds": 30,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+            }
+        ],
+        "Catch": _catch(DESCRIBE_FAILURE),
+        "Next": "Evaluate",
+    }
+
+
+def _register(training: ResolvedTraining, group: str) -> dict[str, Any]:
+    """CreateModelPackage in the pipeline's group, pending approval, served by the model's hosting image."""
+    hosting, config = training.hosting, training.config
+    description = _literal(f"Fine-tuned {config.model_id}@{config.version} by training job ")
+    return {
+        "Type": "Task",
+        "Resource": integration_arn("aws-sdk:sagemaker:createModelPackage"),
+        "Parameters": {
+            "ModelPackageGroupName": group,
+            "ModelPackageDescription.$": f"States.Format('{description}{{}}', $.training.TrainingJobName)",
+            "ModelApprovalStatus": "PendingManualApproval",
+            "ClientToken.$": "$.prepared.clientToken",
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": hosting.image_uri,
+                        "Environment": dict(hosting.environment),
+                        "ModelDataSource": {"S3DataSource.$": "$.evaluation.modelData"},
+                    }
+                ],
+                "SupportedRealtimeInferenceInstanceTypes": [config.serving_instance_type],
+                "SupportedContentTypes": [hosting.payload.content_type or "application/json"],
+                "SupportedResponseMIMETypes": [hosting.payload.accept or "application/json"],
+            },
+            "ModelMetrics": {"ModelQuality": {"Statistics.$": "$.evaluation.report"}},
+            "CustomerMetadataProperties.$": "$.evaluation.metadata",
+        },
+        "ResultSelector": {"ModelPackageArn.$": "$.ModelPackageArn"},
+        "ResultPath": f"$.{RESULT_KEYS['Register']}",
+        "Retry": [{"ErrorEquals": ["SageMaker.ThrottlingException"], "MaxAttempts": 3, "BackoffRate": 2}],
+        "Catch": _catch(DESCRIBE_FAILURE),
+        "Next": "Registered",
+    }
+
+
+def _failure_states(functions: PipelineFunctions, group: str) -> dict[str, Any]:
+    """A step's error, caught at $.error, described in one line by a Lambda that receives the whole state."""
+    return {
+        DESCRIBE_FAILURE: _lambda_task(
+            functions.describe_failure.function.function_arn,
+            # No Parameters: the function's event is the whole state.
+            result_path="$.failure",
+            # Describing failed too: the error output itself, which always exists, still tells what happened.
+            catch=_catch("FailureNotDescribed", result_path=None),
+            next_state="StepFailed",
+        ),
+        # Error names of the execution are the kit's own: "States.*" names are reserved for Step Functions.
+        "StepFailed": _outcome(
+            "FAILED",
+            "$.failure.error",
+            "$.failure.reason",
+            "States.Format('GenAI kit fine-tuning failed at {}', $.failure.step)",
+            group,
+        ),
+        "FailureNotDescribed": _outcome(
+            "FAILED",
+            "PipelineError",
+            "States.JsonToString($.error)",
+            "GenAI kit fine-tuning failed (pipeline error)",
+            group,
+        ),
+    }
+
+
+def _ending(topic_arn: str) -> dict[str, Any]:
+    """Publish the outcome, then end in Succeeded or Failed with the outcome's error and reason."""
+    return {
+        NOTIFY: {
+            "Type": "Task",
+            "Resource": integration_arn("sns:publish"),
+            "Parameters": {"TopicArn": topic_arn, "Message.$": "$.outcome", "Subject.$": "$.outcome.subject"},
+            "ResultPath": DISCARD,
+            "Retry": [{"ErrorEquals": ["SNS.ThrottledException", "SNS.InternalErrorException"], "MaxAttempts": 3}],
+            # An error output must have "Error" and should have "Cause" (Amazon States Language): the whole of it,
+            # as text.
+            "Catch": _catch("NotificationFailed"),
+            "Next": "OutcomeSucceeded?",
+        },
+        "NotificationFailed": {
+            "Type": "Fail",
+            "Error": "NotificationFailed",
+            "CausePath": "States.JsonToString($.error)",
+        },
+        "OutcomeSucceeded?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.outcome.status", "StringEquals": SUCCEEDED, "Next": "Succeeded"}],
+            "Default": "Failed",
+        },
+        "Succeeded": {"Type": "Succeed"},
+        "Failed": {"Type": "Fail", "ErrorPath": "$.outcome.error", "CausePath": "$.outcome.reason"},
+    }
+
+
+def _lambda_task(
+    function_arn: str,
+    *,
+    next_state: str,
+    parameters: dict[str, Any] | None = None,
+    result_selector: dict[str, str] | None = None,
+    result_path: str | None = None,
+    catch: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Task invoking the function itself (its Resource the function's ARN): the state's result is the function's
+    response, retried on Lambda's transient errors, caught to DescribeFailure at $.error unless ``catch`` says."""
+    state: dict[str, Any] = {"Type": "Task", "Resource": function_arn}
+    if parameters is not None:
+        state["Parameters"] = parameters
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    state["Retry"] = [LAMBDA_RETRY]
+    state["Catch"] = catch if catch is not None else _catch(DESCRIBE_FAILURE)
+    state["Next"] = next_state
+    return state
+
+
+def _catch(next_state: str, result_path: str | None = "$.error") -> list[dict[str, Any]]:
+    """Catch every error (``States.ALL``), its output at ``result_path`` (None: discarded), and go to ``next_state``."""
+    return [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": DISCARD if result_path is None else result_path,
+            "Next": next_state,
+        }
+    ]
+
+
+def _unless_refused(
+    state_id: str, *, result: str, refused: tuple[str, str, str], accepted: str, group: str
+) -> dict[str, dict[str, Any]]:
+    """A Choice going on to ``accepted`` unless the step's result at ``$.<result>`` says ``ok: false``, and the
+    outcome it goes to then: ``refused`` gives that state's name, its status and what the subject says happened."""
+    refused_state, status, happened = refused
+    return {
+        state_id: {
+            "Type": "Choice",
+            "Choices": [{"Variable": f"$.{result}.ok", "BooleanEquals": False, "Next": refused_state}],
+            "Default": accepted,
+        },
+        refused_state: _outcome(
+            status, f"$.{result}.error", f"$.{result}.reason", f"GenAI kit fine-tuning {happened}", group
+        ),
+    }
+
+
+def _outcome(status: str, error: str, reason: str, subject: str, group: str) -> dict[str, Any]:
+    """A Pass state recording how the execution ends, at $.outcome, for the notification and the final state."""
+
+    def field(name: str, value: str) -> dict[str, str]:
+        # A path or an intrinsic function is evaluated ("name.$"), anything else is a literal.
+        return {f"{name}.$": value} if value.startswith(("$", "States.")) else {name: value}
+
+    return {
+        "Type": "Pass",
+        "Parameters": {
+            "status": status,
+            **field("error", error),
+            **field("reason", reason),
+            **field("subject", subject),
+            "pipeline": group,
+            "execution.$": "$$.Execution.Id",
+        },
+        "ResultPath": "$.outcome",
+        "Next": NOTIFY,
+    }
+
+
+def _literal(text: str) -> str:
+    """``text`` as a string literal inside an intrinsic function: its reserved characters ' { } and \\ escaped
+    with a backslash ("Intrinsic functions", Step Functions developer guide)."""
+    return re.sub(r"([\\'{}])", r"\\\1", text)
