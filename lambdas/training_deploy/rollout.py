@@ -1,4 +1,5 @@
-"""Roll an approved version out: its model and endpoint config, then the endpoint created or updated blue/green.
+"""Roll an approved version out: its model and endpoint config (:mod:`lambdas.training_deploy.endpoint_config`), then
+the endpoint created or updated blue/green (:mod:`lambdas.training_deploy.deployment`), and the topic told.
 
 A version whose model data is missing or unreadable (:mod:`lambdas.training_deploy.model_data`) is refused before
 anything is created.
@@ -11,26 +12,23 @@ re-raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from time import monotonic, sleep
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
-from lambdas.training_deploy.endpoint import (
-    ROLLOUT_TARGET_TAG,
-    already_exists,
-    config_name,
-    describe_endpoint,
-    endpoint_versions,
-    not_found,
-    rollout_target,
-    set_rollout_target,
-    uses,
+from lambdas.training_deploy.deployment import (
+    REPLACED_STATUSES,
+    Attempt,
+    RolloutError,
+    Status,
+    replace_endpoint,
+    switch_endpoint,
 )
+from lambdas.training_deploy.endpoint import config_name, describe_endpoint, endpoint_versions, uses
+from lambdas.training_deploy.endpoint_config import clean_up, ensure_endpoint_config, ensure_model
 from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.model_data import model_data_problems
 from lambdas.training_deploy.notifications import notify, retried_then_kept
@@ -39,11 +37,9 @@ from lambdas.training_deploy.settings import Environment
 logger = Logger()
 metrics = Metrics()
 
-VARIANT_NAME = "AllTraffic"
 APPROVED = "Approved"
 REJECTED = "Rejected"
 
-Status = Literal["CREATING", "RECREATING", "UPDATING", "UNCHANGED"]
 # The subject of each result's notification; UNCHANGED (a redelivered event) notifies nothing.
 SUBJECTS = {
     "CREATING": "GenAI kit rollout to {endpoint} started",
@@ -52,21 +48,6 @@ SUBJECTS = {
     "REFUSED": "GenAI kit rollout to {endpoint} refused: model data",
     "SUPERSEDED": "GenAI kit rollout to {endpoint} skipped: a newer version is served",
 }
-# SageMaker allows only DeleteEndpoint on a Failed endpoint; these are the states in which the function replaces it.
-REPLACED_STATUSES = ("Failed", "Deleting")
-# How often the function looks whether the endpoint it deleted is gone.
-DELETION_POLL_SECONDS = 10
-
-
-class RolloutError(RuntimeError):
-    """The approved version cannot be rolled out; the message says why and what was left unchanged."""
-
-
-@dataclass
-class Attempt:
-    """What one invocation did to the endpoint, for the notification if it fails later."""
-
-    endpoint_state: str
 
 
 def on_package_state_change(detail: PackageDetail, env: Environment, *, wait_seconds: float = 0) -> dict[str, Any]:
@@ -248,201 +229,3 @@ def _result(
         "endpoint": env.endpoint_name,
         **fields,
     }
-
-
-def ensure_model(name: str, package_arn: str, env: Environment) -> bool:
-    """Create the model from the package unless it exists; True when this call created it."""
-    sagemaker = client("sagemaker")
-    if _exists(lambda: sagemaker.describe_model(ModelName=name)):
-        return False
-    return _create(
-        lambda: sagemaker.create_model(
-            ModelName=name,
-            ExecutionRoleArn=env.execution_role_arn,
-            # Image, environment and weights come from the package's inference specification.
-            Containers=[{"ModelPackageName": package_arn}],
-            EnableNetworkIsolation=True,
-            Tags=_tags(env, package_arn),
-        )
-    )
-
-
-def ensure_endpoint_config(name: str, env: Environment) -> bool:
-    """Create the endpoint config for the model unless it exists; True when this call created it."""
-    sagemaker = client("sagemaker")
-    if _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)):
-        return False
-    return _create(
-        lambda: sagemaker.create_endpoint_config(EndpointConfigName=name, **endpoint_config_request(name, env))
-    )
-
-
-def endpoint_config_request(model_name: str, env: Environment) -> dict[str, Any]:
-    """CreateEndpointConfig's arguments besides the name: one inf2 variant, KMS and data capture."""
-    variant: dict[str, Any] = {
-        "VariantName": VARIANT_NAME,
-        "ModelName": model_name,
-        "InstanceType": env.instance_type,
-        "InitialInstanceCount": env.instance_count,
-        "InitialVariantWeight": 1.0,
-        # Neuron containers compile the model at start-up: allow the full download and health check time.
-        "ModelDataDownloadTimeoutInSeconds": env.model_data_download_timeout,
-        "ContainerStartupHealthCheckTimeoutInSeconds": env.container_startup_health_check_timeout,
-    }
-    if env.volume_size_gb is not None:
-        variant["VolumeSizeInGB"] = env.volume_size_gb
-    return {
-        "ProductionVariants": [variant],
-        "KmsKeyId": env.kms_key_arn,
-        "DataCaptureConfig": {
-            "EnableCapture": env.data_capture_enabled,
-            "InitialSamplingPercentage": env.data_capture_sampling_percentage,
-            "DestinationS3Uri": env.data_capture_uri,
-            "KmsKeyId": env.kms_key_arn,
-            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
-        },
-        "Tags": _tags(env),
-    }
-
-
-def deployment_config(env: Environment) -> dict[str, Any]:
-    """Blue/green, all at once after the bake time, rolled back by any of the endpoint's alarms."""
-    return {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": env.wait_interval_seconds},
-            "TerminationWaitInSeconds": env.termination_wait_seconds,
-            "MaximumExecutionTimeoutInSeconds": env.maximum_execution_timeout_seconds,
-        },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in env.rollback_alarms]},
-    }
-
-
-def switch_endpoint(config_name: str, endpoint: dict[str, Any] | None, env: Environment) -> Status:
-    """Create the endpoint on the config, or update it (InService, described just before) blue/green.
-
-    Either way the endpoint is tagged with the config as its rollout target first, so that its state change events
-    tell :mod:`lambdas.training_deploy.outcome` whether SageMaker completed the rollout or rolled it back.
-    """
-    sagemaker = client("sagemaker")
-    target = {"Key": ROLLOUT_TARGET_TAG, "Value": config_name}
-    if endpoint is None:
-        try:
-            sagemaker.create_endpoint(
-                EndpointName=env.endpoint_name,
-                EndpointConfigName=config_name,
-                DeploymentConfig=deployment_config(env),
-                Tags=[*_tags(env), target],
-            )
-        except ClientError as error:
-            # A concurrent delivery of the same event created it first: fine if it is on this config.
-            if not already_exists(error) or not uses(describe_endpoint(env.endpoint_name), config_name):
-                raise
-            return "UNCHANGED"
-        return "CREATING"
-    endpoint_arn = endpoint["EndpointArn"]
-    previous = rollout_target(endpoint_arn)
-    set_rollout_target(endpoint_arn, config_name)
-    try:
-        sagemaker.update_endpoint(
-            EndpointName=env.endpoint_name, EndpointConfigName=config_name, DeploymentConfig=deployment_config(env)
-        )
-    except Exception:
-        # SageMaker did not start this rollout: leave the tag as it was, or its outcome would be misreported.
-        try:
-            set_rollout_target(endpoint_arn, previous)
-        except ClientError:
-            logger.exception("could not restore the rollout target tag", extra={"previous": previous})
-        raise
-    return "UPDATING"
-
-
-def replace_endpoint(
-    config_name: str, endpoint: dict[str, Any], env: Environment, *, attempt: Attempt, wait_seconds: float
-) -> Status:
-    """Delete a Failed endpoint (or wait for one being deleted) and create it on the config.
-
-    DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint, and CreateEndpoint refuses the name
-    until the deletion is over, so the function waits up to ``wait_seconds``; past that it raises, and handling the
-    event again (a retry) finds the endpoint gone or still Deleting and goes on from there.
-    """
-    sagemaker = client("sagemaker")
-    if endpoint.get("EndpointStatus") == "Failed":
-        try:
-            sagemaker.delete_endpoint(EndpointName=env.endpoint_name)
-        except ClientError as error:
-            if not not_found(error):
-                raise
-        attempt.endpoint_state = (
-            f"endpoint {env.endpoint_name} was Failed ({endpoint.get('FailureReason') or 'no FailureReason given'}) "
-            f"and has been deleted; it is created with {config_name} when the event is handled again"
-        )
-        logger.info("deleted the Failed endpoint", extra={"failureReason": endpoint.get("FailureReason")})
-    if not wait_until_deleted(env.endpoint_name, wait_seconds):
-        raise RolloutError(f"endpoint {env.endpoint_name} is still being deleted after {wait_seconds:.0f} s")
-    return "RECREATING" if switch_endpoint(config_name, None, env) == "CREATING" else "UNCHANGED"
-
-
-def wait_until_deleted(name: str, wait_seconds: float) -> bool:
-    """Whether the endpoint is no longer Deleting (or still Failed just after DeleteEndpoint), normally gone.
-
-    Looks every ten seconds for at most ``wait_seconds`` (once when 0). An endpoint in another state was created
-    again meanwhile (a concurrent delivery of the event): CreateEndpoint then reports it as existing.
-    """
-    deadline = monotonic() + wait_seconds
-    while (endpoint := describe_endpoint(name)) is not None and endpoint.get("EndpointStatus") in REPLACED_STATUSES:
-        if monotonic() + DELETION_POLL_SECONDS > deadline:
-            return False
-        sleep(DELETION_POLL_SECONDS)
-    return True
-
-
-def clean_up(created: list[tuple[str, str]], env: Environment) -> None:
-    """Delete what this invocation created, newest first, unless the endpoint already uses it."""
-    if not created:
-        return
-    try:
-        endpoint = describe_endpoint(env.endpoint_name)
-    except ClientError:
-        logger.exception("cannot tell whether the endpoint uses the new resources; kept them", extra={"kept": created})
-        return
-    sagemaker = client("sagemaker")
-    for kind, name in reversed(created):
-        if uses(endpoint, name):
-            continue
-        try:
-            if kind == "endpoint-config":
-                sagemaker.delete_endpoint_config(EndpointConfigName=name)
-            else:
-                sagemaker.delete_model(ModelName=name)
-            logger.info("deleted after the failed rollout", extra={"kind": kind, "resource": name})
-        except ClientError:
-            logger.exception("could not delete after the failed rollout", extra={"kind": kind, "resource": name})
-
-
-def _exists(describe: Any) -> bool:
-    try:
-        describe()
-    except ClientError as error:
-        if not_found(error):
-            return False
-        raise
-    return True
-
-
-def _create(create: Any) -> bool:
-    """Run a create call; a concurrent delivery that created the same name first is not an error."""
-    try:
-        create()
-    except ClientError as error:
-        if already_exists(error):
-            return False
-        raise
-    return True
-
-
-def _tags(env: Environment, package_arn: str | None = None) -> list[dict[str, str]]:
-    tags = dict(env.tags)
-    if package_arn is not None:
-        tags["genai-kit:model-package"] = package_arn[-256:]
-    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]

@@ -22,11 +22,12 @@ from moto.sagemaker.models import FakeEndpointConfig, sagemaker_backends
 from moto.sns.models import sns_backends
 
 from lambdas.shared.aws import client
-from lambdas.training_deploy import rollout
+from lambdas.training_deploy import deployment
+from lambdas.training_deploy.deployment import RolloutError, deployment_config
 from lambdas.training_deploy.events import EndpointDetail, PackageDetail
 from lambdas.training_deploy.handler import UnexpectedEventError, handler
 from lambdas.training_deploy.outcome import on_endpoint_state_change
-from lambdas.training_deploy.rollout import RolloutError, deployment_config, on_package_state_change
+from lambdas.training_deploy.rollout import on_package_state_change
 from lambdas.training_deploy.settings import Environment, environment
 from tests.lambdas.conftest import ARTIFACTS_BUCKET, DATASETS_BUCKET, REGION
 from tests.lambdas.fakes import FakeLambdaContext
@@ -581,14 +582,14 @@ def test_endpoint_being_deleted_is_waited_for_then_created(account: Account, mon
 
     monkeypatch.setattr(client("sagemaker"), "describe_endpoint", describe_endpoint)
     sleeps: list[float] = []
-    monkeypatch.setattr("lambdas.training_deploy.rollout.sleep", sleeps.append)
+    monkeypatch.setattr("lambdas.training_deploy.deployment.sleep", sleeps.append)
 
     # WHEN v2 is approved with time to wait
     result = on_package_state_change(account.set_status(account.register(), "Approved"), account.env, wait_seconds=60)
 
     # THEN the function waited one poll and created the endpoint on v2
     assert result["status"] == "RECREATING"
-    assert sleeps == [rollout.DELETION_POLL_SECONDS]
+    assert sleeps == [deployment.DELETION_POLL_SECONDS]
     assert "DeleteEndpoint" not in account.calls
     assert account.endpoint_config_name() == "genai-kit-dev-ft-v2"
     assert result["reason"].startswith(
