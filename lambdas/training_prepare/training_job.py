@@ -221,7 +221,7 @@ def merge_hyperparameters(
         raise PrepareError("HyperparameterInvalid", f"hyperparameters: {error}") from None
     merged = {**spec.default_hyperparameters, **configured, **checked}
     for name, value in merged.items():
-        # Sent JSON-encoded (see training_job_request), which adds quotes and escapes.
+        # Sent JSON-encoded (see _encoded_hyperparameters), which adds quotes and escapes.
         if len(json.dumps(value)) > HYPERPARAMETER_VALUE_MAX:
             raise PrepareError(
                 "HyperparameterInvalid",
@@ -280,19 +280,58 @@ def training_job_request(
 ) -> dict[str, Any]:
     """The full CreateTrainingJob request, shaped like the SageMaker SDK's JumpStartEstimator sends it."""
     artifacts = f"s3://{env.artifacts_bucket}"
+    return {
+        "TrainingJobName": job_name,
+        "RoleArn": env.training_role_arn,
+        "AlgorithmSpecification": {
+            "TrainingImage": spec.image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": m.name, "Regex": m.regex} for m in spec.metric_definitions],
+        },
+        "HyperParameters": _encoded_hyperparameters(spec, hyperparameters, instance_count),
+        "InputDataConfig": _channels(spec, dataset_uri, accept_eula),
+        "OutputDataConfig": {
+            "S3OutputPath": f"{artifacts}/{env.output_prefix}",
+            "KmsKeyId": env.kms_key_arn,
+            "CompressionType": "NONE" if spec.disable_output_compression else "GZIP",
+        },
+        "ResourceConfig": _resource_config(spec, settings, env, instance_count),
+        "StoppingCondition": _stopping_condition(spec, settings),
+        "EnableNetworkIsolation": spec.enable_network_isolation,
+        "EnableInterContainerTrafficEncryption": spec.encrypt_inter_container_traffic,
+        "EnableManagedSpotTraining": settings.spot,
+        "CheckpointConfig": {
+            "S3Uri": f"{artifacts}/{env.checkpoint_prefix}{job_name}/",
+            "LocalPath": CHECKPOINT_LOCAL_PATH,
+        },
+        "Environment": _environment(spec, env, accept_eula),
+    }
+
+
+def _encoded_hyperparameters(
+    spec: TrainingSpec, hyperparameters: dict[str, str], instance_count: int
+) -> dict[str, str]:
+    """HyperParameters: the checked ones and the container's, each value JSON-encoded."""
     container_hyperparameters = dict(spec.container_hyperparameters)
     if instance_count > 1:
         # Multi-node: SageMaker launches the script with torch distributed over the instances (EFA between them).
         container_hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
     # Like the SDK, every hyperparameter value is sent JSON-encoded; the training toolkit decodes it.
-    encoded = {name: json.dumps(value) for name, value in {**hyperparameters, **container_hyperparameters}.items()}
+    return {name: json.dumps(value) for name, value in {**hyperparameters, **container_hyperparameters}.items()}
 
+
+def _environment(spec: TrainingSpec, env: PrepareEnvironment, accept_eula: bool) -> dict[str, str]:
+    """Environment: the spec's, the EULA acceptance of a gated model, and the Neuron compile cache."""
     environment = dict(spec.environment)
     if spec.accept_eula_required and accept_eula:
         environment["accept_eula"] = "true"
     # Neuron compiles the model graph on first run; a shared S3 cache makes later jobs skip that.
-    environment["NEURON_COMPILE_CACHE_URL"] = f"{artifacts}/{env.compile_cache_prefix}"
+    environment["NEURON_COMPILE_CACHE_URL"] = f"s3://{env.artifacts_bucket}/{env.compile_cache_prefix}"
+    return environment
 
+
+def _channels(spec: TrainingSpec, dataset_uri: str, accept_eula: bool) -> list[dict[str, Any]]:
+    """InputDataConfig: the dataset, the training script and, when the spec has them, the base model's weights."""
     channels: list[dict[str, Any]] = [
         _channel("training", dataset_uri),
         _channel("code", spec.script_uri),
@@ -302,7 +341,13 @@ def training_job_request(
         if spec.accept_eula_required:
             model["DataSource"]["S3DataSource"]["ModelAccessConfig"] = {"AcceptEula": accept_eula}
         channels.append(model)
+    return channels
 
+
+def _resource_config(
+    spec: TrainingSpec, settings: PipelineSettings, env: PrepareEnvironment, instance_count: int
+) -> dict[str, Any]:
+    """ResourceConfig: instances, their volume (KMS-encrypted unless local storage) and the warm pool."""
     resource: dict[str, Any] = {
         "InstanceType": spec.instance_type,
         "InstanceCount": instance_count,
@@ -312,40 +357,18 @@ def training_job_request(
         resource["VolumeKmsKeyId"] = env.kms_key_arn
     if settings.warm_pool_seconds:
         resource["KeepAlivePeriodInSeconds"] = settings.warm_pool_seconds
+    return resource
 
+
+def _stopping_condition(spec: TrainingSpec, settings: PipelineSettings) -> dict[str, int]:
+    """StoppingCondition, in seconds: MaxRuntimeInSeconds and, with spot, MaxWaitTimeInSeconds (wait plus run)."""
     max_runtime = settings.max_runtime_seconds or spec.max_run_seconds or DEFAULT_MAX_RUNTIME_SECONDS
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": max_runtime}
     if settings.spot:
         stopping["MaxWaitTimeInSeconds"] = settings.spot_max_wait_seconds or min(
             2 * max_runtime, MAX_WAIT_LIMIT_SECONDS
         )
-
-    return {
-        "TrainingJobName": job_name,
-        "RoleArn": env.training_role_arn,
-        "AlgorithmSpecification": {
-            "TrainingImage": spec.image_uri,
-            "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": m.name, "Regex": m.regex} for m in spec.metric_definitions],
-        },
-        "HyperParameters": encoded,
-        "InputDataConfig": channels,
-        "OutputDataConfig": {
-            "S3OutputPath": f"{artifacts}/{env.output_prefix}",
-            "KmsKeyId": env.kms_key_arn,
-            "CompressionType": "NONE" if spec.disable_output_compression else "GZIP",
-        },
-        "ResourceConfig": resource,
-        "StoppingCondition": stopping,
-        "EnableNetworkIsolation": spec.enable_network_isolation,
-        "EnableInterContainerTrafficEncryption": spec.encrypt_inter_container_traffic,
-        "EnableManagedSpotTraining": settings.spot,
-        "CheckpointConfig": {
-            "S3Uri": f"{artifacts}/{env.checkpoint_prefix}{job_name}/",
-            "LocalPath": CHECKPOINT_LOCAL_PATH,
-        },
-        "Environment": environment,
-    }
+    return stopping
 
 
 def _channel(name: str, uri: str) -> dict[str, Any]:
