@@ -88,21 +88,25 @@ class KitStage(cdk.Stage):
         if self.api is not None and self.inference is not None:
             # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
             self.api.add_stack_dependency(self.inference)
+        self.monitoring = self._monitoring(config)
+
+        for key, value in config.resource_tags.items():
+            cdk.Tags.of(self).add(key, value)
+
+    def _monitoring(self, config: ResolvedStage) -> MonitoringStack:
+        """The dashboard, alarms and budget over what the other stacks of the stage expose."""
         training_pipeline = self.training.pipeline if self.training is not None else None
-        self.monitoring = MonitoringStack(
+        return MonitoringStack(
             self,
             MONITORING,
-            names=names,
-            monitoring=settings.monitoring,
+            names=config.names,
+            monitoring=config.settings.monitoring,
             foundation=self.foundation,
             inference=self.inference,
-            bedrock_model_ids=[model.id for model in settings.bedrock.models],
+            bedrock_model_ids=[model.id for model in config.settings.bedrock.models],
             api=self.api.api if self.api is not None else None,
             api_router=self.api.function if self.api is not None else None,
             training_pipeline=training_pipeline.state_machine if training_pipeline is not None else None,
             training_job_prefix=training_pipeline.job_prefix if training_pipeline is not None else None,
             description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
         )
-
-        for key, value in config.resource_tags.items():
-            cdk.Tags.of(self).add(key, value)
