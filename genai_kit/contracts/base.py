@@ -9,11 +9,13 @@ function at start-up with the variable's name, before it handles an event.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -74,6 +76,22 @@ class FunctionEnvironment(BaseModel):
     def contract_name(cls) -> str:
         """The function the contract belongs to, for messages: its module's name (``api_router``)."""
         return cls.__module__.rsplit(".", 1)[-1]
+
+
+Contract = TypeVar("Contract", bound=FunctionEnvironment)
+
+
+def environment_reader(contract: type[Contract]) -> functools._lru_cache_wrapper[Contract]:
+    """A function's reader of its own environment: parses ``os.environ`` with ``contract`` on the first call and
+    returns that instance afterwards (once per execution environment; tests start over with ``.cache_clear()``).
+
+    Raises ``ValueError`` naming the variable, as ``FunctionEnvironment.from_environment`` does."""
+
+    @functools.cache
+    def environment() -> Contract:
+        return contract.from_environment(os.environ)
+
+    return environment
 
 
 def _is_text(model: type[BaseModel], name: str) -> bool:

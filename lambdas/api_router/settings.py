@@ -6,15 +6,11 @@ environment fails at start-up with the variable's name, before the router accept
 
 from __future__ import annotations
 
-import os
-from functools import cache
-
 from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, RouterEnvironment
+from genai_kit.contracts.base import environment_reader
 
 __all__ = ["BedrockEmbeddingTarget", "BedrockTarget", "EndpointTarget", "RouterEnvironment", "settings"]
 
 
-@cache
-def settings() -> RouterEnvironment:
-    """The parsed environment (cached; tests reset it with ``settings.cache_clear()``)."""
-    return RouterEnvironment.from_environment(os.environ)
+# Parsed once per execution environment (tests start over with ``settings.cache_clear()``).
+settings = environment_reader(RouterEnvironment)

@@ -3,16 +3,12 @@ environment with its contract (``genai_kit.contracts.training_deploy``)."""
 
 from __future__ import annotations
 
-import os
-from functools import cache
-
+from genai_kit.contracts.base import environment_reader
 from genai_kit.contracts.training_deploy import DeployEnvironment
 
 # The handler's modules name it after what it is to them.
 Environment = DeployEnvironment
 
 
-@cache
-def environment() -> DeployEnvironment:
-    """The parsed environment (cached; tests reset it with ``environment.cache_clear()``)."""
-    return DeployEnvironment.from_environment(os.environ)
+# Parsed once per execution environment (tests start over with ``environment.cache_clear()``).
+environment = environment_reader(DeployEnvironment)

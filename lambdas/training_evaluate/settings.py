@@ -7,15 +7,11 @@ variable's name.
 
 from __future__ import annotations
 
-import os
-from functools import cache
-
+from genai_kit.contracts.base import environment_reader
 from genai_kit.contracts.training_evaluate import EvaluateEnvironment
 
 __all__ = ["EvaluateEnvironment", "environment"]
 
 
-@cache
-def environment() -> EvaluateEnvironment:
-    """The parsed environment (cached; tests reset it with ``environment.cache_clear()``)."""
-    return EvaluateEnvironment.from_environment(os.environ)
+# Parsed once per execution environment (tests start over with ``environment.cache_clear()``).
+environment = environment_reader(EvaluateEnvironment)

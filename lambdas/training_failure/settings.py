@@ -7,15 +7,11 @@ variable's name.
 
 from __future__ import annotations
 
-import os
-from functools import cache
-
+from genai_kit.contracts.base import environment_reader
 from genai_kit.contracts.training_failure import FailureEnvironment
 
 __all__ = ["FailureEnvironment", "environment"]
 
 
-@cache
-def environment() -> FailureEnvironment:
-    """The parsed environment (cached; tests reset it with ``environment.cache_clear()``)."""
-    return FailureEnvironment.from_environment(os.environ)
+# Parsed once per execution environment (tests start over with ``environment.cache_clear()``).
+environment = environment_reader(FailureEnvironment)

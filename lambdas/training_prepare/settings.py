@@ -11,6 +11,7 @@ import os
 from functools import cache
 from pathlib import Path
 
+from genai_kit.contracts.base import environment_reader
 from genai_kit.contracts.training_prepare import SETTINGS_FILE, PipelineSettings, PrepareEnvironment
 
 __all__ = ["SETTINGS_PATH_ENV", "PipelineSettings", "PrepareEnvironment", "environment", "load_settings"]
@@ -26,7 +27,5 @@ def load_settings() -> PipelineSettings:
     return PipelineSettings.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-@cache
-def environment() -> PrepareEnvironment:
-    """The parsed environment (cached; tests reset it with ``environment.cache_clear()``)."""
-    return PrepareEnvironment.from_environment(os.environ)
+# Parsed once per execution environment (tests start over with ``environment.cache_clear()``).
+environment = environment_reader(PrepareEnvironment)
