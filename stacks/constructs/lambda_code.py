@@ -13,8 +13,9 @@ retry and default configuration).
 
 No Docker, no network: the files are staged into a folder named by the digest of their paths, modes and
 contents under the system's temporary directory. The same content reuses the same folder (synth stays
-deterministic and fast); a new content replaces the function's previous folder, so none accumulate. The folder's
-name is the asset's hash (``AssetHashType.CUSTOM``): the CDK need not read and hash the files a second time.
+deterministic and fast); a new content replaces the function's previous folder (of the same checkout), so none
+accumulate. The folder's name is the asset's hash (``AssetHashType.CUSTOM``): the CDK need not read and hash the
+files a second time.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from aws_cdk import aws_lambda as lambda_
 
 from genai_kit.cdk_context import PROJECT_ROOT
 
-STAGING_ROOT = Path(tempfile.gettempdir()) / "genai-kit-lambda-assets"
+# One folder per checkout: a checkout replaces its own previous staging of a function, never another's that a
+# concurrent synth (another clone on the same CI machine) may be reading.
+STAGING_ROOT = (
+    Path(tempfile.gettempdir())
+    / "genai-kit-lambda-assets"
+    / hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:12]
+)
 _SKIPPED_NAMES = {"__pycache__"}
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
