@@ -21,8 +21,8 @@ REFERENCE_ENV = "KIT_JUMPSTART_REFERENCE_DIR"
 
 
 def reference_dir_path() -> Path:
-    """The JumpStart reference folder: $KIT_JUMPSTART_REFERENCE_DIR or <repo>/../shared/data/jumpstart."""
-    return Path(os.environ.get(REFERENCE_ENV) or REPO_ROOT.parent / "shared" / "data" / "jumpstart")
+    """The JumpStart reference folder: $KIT_JUMPSTART_REFERENCE_DIR or the repository's tests/data/jumpstart."""
+    return Path(os.environ.get(REFERENCE_ENV) or REPO_ROOT / "tests" / "data" / "jumpstart")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -34,7 +34,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _reference_models() -> list[tuple[str, str]]:
     manifest = reference_dir_path() / "models_manifest.json"
     if not manifest.is_file():
-        # Still collected: the reference_dir fixture then skips each of these tests with the reason.
+        # Still collected: the reference_dir fixture then fails each of these tests with the reason.
         return [("reference-folder-missing", "0")]
     return [(row["model_id"], row["version"]) for row in json.loads(manifest.read_text())]
 
@@ -57,17 +57,13 @@ def fake_aws_credentials() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """The reference specs (JumpStart's local-override layout), which are not part of the kit's tree.
+    """The reference specs (JumpStart's local-override layout, tests/data/jumpstart/README.md for provenance).
 
-    Where they are absent (a user's clone), the tests that need them are skipped with this reason, which
-    ``pytest -ra`` prints; the project's CI always has them beside the repository.
+    They are part of the repository, so a missing folder is an error, not a reason to skip the oracle.
     """
     path = reference_dir_path()
     if not (path / "models_manifest.json").is_file():
-        pytest.skip(
-            f"JumpStart reference folder not found at {path} (no models_manifest.json): "
-            f"set {REFERENCE_ENV} or place shared/data/jumpstart beside the repository"
-        )
+        pytest.fail(f"JumpStart reference folder not found at {path} (no models_manifest.json); see {REFERENCE_ENV}")
     return path
 
 
