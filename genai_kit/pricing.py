@@ -1,8 +1,8 @@
 """The kit's dated price table (``model_artifacts/pricing/prices.json``) and look-ups into it.
 
 Every price in the table was read from a public page on a known date; the table has no price it could not
-source. A look-up that finds nothing returns ``None`` and the caller says "no price in table": an estimate
-with a guessed price would be worse than none. Plain Python, for the ops CLI.
+source. A look-up that finds nothing returns ``None`` and the caller says "no published figure in the table": an
+estimate with a guessed price would be worse than none. Plain Python, for the ops CLI.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from genai_kit.cli import cost, outputs, preflight
+from genai_kit.cli import cost, cost_report, outputs, preflight
 from genai_kit.cli.assembly import DEFAULT_ASSEMBLY_DIR, bootstrap_requirement, stage_stacks
 from genai_kit.cli.aws import client_factory
 from genai_kit.cli.errors import CliError
@@ -65,5 +65,5 @@ def _cost(args: argparse.Namespace, config: Any, out: TextIO) -> int:
         stacks=stacks,
         table=load_price_table(),
     )
-    out.write((cost.render_json(result) if args.json else cost.render_text(result)) + "\n")
+    out.write((cost_report.render_json(result) if args.json else cost_report.render_text(result)) + "\n")
     return 0

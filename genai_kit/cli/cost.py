@@ -7,7 +7,8 @@
 - training (from the configuration): per hour of the configured training instances;
 - Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each model.
 
-Prices come only from ``model_artifacts/pricing/prices.json``; a missing one is shown as "no price in table".
+Prices come only from ``model_artifacts/pricing/prices.json``; a missing one is shown as "no published figure in
+the table" with the query that finds it, never guessed, and every price used is listed with its source and date.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from typing import Any
 
 from genai_kit.cli.assembly import SynthesizedStack
 from genai_kit.cli.needs import bedrock_model_ids, training_needs
-from genai_kit.cli.table import render_table
 from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
-
-NO_PRICE = "no price in table"
 
 
 @dataclass(frozen=True)
@@ -183,162 +181,3 @@ def estimate(
     ]
     bedrock = [BedrockCost(model_id, table.tokens(region, model_id)) for model_id in bedrock_model_ids(settings)]
     return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock)
-
-
-def _usd(value: float | None, digits: int = 2) -> str:
-    return NO_PRICE if value is None else f"${value:,.{digits}f}"
-
-
-def _range(low: float | None, high: float | None, digits: int = 2) -> str:
-    if low is None or high is None:
-        return NO_PRICE
-    return _usd(low, digits) if low == high else f"{_usd(low, digits)} - {_usd(high, digits)}"
-
-
-def render_text(result: CostEstimate) -> str:
-    """A table per kind of cost (endpoints, model preparation, training, Bedrock), then the monthly total and what
-    the figures leave out."""
-    sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
-    if result.endpoints:
-        sections.append(_endpoints_table(result))
-    if result.preparations:
-        sections.append(_preparations_table(result))
-    if result.training:
-        sections.append(_training_table(result))
-    if result.bedrock:
-        sections.append(_bedrock_table(result))
-    unpriced = sorted({e.instance_type for e in result.endpoints if e.price is None})
-    total = f"Endpoints per month: {_range(result.monthly('min'), result.monthly('max'))}"
-    if unpriced:
-        total += f" (without {', '.join(unpriced)}: {NO_PRICE})"
-    sections.append(
-        f"{total}\nPrices as of {result.table.as_of} ({result.table.currency}, model_artifacts/pricing/prices.json): "
-        "on-demand list prices without storage, data transfer, logs, savings plans or taxes."
-    )
-    return "\n\n".join(sections)
-
-
-def _endpoints_table(result: CostEstimate) -> str:
-    hours = result.table.hours_per_month
-    rows = [
-        [
-            endpoint.name,
-            endpoint.instance_type,
-            f"{endpoint.min_instances}-{endpoint.max_instances}",
-            _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
-            _range(endpoint.per_hour(endpoint.min_instances), endpoint.per_hour(endpoint.max_instances)),
-            _range(
-                _times(endpoint.per_hour(endpoint.min_instances), hours),
-                _times(endpoint.per_hour(endpoint.max_instances), hours),
-            ),
-        ]
-        for endpoint in result.endpoints
-    ]
-    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
-    return "Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows)
-
-
-def _preparations_table(result: CostEstimate) -> str:
-    rows = [
-        [
-            p.endpoint,
-            p.instance_type,
-            _usd(p.price.usd_per_hour if p.price else None, 4),
-            f"{p.max_hours:g}",
-            _usd(p.at_most),
-        ]
-        for p in result.preparations
-    ]
-    return (
-        "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
-        + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
-    )
-
-
-def _training_table(result: CostEstimate) -> str:
-    rows = [
-        [
-            t.instance_type + (" (spot)" if t.spot else ""),
-            str(t.instance_count),
-            _usd(t.price.usd_per_hour if t.price else None, 4),
-            _usd(t.per_hour),
-        ]
-        for t in result.training
-    ]
-    note = " (spot is billed below these on-demand prices)" if any(t.spot for t in result.training) else ""
-    return f"Training (while a job runs{note})\n" + render_table(
-        ["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR"], rows
-    )
-
-
-def _bedrock_table(result: CostEstimate) -> str:
-    rows = [
-        [
-            b.model_id,
-            _usd(b.price.input_per_1k_tokens if b.price else None, 6),
-            _usd(b.price.output_per_1k_tokens if b.price else None, 6),
-        ]
-        for b in result.bedrock
-    ]
-    return "Bedrock (per use)\n" + render_table(["MODEL", "PER 1,000 INPUT TOKENS", "PER 1,000 OUTPUT TOKENS"], rows)
-
-
-def _times(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
-def render_json(result: CostEstimate) -> str:
-    """The same figures for scripts; a missing price is ``null``."""
-    hours = result.table.hours_per_month
-    document = {
-        "stage": result.stage,
-        "region": result.region,
-        "currency": result.table.currency,
-        "prices_as_of": result.table.as_of.isoformat(),
-        "hours_per_month": hours,
-        "endpoints": [
-            {
-                "name": e.name,
-                "instance_type": e.instance_type,
-                "min_instances": e.min_instances,
-                "max_instances": e.max_instances,
-                "per_instance_hour": e.price.usd_per_hour if e.price else None,
-                "per_hour_min": e.per_hour(e.min_instances),
-                "per_hour_max": e.per_hour(e.max_instances),
-                "per_month_min": _times(e.per_hour(e.min_instances), hours),
-                "per_month_max": _times(e.per_hour(e.max_instances), hours),
-            }
-            for e in result.endpoints
-        ],
-        "preparations": [
-            {
-                "endpoint": p.endpoint,
-                "instance_type": p.instance_type,
-                "max_hours": p.max_hours,
-                "per_instance_hour": p.price.usd_per_hour if p.price else None,
-                "at_most": p.at_most,
-            }
-            for p in result.preparations
-        ],
-        "training": [
-            {
-                "instance_type": t.instance_type,
-                "instance_count": t.instance_count,
-                "spot": t.spot,
-                "per_instance_hour": t.price.usd_per_hour if t.price else None,
-                "per_hour": t.per_hour,
-            }
-            for t in result.training
-        ],
-        "bedrock": [
-            {
-                "model_id": b.model_id,
-                "per_1k_input_tokens": b.price.input_per_1k_tokens if b.price else None,
-                "per_1k_output_tokens": b.price.output_per_1k_tokens if b.price else None,
-            }
-            for b in result.bedrock
-        ],
-        "endpoints_per_month_min": result.monthly("min"),
-        "endpoints_per_month_max": result.monthly("max"),
-    }
-    return json.dumps(document, indent=2)

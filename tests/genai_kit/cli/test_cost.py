@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from genai_kit.cli.assembly import stage_stacks
-from genai_kit.cli.cost import estimate, render_text, synthesized_endpoints, synthesized_preparations
+from genai_kit.cli.cost import estimate, synthesized_endpoints, synthesized_preparations
+from genai_kit.cli.cost_report import render_text
 from genai_kit.cli.main import main
-from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
+from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice, load_price_table
 from tests.synth import SynthResult
 
 SOURCE = {"source": "https://example.com/test-prices", "retrieved": date(2026, 1, 1)}
@@ -69,8 +70,31 @@ def test_price_missing_from_the_table_is_said_not_guessed(dev: SynthResult) -> N
     stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
     result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=table())
     text = render_text(result)
-    assert "ml.inf2.xlarge  1-1        no price in table" in text
-    assert "Endpoints per month: no price in table (without ml.inf2.xlarge: no price in table)" in text
+    assert "ml.inf2.xlarge  1-1        no published figure in the table" in text
+    assert (
+        "Endpoints per month: no published figure in the table "
+        "(without ml.inf2.xlarge: no published figure in the table)"
+    ) in text
+    # AND says where each missing figure comes from
+    assert (
+        "- hosting ml.inf2.xlarge: aws pricing get-products --region us-east-1 --service-code AmazonSageMaker "
+        "--filters Type=TERM_MATCH,Field=regionCode,Value=us-east-1 "
+        "Type=TERM_MATCH,Field=instanceName,Value=ml.inf2.xlarge Type=TERM_MATCH,Field=component,Value=Hosting"
+    ) in text
+    assert "- training ml.trn1.2xlarge: aws pricing get-products" in text
+
+
+def test_the_default_stage_is_priced_from_the_shipped_table_with_its_sources(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(
+        stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=load_price_table()
+    )
+    [endpoint] = result.endpoints
+    assert endpoint.price is not None
+    assert endpoint.price.usd_per_hour == 0.99
+    text = render_text(result)
+    assert "Endpoints per month: $722.70" in text
+    assert "- hosting ml.inf2.xlarge in us-east-1: $0.99/h, https://github.com/aws-samples/" in text
 
 
 def test_training_and_bedrock_come_from_the_configuration(dev: SynthResult) -> None:
@@ -103,7 +127,7 @@ def test_cost_command_prints_json_from_the_assembly(dev: SynthResult) -> None:
     assert main(["cost", "--stage", "dev", "--assembly", str(dev.assembly_dir), "--json"], out=out) == 0
     document = json.loads(out.getvalue())
     assert document["endpoints"][0]["instance_type"] == "ml.inf2.xlarge"
-    assert document["prices_as_of"] == "2026-11-26"
+    assert document["prices_as_of"] == "2026-11-29"
 
 
 def test_cost_without_a_synthesized_stage_says_to_synthesize(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,231 @@
+"""The ``cost`` command's report of a ``CostEstimate``: a table per kind of cost, the monthly total, the source and
+date of every price used, and for each missing one the query or page that gives it (text or JSON).
+"""
+
+from __future__ import annotations
+
+import json
+
+from genai_kit.cli.cost import CostEstimate
+from genai_kit.cli.table import render_table
+
+NO_PRICE = "no published figure in the table"
+# Where a missing SageMaker figure comes from: the AWS Price List Query API (GetProducts, service code
+# AmazonSageMaker; attributes regionCode, instanceName, component), or the pricing page. Bedrock: its pricing page.
+SAGEMAKER_PRICE_QUERY = (
+    "aws pricing get-products --region us-east-1 --service-code AmazonSageMaker --filters "
+    "Type=TERM_MATCH,Field=regionCode,Value={region} Type=TERM_MATCH,Field=instanceName,Value={instance_type} "
+    "Type=TERM_MATCH,Field=component,Value={component}"
+)
+
+
+def _usd(value: float | None, digits: int = 2) -> str:
+    return NO_PRICE if value is None else f"${value:,.{digits}f}"
+
+
+def _range(low: float | None, high: float | None, digits: int = 2) -> str:
+    if low is None or high is None:
+        return NO_PRICE
+    return _usd(low, digits) if low == high else f"{_usd(low, digits)} - {_usd(high, digits)}"
+
+
+def render_text(result: CostEstimate) -> str:
+    """A table per kind of cost (endpoints, model preparation, training, Bedrock), then the monthly total and what
+    the figures leave out."""
+    sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
+    if result.endpoints:
+        sections.append(_endpoints_table(result))
+    if result.preparations:
+        sections.append(_preparations_table(result))
+    if result.training:
+        sections.append(_training_table(result))
+    if result.bedrock:
+        sections.append(_bedrock_table(result))
+    unpriced = sorted({e.instance_type for e in result.endpoints if e.price is None})
+    total = f"Endpoints per month: {_range(result.monthly('min'), result.monthly('max'))}"
+    if unpriced:
+        total += f" (without {', '.join(unpriced)}: {NO_PRICE})"
+    sections.append(
+        f"{total}\nPrices as of {result.table.as_of} ({result.table.currency}, model_artifacts/pricing/prices.json): "
+        "on-demand list prices without storage, data transfer, logs, savings plans or taxes."
+    )
+    sources = _sources(result)
+    if sources:
+        sections.append("Sources:\n" + "\n".join(sources))
+    missing = _how_to_price_what_is_missing(result)
+    if missing:
+        sections.append(
+            "Not in the table (add each with its source and date to model_artifacts/pricing/prices.json):\n"
+            + "\n".join(missing)
+        )
+    return "\n\n".join(sections)
+
+
+def _sources(result: CostEstimate) -> list[str]:
+    """One line per price the estimate used: what, where, from which source, read when."""
+    lines: dict[str, str] = {}
+    for kind, price in [
+        *(("hosting", e.price) for e in result.endpoints),
+        *(("training", p.price) for p in result.preparations),
+        *(("training", t.price) for t in result.training),
+    ]:
+        if price is not None:
+            lines.setdefault(
+                f"{kind} {price.instance_type}",
+                f"- {kind} {price.instance_type} in {price.region}: "
+                f"${price.usd_per_hour}/h, {price.source} (read {price.retrieved})",
+            )
+    for model in result.bedrock:
+        if model.price is not None:
+            lines.setdefault(
+                model.price.model_id,
+                f"- tokens of {model.price.model_id} in {model.price.region}: "
+                f"{model.price.source} (read {model.price.retrieved})",
+            )
+    return list(lines.values())
+
+
+def _how_to_price_what_is_missing(result: CostEstimate) -> list[str]:
+    """One line per unpriced item with the query or page that gives its figure."""
+    missing = sorted(
+        {("Hosting", e.instance_type) for e in result.endpoints if e.price is None}
+        | {("Training", p.instance_type) for p in result.preparations if p.price is None}
+        | {("Training", t.instance_type) for t in result.training if t.price is None}
+    )
+    lines = [
+        f"- {component.lower()} {instance_type}: "
+        + SAGEMAKER_PRICE_QUERY.format(region=result.region, instance_type=instance_type, component=component)
+        for component, instance_type in missing
+    ]
+    lines += [
+        f"- tokens of {model.model_id}: https://aws.amazon.com/bedrock/pricing/ ({result.region})"
+        for model in result.bedrock
+        if model.price is None
+    ]
+    return lines
+
+
+def _endpoints_table(result: CostEstimate) -> str:
+    hours = result.table.hours_per_month
+    rows = [
+        [
+            endpoint.name,
+            endpoint.instance_type,
+            f"{endpoint.min_instances}-{endpoint.max_instances}",
+            _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
+            _range(endpoint.per_hour(endpoint.min_instances), endpoint.per_hour(endpoint.max_instances)),
+            _range(
+                _times(endpoint.per_hour(endpoint.min_instances), hours),
+                _times(endpoint.per_hour(endpoint.max_instances), hours),
+            ),
+        ]
+        for endpoint in result.endpoints
+    ]
+    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
+    return "Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows)
+
+
+def _preparations_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            p.endpoint,
+            p.instance_type,
+            _usd(p.price.usd_per_hour if p.price else None, 4),
+            f"{p.max_hours:g}",
+            _usd(p.at_most),
+        ]
+        for p in result.preparations
+    ]
+    return (
+        "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
+        + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
+    )
+
+
+def _training_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            t.instance_type + (" (spot)" if t.spot else ""),
+            str(t.instance_count),
+            _usd(t.price.usd_per_hour if t.price else None, 4),
+            _usd(t.per_hour),
+        ]
+        for t in result.training
+    ]
+    note = " (spot is billed below these on-demand prices)" if any(t.spot for t in result.training) else ""
+    return f"Training (while a job runs{note})\n" + render_table(
+        ["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR"], rows
+    )
+
+
+def _bedrock_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            b.model_id,
+            _usd(b.price.input_per_1k_tokens if b.price else None, 6),
+            _usd(b.price.output_per_1k_tokens if b.price else None, 6),
+        ]
+        for b in result.bedrock
+    ]
+    return "Bedrock (per use)\n" + render_table(["MODEL", "PER 1,000 INPUT TOKENS", "PER 1,000 OUTPUT TOKENS"], rows)
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def render_json(result: CostEstimate) -> str:
+    """The same figures for scripts; a missing price is ``null``."""
+    hours = result.table.hours_per_month
+    document = {
+        "stage": result.stage,
+        "region": result.region,
+        "currency": result.table.currency,
+        "prices_as_of": result.table.as_of.isoformat(),
+        "hours_per_month": hours,
+        "endpoints": [
+            {
+                "name": e.name,
+                "instance_type": e.instance_type,
+                "min_instances": e.min_instances,
+                "max_instances": e.max_instances,
+                "per_instance_hour": e.price.usd_per_hour if e.price else None,
+                "per_hour_min": e.per_hour(e.min_instances),
+                "per_hour_max": e.per_hour(e.max_instances),
+                "per_month_min": _times(e.per_hour(e.min_instances), hours),
+                "per_month_max": _times(e.per_hour(e.max_instances), hours),
+            }
+            for e in result.endpoints
+        ],
+        "preparations": [
+            {
+                "endpoint": p.endpoint,
+                "instance_type": p.instance_type,
+                "max_hours": p.max_hours,
+                "per_instance_hour": p.price.usd_per_hour if p.price else None,
+                "at_most": p.at_most,
+            }
+            for p in result.preparations
+        ],
+        "training": [
+            {
+                "instance_type": t.instance_type,
+                "instance_count": t.instance_count,
+                "spot": t.spot,
+                "per_instance_hour": t.price.usd_per_hour if t.price else None,
+                "per_hour": t.per_hour,
+            }
+            for t in result.training
+        ],
+        "bedrock": [
+            {
+                "model_id": b.model_id,
+                "per_1k_input_tokens": b.price.input_per_1k_tokens if b.price else None,
+                "per_1k_output_tokens": b.price.output_per_1k_tokens if b.price else None,
+            }
+            for b in result.bedrock
+        ],
+        "endpoints_per_month_min": result.monthly("min"),
+        "endpoints_per_month_max": result.monthly("max"),
+    }
+    return json.dumps(document, indent=2)
