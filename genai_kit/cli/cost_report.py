@@ -10,13 +10,9 @@ from genai_kit.cli.cost import CostEstimate
 from genai_kit.cli.table import render_table
 
 NO_PRICE = "no published figure in the table"
-# Where a missing SageMaker figure comes from: the AWS Price List Query API (GetProducts, service code
-# AmazonSageMaker; attributes regionCode, instanceName, component), or the pricing page. Bedrock: its pricing page.
-SAGEMAKER_PRICE_QUERY = (
-    "aws pricing get-products --region us-east-1 --service-code AmazonSageMaker --filters "
-    "Type=TERM_MATCH,Field=regionCode,Value={region} Type=TERM_MATCH,Field=instanceName,Value={instance_type} "
-    "Type=TERM_MATCH,Field=component,Value={component}"
-)
+# Where a missing SageMaker figure comes from: the AWS Price List Query API, read by the refresh command (which
+# needs credentials allowed pricing:GetProducts). Bedrock token prices: its pricing page.
+SAGEMAKER_PRICE_REFRESH = "python -m genai_kit.pricing.refresh --region {region} --instance-type {instance_type}"
 
 
 def _usd(value: float | None, digits: int = 2) -> str:
@@ -55,8 +51,8 @@ def render_text(result: CostEstimate) -> str:
     missing = _how_to_price_what_is_missing(result)
     if missing:
         sections.append(
-            "Not in the table (add each with its source and date to model_artifacts/pricing/prices.json):\n"
-            + "\n".join(missing)
+            "Not in the table (read from the AWS Price List with the command shown, or add by hand with its source "
+            "and date to model_artifacts/pricing/prices.json):\n" + "\n".join(missing)
         )
     return "\n\n".join(sections)
 
@@ -94,7 +90,7 @@ def _how_to_price_what_is_missing(result: CostEstimate) -> list[str]:
     )
     lines = [
         f"- {component.lower()} {instance_type}: "
-        + SAGEMAKER_PRICE_QUERY.format(region=result.region, instance_type=instance_type, component=component)
+        + SAGEMAKER_PRICE_REFRESH.format(region=result.region, instance_type=instance_type)
         for component, instance_type in missing
     ]
     lines += [

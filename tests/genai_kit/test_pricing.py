@@ -10,7 +10,7 @@ def test_price_table_is_valid_and_every_price_has_a_source_and_date() -> None:
     entries = [*table.sagemaker_hosting, *table.sagemaker_training, *table.bedrock_tokens]
     assert entries
     for entry in entries:
-        assert entry.source.startswith("https://")
+        assert entry.source.startswith(("https://", "AWS Price List Query API"))
         assert entry.retrieved <= table.as_of
 
 

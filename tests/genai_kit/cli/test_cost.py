@@ -77,11 +77,10 @@ def test_price_missing_from_the_table_is_said_not_guessed(dev: SynthResult) -> N
     ) in text
     # AND says where each missing figure comes from
     assert (
-        "- hosting ml.inf2.xlarge: aws pricing get-products --region us-east-1 --service-code AmazonSageMaker "
-        "--filters Type=TERM_MATCH,Field=regionCode,Value=us-east-1 "
-        "Type=TERM_MATCH,Field=instanceName,Value=ml.inf2.xlarge Type=TERM_MATCH,Field=component,Value=Hosting"
+        "- hosting ml.inf2.xlarge: "
+        "python -m genai_kit.pricing.refresh --region us-east-1 --instance-type ml.inf2.xlarge"
     ) in text
-    assert "- training ml.trn1.2xlarge: aws pricing get-products" in text
+    assert "- training ml.trn1.2xlarge: python -m genai_kit.pricing.refresh --region us-east-1" in text
 
 
 def test_the_default_stage_is_priced_from_the_shipped_table_with_its_sources(dev: SynthResult) -> None:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from genai_kit.config.base import StrictModel
 
-PRICE_TABLE = Path(__file__).resolve().parent.parent / "model_artifacts" / "pricing" / "prices.json"
+PRICE_TABLE = Path(__file__).resolve().parents[2] / "model_artifacts" / "pricing" / "prices.json"
 # A system inference profile id is <geography>.<provider>.<model>; a foundation model id has one dot.
 _PROFILE_ID_RE = re.compile(r"^[a-z-]+\.(?P<model>[a-z0-9-]+\.[a-z0-9-]+.*)$")
 

@@ -1,0 +1,170 @@
+"""Rewrite the price table's SageMaker instance prices from the AWS Price List Query API, dated today.
+
+For every region the stages in cdk.json use (or each ``--region``) and every Neuron instance type the kit knows
+(``genai_kit.neuron``, or each ``--instance-type``), it asks ``pricing:GetProducts`` (service code
+``AmazonSageMaker``; the Price List API answers in us-east-1) for the on-demand price per instance-hour of real-time
+inference (``platoinstancetype`` ``Hosting``) and of training jobs (``Training``), and replaces those regions'
+entries of ``sagemaker_hosting`` and ``sagemaker_training``. Entries of other regions and the Bedrock token prices
+are kept as they are. What the price list does not have is listed, never guessed; a query that matches products
+with different hourly prices is refused with the SKUs, since the table cannot tell which applies.
+
+Needs AWS credentials allowed ``pricing:GetProducts``. Usage::
+
+    python -m genai_kit.pricing.refresh [--region R ...] [--instance-type T ...] [--date YYYY-MM-DD] [--table PATH]
+
+Shapes: AWS Price List Query API reference, GetProducts (``PriceList`` is a list of JSON documents, each with
+``product.sku``, ``product.attributes`` and ``terms.OnDemand.<offer>.priceDimensions.<rate>.pricePerUnit.USD``);
+the filter fields are the ones the SageMaker Python SDK's own price look-up uses (``productFamily`` ``ML
+Instance``, ``regionCode``, ``instanceName``, ``platoinstancetype``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from genai_kit.cdk_context import cdk_json_context
+from genai_kit.neuron import NEURON_INSTANCES
+from genai_kit.pricing import PRICE_TABLE, InstancePrice, PriceTable
+
+SERVICE_CODE = "AmazonSageMaker"
+# The Price List Query API's endpoints are in us-east-1 and ap-south-1 only; us-east-1 answers for every region.
+PRICING_API_REGION = "us-east-1"
+PRODUCT_FAMILY = "ML Instance"
+# The table's section for each kind of instance-hour, by the price list's platoinstancetype.
+USAGES = {"sagemaker_hosting": "Hosting", "sagemaker_training": "Training"}
+
+
+class PriceListError(RuntimeError):
+    """The price list answered something the table cannot record as one price (several prices for one query)."""
+
+
+def product_filters(*, region: str, instance_type: str, usage: str) -> list[dict[str, str]]:
+    """GetProducts ``Filters`` for one instance type's on-demand instance-hours of ``usage`` (Hosting, Training)."""
+    return [
+        {"Type": "TERM_MATCH", "Field": field, "Value": value}
+        for field, value in (
+            ("productFamily", PRODUCT_FAMILY),
+            ("regionCode", region),
+            ("instanceName", instance_type),
+            ("platoinstancetype", usage),
+        )
+    ]
+
+
+def instance_price(
+    client: Any, *, region: str, instance_type: str, usage: str, retrieved: date
+) -> InstancePrice | None:
+    """The on-demand USD price per hour of ``instance_type`` for ``usage`` in ``region``, or None if the price list
+    has none.
+
+    Raises
+    ------
+    PriceListError
+        If the matching products carry more than one hourly price.
+    """
+    filters = product_filters(region=region, instance_type=instance_type, usage=usage)
+    offers: set[tuple[str, str, str]] = set()
+    for document in _products(client, filters):
+        product = document["product"]
+        for term in document.get("terms", {}).get("OnDemand", {}).values():
+            for dimension in term.get("priceDimensions", {}).values():
+                usd = dimension.get("pricePerUnit", {}).get("USD")
+                if dimension.get("unit") == "Hrs" and usd is not None and float(usd) > 0:
+                    offers.add((product["sku"], usd, document.get("publicationDate", "")))
+    if not offers:
+        return None
+    prices = {float(usd) for _, usd, _ in offers}
+    if len(prices) > 1:
+        raise PriceListError(
+            f"{usage} {instance_type} in {region}: the price list has {len(prices)} hourly prices "
+            f"({', '.join(f'{sku}: {usd}' for sku, usd, _ in sorted(offers))}); add the one that applies by hand"
+        )
+    sku, usd, published = sorted(offers)[0]
+    conditions = ", ".join(f"{f['Field']}={f['Value']}" for f in filters)
+    return InstancePrice(
+        region=region,
+        instance_type=instance_type,
+        usd_per_hour=float(usd),
+        source=f"AWS Price List Query API, GetProducts {SERVICE_CODE} ({conditions}): SKU {sku}, published {published}",
+        retrieved=retrieved,
+    )
+
+
+def _products(client: Any, filters: list[dict[str, str]]) -> Iterable[dict[str, Any]]:
+    for page in client.get_paginator("get_products").paginate(ServiceCode=SERVICE_CODE, Filters=filters):
+        for document in page["PriceList"]:
+            yield json.loads(document)
+
+
+def refresh(
+    table: PriceTable, client: Any, *, regions: Sequence[str], instance_types: Sequence[str], retrieved: date
+) -> tuple[PriceTable, list[str]]:
+    """``table`` with the SageMaker prices of ``regions`` read again, dated ``retrieved``, and the list of
+    "<usage> <instance type> in <region>" the price list had no price for. Raises ``PriceListError`` as
+    ``instance_price`` does."""
+    missing: list[str] = []
+    sections: dict[str, tuple[InstancePrice, ...]] = {}
+    for section, usage in USAGES.items():
+        kept = [p for p in getattr(table, section) if p.region not in regions]
+        for region in regions:
+            for instance_type in instance_types:
+                price = instance_price(
+                    client, region=region, instance_type=instance_type, usage=usage, retrieved=retrieved
+                )
+                if price is None:
+                    missing.append(f"{usage.lower()} {instance_type} in {region}")
+                else:
+                    kept.append(price)
+        sections[section] = tuple(sorted(kept, key=lambda p: (p.region, p.instance_type)))
+    # Validated again as a whole, like the table read from disk.
+    return PriceTable.model_validate({**dict(table), "as_of": retrieved, **sections}), missing
+
+
+def stage_regions(context: dict[str, Any]) -> list[str]:
+    """The regions of cdk.json's stages (a stage without a region is skipped: synth would refuse it anyway)."""
+    stages = context.get("stages", {})
+    return sorted({stage["region"] for stage in stages.values() if isinstance(stage, dict) and "region" in stage})
+
+
+def main(argv: Sequence[str] | None = None, *, client: Any = None, out: TextIO | None = None) -> int:
+    """Run the refresh; ``client`` replaces the boto3 ``pricing`` client (tests). Returns 0, or 2 when the price
+    list answers with several prices for one query."""
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="python -m genai_kit.pricing.refresh", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--region", action="append", help="region to price (default: every region of cdk.json's stages)"
+    )
+    parser.add_argument(
+        "--instance-type", action="append", help="instance type to price (default: every Neuron instance type)"
+    )
+    parser.add_argument("--date", type=date.fromisoformat, default=date.today(), help="retrieved date (YYYY-MM-DD)")
+    parser.add_argument("--table", type=Path, default=PRICE_TABLE, help="the price table to rewrite")
+    args = parser.parse_args(argv)
+    if client is None:
+        import boto3  # noqa: PLC0415 (only this command needs the AWS SDK)
+
+        client = boto3.client("pricing", region_name=PRICING_API_REGION)
+    table = PriceTable.model_validate(json.loads(args.table.read_text(encoding="utf-8")))
+    regions = args.region or stage_regions(cdk_json_context())
+    instance_types = args.instance_type or sorted(NEURON_INSTANCES)
+    try:
+        updated, missing = refresh(table, client, regions=regions, instance_types=instance_types, retrieved=args.date)
+    except PriceListError as error:
+        out.write(f"refused: {error}\n")
+        return 2
+    args.table.write_text(json.dumps(updated.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    priced = sum(len(getattr(updated, section)) for section in USAGES)
+    out.write(f"wrote {args.table}: {priced} SageMaker prices as of {args.date} for {', '.join(regions)}\n")
+    for line in missing:
+        out.write(f"no price in the price list: {line}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
