@@ -11,6 +11,7 @@ from genai_kit.cli.aws import client_factory
 from genai_kit.cli.errors import CliError
 from genai_kit.cli.stage import configured_stage, default_stage
 from genai_kit.cli.table import render_table
+from genai_kit.contracts.training_prepare import DEFAULT_MAX_RUNTIME_SECONDS
 from genai_kit.names import StageNames
 from genai_kit.pricing import load_price_table
 
@@ -64,6 +65,17 @@ def _cost(args: argparse.Namespace, config: Any, out: TextIO) -> int:
         settings=config.settings,
         stacks=stacks,
         table=load_price_table(),
+        training_max_hours=_training_max_hours(config),
     )
     out.write((cost_report.render_json(result) if args.json else cost_report.render_text(result)) + "\n")
     return 0
+
+
+def _training_max_hours(config: Any) -> float | None:
+    """The training job's time limit in hours, as the pipeline sets StoppingCondition.MaxRuntimeInSeconds: the
+    configured ``max_runtime_seconds``, else the model spec's for the default instance type, else the default."""
+    training = config.training
+    if training is None:
+        return None
+    spec = training.specs[training.default_instance_type]
+    return (training.config.max_runtime_seconds or spec.max_run_seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600

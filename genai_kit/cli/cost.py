@@ -4,7 +4,8 @@
   instance counts;
 - model preparation (from the templates): the job's instance type, its price per hour and the most one run can
   cost (its longest run), paid once per model, revision and serving settings;
-- training (from the configuration): per hour of the configured training instances;
+- training (from the configuration): per hour of the configured training instances, and at most per run (the
+  job's time limit);
 - Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each model.
 
 Prices come only from ``model_artifacts/pricing/prices.json``; a missing one is shown as "no published figure in
@@ -58,10 +59,17 @@ class TrainingCost:
     instance_count: int
     spot: bool
     price: InstancePrice | None
+    # The job's time limit (StoppingCondition.MaxRuntimeInSeconds) in hours, when known: what one run costs at most.
+    max_hours: float | None = None
 
     @property
     def per_hour(self) -> float | None:
         return None if self.price is None else self.price.usd_per_hour * self.instance_count
+
+    @property
+    def at_most_per_run(self) -> float | None:
+        per_hour = self.per_hour
+        return None if per_hour is None or self.max_hours is None else per_hour * self.max_hours
 
 
 @dataclass(frozen=True)
@@ -162,9 +170,16 @@ def _of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[st
 
 
 def estimate(
-    *, stage: str, region: str, settings: Any, stacks: list[SynthesizedStack], table: PriceTable
+    *,
+    stage: str,
+    region: str,
+    settings: Any,
+    stacks: list[SynthesizedStack],
+    table: PriceTable,
+    training_max_hours: float | None = None,
 ) -> CostEstimate:
-    """Price the stage's synthesized endpoints and its configured training and Bedrock models."""
+    """Price the stage's synthesized endpoints and its configured training and Bedrock models; a training run is
+    priced at most ``training_max_hours`` (its time limit) when given."""
     endpoints = [
         EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type))
         for name, instance_type, low, high in synthesized_endpoints(stacks)
@@ -175,7 +190,11 @@ def estimate(
     ]
     training = [
         TrainingCost(
-            need.instance_type, need.count, need.usage.startswith("spot"), table.training(region, need.instance_type)
+            need.instance_type,
+            need.count,
+            need.usage.startswith("spot"),
+            table.training(region, need.instance_type),
+            training_max_hours,
         )
         for need in training_needs(settings, at_most=False)
     ]

@@ -145,12 +145,14 @@ def _training_table(result: CostEstimate) -> str:
             str(t.instance_count),
             _usd(t.price.usd_per_hour if t.price else None, 4),
             _usd(t.per_hour),
+            "unknown" if t.max_hours is None else f"{t.max_hours:g}",
+            _usd(t.at_most_per_run),
         ]
         for t in result.training
     ]
     note = " (spot is billed below these on-demand prices)" if any(t.spot for t in result.training) else ""
-    return f"Training (while a job runs{note})\n" + render_table(
-        ["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR"], rows
+    return f"Training (while a job runs, at most its time limit per run{note})\n" + render_table(
+        ["INSTANCE TYPE", "COUNT", "PER INSTANCE-HOUR", "PER HOUR", "TIME LIMIT (H)", "AT MOST PER RUN"], rows
     )
 
 
@@ -210,6 +212,8 @@ def render_json(result: CostEstimate) -> str:
                 "spot": t.spot,
                 "per_instance_hour": t.price.usd_per_hour if t.price else None,
                 "per_hour": t.per_hour,
+                "time_limit_hours": t.max_hours,
+                "at_most_per_run": t.at_most_per_run,
             }
             for t in result.training
         ],

@@ -16,6 +16,9 @@ from genai_kit.contracts.base import FunctionEnvironment
 
 # The settings file's name, next to the function's package in its asset.
 SETTINGS_FILE = "pipeline.json"
+# A training job's time limit when neither the configuration nor the model's spec sets one: the SageMaker SDK's
+# default Estimator max_run (24 hours). The Prepare function sets it; the ops CLI's cost estimate reads it.
+DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 
 HyperparameterValue = str | int | float | bool
 

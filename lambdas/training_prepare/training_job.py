@@ -19,7 +19,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from genai_kit.catalog import CatalogError, TrainingSpec, validate_hyperparameters
-from genai_kit.contracts.training_prepare import HyperparameterValue, PipelineSettings, PrepareEnvironment
+from genai_kit.contracts.training_prepare import (
+    DEFAULT_MAX_RUNTIME_SECONDS,
+    HyperparameterValue,
+    PipelineSettings,
+    PrepareEnvironment,
+)
 
 # SageMaker's TrainingJobName: at most 63 characters of letters, digits and hyphens.
 TRAINING_JOB_NAME_MAX = 63
@@ -30,8 +35,6 @@ S3_URI_MAX = 1024
 HYPERPARAMETER_VALUE_MAX = 2500
 # Where SageMaker syncs /opt/ml/checkpoints to and from S3 (and where JumpStart scripts write them).
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
-# The SDK's default Estimator max_run when a spec sets none (24 hours).
-DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 MAX_WAIT_LIMIT_SECONDS = 2_419_200
 # A refusal's reason travels in the state machine's data, the Fail state's cause and the notification: it quotes
 # what was given only in part, and is cut at this length whatever the input, so no input can make it large.

@@ -114,8 +114,13 @@ def test_training_and_bedrock_come_from_the_configuration(dev: SynthResult) -> N
         ),
     )
     stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
-    result = estimate(stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=prices)
+    result = estimate(
+        stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=prices, training_max_hours=5
+    )
     assert result.training[0].per_hour == 20.0
+    # A run costs at most its time limit: 2 instances x 10 per hour x 5 hours.
+    assert result.training[0].at_most_per_run == 100.0
+    assert "ml.trn1.32xlarge  2      $10.0000           $20.00    5               $100.00" in render_text(result)
     # A cross-region profile is billed at the source region's price of its foundation model.
     assert result.bedrock[0].price is not None
     assert result.bedrock[0].price.output_per_1k_tokens == 0.4
@@ -132,3 +137,11 @@ def test_cost_command_prints_json_from_the_assembly(dev: SynthResult) -> None:
 def test_cost_without_a_synthesized_stage_says_to_synthesize(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "--stage", "prod", "--assembly", str(tmp_path)]) == 2
     assert "run `make synth STAGE=prod` first" in capsys.readouterr().err
+
+
+def test_cost_command_bounds_a_training_run_by_the_job_time_limit(dev: SynthResult) -> None:
+    out = io.StringIO()
+    assert main(["cost", "--stage", "dev", "--assembly", str(dev.assembly_dir)], out=out) == 0
+    # The default stage sets no max_runtime_seconds: the model spec's max_run (360,000 s) is the pipeline's limit.
+    [training] = [line for line in out.getvalue().splitlines() if line.startswith("ml.trn1.32xlarge  1 ")]
+    assert training.split()[-7:-6] == ["100"]
