@@ -1,7 +1,8 @@
 """Bedrock access stack: governed access to Amazon Bedrock models for the kit's API and other applications.
 
 Composes the configured models (with their application inference profiles), the guardrail and its published
-version, the least-privilege invoke policy and, when asked, model invocation logging.
+version, the least-privilege invoke policy, when asked, model invocation logging, and, when enabled, the developers'
+Amazon Q Developer policy (``stacks.constructs.amazon_q_policy``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from genai_kit.config.bedrock import BedrockConfig
+from genai_kit.config.developer import AmazonQDeveloperConfig
 from genai_kit.names import StageNames
+from stacks.constructs.amazon_q_policy import amazon_q_developer_policy
 from stacks.constructs.bedrock_guardrail import KitGuardrail
 from stacks.constructs.bedrock_invocation_logging import InvocationLogging
 from stacks.constructs.bedrock_invoke_policy import BedrockInvokePolicy
@@ -42,9 +45,11 @@ class BedrockStack(cdk.Stack):
         names: StageNames,
         bedrock: BedrockConfig,
         foundation: FoundationStack,
+        amazon_q_developer: AmazonQDeveloperConfig | None = None,
         **kwargs: object,
     ) -> None:
-        """``bedrock``: the stage's section, resolved for its region (``genai_kit.stage.bedrock``)."""
+        """``bedrock``: the stage's section, resolved for its region (``genai_kit.stage.bedrock``);
+        ``amazon_q_developer``: the developers' Amazon Q Developer access, created when enabled."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
 
         self.models: Mapping[str, BedrockModel] = BedrockModels(
@@ -90,6 +95,12 @@ class BedrockStack(cdk.Stack):
                 removal_policy=foundation.removal_policy,
             )
 
+        self.amazon_q_developer_policy: iam.ManagedPolicy | None = None
+        if amazon_q_developer is not None and amazon_q_developer.enabled:
+            self.amazon_q_developer_policy = amazon_q_developer_policy(
+                self, "AmazonQDeveloperPolicy", names=names, config=amazon_q_developer
+            )
+
         self._outputs()
 
     def grant_invoke(self, grantee: iam.IGrantable) -> None:
@@ -104,6 +115,11 @@ class BedrockStack(cdk.Stack):
             ),
             "ModelAliases": (",".join(self.models), "Aliases of the Bedrock models the API exposes"),
         }
+        if self.amazon_q_developer_policy is not None:
+            outputs["AmazonQDeveloperPolicyArn"] = (
+                self.amazon_q_developer_policy.managed_policy_arn,
+                "Managed policy that lets developer roles chat with Amazon Q Developer and get code suggestions",
+            )
         if self.guardrail is not None:
             outputs["GuardrailId"] = (self.guardrail.guardrail_id, "Id of the kit's Bedrock guardrail")
             outputs["GuardrailVersion"] = (self.guardrail.version, "Published guardrail version the API applies")

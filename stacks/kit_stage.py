@@ -42,6 +42,7 @@ class KitStage(cdk.Stage):
             names=names,
             bedrock=settings.bedrock,
             foundation=self.foundation,
+            amazon_q_developer=settings.amazon_q_developer,
             description=f"Generative AI kit ({config.stage}): Bedrock models, guardrail, invoke policy, logging",
         )
         # CloudFormation refuses a stack without resources: no endpoints, no inference stack.

@@ -98,6 +98,8 @@ class Preflight:
         reservations = concurrency_reservations(self.settings)
         if reservations:
             checks.append(self.check_lambda_concurrency(reservations))
+        if _amazon_q_developer_enabled(self.settings):
+            checks.append(self.check_identity_center())
         checks.append(self.check_bootstrap())
         return checks
 
@@ -296,6 +298,27 @@ class Preflight:
             )
         return Check(name, "PASS", f"{BOOTSTRAP_STACK} {status}, version {version} (need >= {self.bootstrap_version})")
 
+    def check_identity_center(self) -> Check:
+        """Whether the region has an IAM Identity Center instance: Amazon Q Developer's Pro tier subscribes its users
+        and groups, and IDE plugins sign in through it; the kit's policy alone serves IAM identities. Identity Center
+        lives in one region per organization, so an absent instance here is a warning, not a failure."""
+        name = "IAM Identity Center"
+        try:
+            instances = self.clients("sso-admin").list_instances().get("Instances", [])
+        except AWS_ERRORS as error:
+            return self._api_problem(name, error, "sso:ListInstances", status="WARN")
+        if not instances:
+            return Check(
+                name,
+                "WARN",
+                f"no IAM Identity Center instance in {self.region}: the Amazon Q Developer policy serves IAM "
+                "identities only (console chat, code suggestions in AWS coding environments)",
+                "for the Pro tier and IDE sign-in, enable IAM Identity Center (console; if it runs in another region, "
+                "check there) and subscribe users in the Amazon Q Developer console",
+            )
+        arns = ", ".join(instance["InstanceArn"] for instance in instances)
+        return Check(name, "PASS", f"{arns}: subscribe Amazon Q Developer Pro users and groups there")
+
     def _api_problem(self, name: str, error: Exception, permission: str, status: Status = "FAIL") -> Check:
         if is_credentials_error(error):
             return Check(name, "FAIL", f"credentials refused ({error})", NO_CREDENTIALS_FIX)
@@ -340,6 +363,11 @@ def _availability_check(
         return Check(name, "FAIL", f"no accepted agreement (EULA) for {foundation_model}: {reason}", access)
     via = f" through profile {model_id}" if is_profile else ""
     return Check(name, "PASS", f"{foundation_model} available{via}")
+
+
+def _amazon_q_developer_enabled(settings: Any) -> bool:
+    section = getattr(settings, "amazon_q_developer", None)
+    return bool(section is not None and section.enabled)
 
 
 def has_failures(checks: Iterable[Check]) -> bool:

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 from genai_kit.config.api import ApiConfig
 from genai_kit.config.base import StrictModel
 from genai_kit.config.bedrock import BedrockConfig
+from genai_kit.config.developer import AmazonQDeveloperConfig
 from genai_kit.config.endpoints import EndpointConfig, HuggingFaceSource, ServingOptions
 from genai_kit.config.operations import MonitoringConfig, PipelineConfig
 from genai_kit.config.training import TrainingConfig
@@ -130,6 +131,10 @@ class StageConfig(StrictModel):
     api: ApiConfig = Field(default_factory=ApiConfig, description="The OpenAI-compatible API.")
     training: TrainingConfig = Field(
         default_factory=TrainingConfig, description="Fine-tuning pipeline on Trainium (see 'Fine-tuning' below)."
+    )
+    amazon_q_developer: AmazonQDeveloperConfig = Field(
+        default_factory=AmazonQDeveloperConfig,
+        description="Opt-in access to Amazon Q Developer for the team's developer roles (see 'Amazon Q Developer').",
     )
 
     @model_validator(mode="after")

@@ -749,3 +749,50 @@ def test_grant_invoke_attaches_the_invoke_policy_to_a_role_in_another_stack() ->
 def test_grant_invoke_refuses_a_principal_that_cannot_hold_a_managed_policy(dev: SynthResult) -> None:
     with pytest.raises(TypeError, match="grant_invoke attaches a managed policy, so the grantee must be an IAM role"):
         dev.stage.bedrock.grant_invoke(iam.ServicePrincipal("lambda.amazonaws.com"))
+
+
+# --- Amazon Q Developer (opt-in) ---
+
+AMAZON_Q = {"amazon_q_developer": {"enabled": True, "developer_roles": ["developers", "data-scientists"]}}
+
+
+@pytest.fixture(scope="module")
+def amazon_q(synth: Callable[..., SynthResult]) -> SynthResult:
+    return synth("dev", stages={"dev": AMAZON_Q})
+
+
+def test_amazon_q_developer_policy_allows_chat_and_code_suggestions_only(amazon_q: SynthResult) -> None:
+    full = amazon_q.template("Bedrock")
+    [policy] = [
+        p["Properties"]
+        for p in full.find_resources("AWS::IAM::ManagedPolicy").values()
+        if p["Properties"].get("ManagedPolicyName") == "genai-kit-dev-amazon-q-developer"
+    ]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "ChatWithAmazonQ",
+            "Effect": "Allow",
+            "Action": ["q:GetConversation", "q:ListConversations", "q:SendMessage", "q:StartConversation"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "CodeSuggestions",
+            "Effect": "Allow",
+            "Action": "codewhisperer:GenerateRecommendations",
+            "Resource": "*",
+        },
+    ]
+    assert policy["Roles"] == ["developers", "data-scientists"]
+    assert "AmazonQDeveloperPolicyArn" in full.find_outputs("*")
+
+
+def test_no_amazon_q_developer_policy_unless_enabled(default: Template) -> None:
+    names = [
+        p["Properties"].get("ManagedPolicyName") for p in default.find_resources("AWS::IAM::ManagedPolicy").values()
+    ]
+    assert "genai-kit-dev-amazon-q-developer" not in names
+    assert "AmazonQDeveloperPolicyArn" not in default.find_outputs("*")
+
+
+def test_cfn_lint_is_clean_with_the_amazon_q_developer_policy(amazon_q: SynthResult) -> None:
+    assert cfn_lint_problems(amazon_q.assembly_dir) == []

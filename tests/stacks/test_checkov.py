@@ -26,6 +26,7 @@ EVERYTHING_ON = {
     "alarm_emails": ["ops@example.com"],
     "api": {"usage_plan": {"rate_limit": 5, "burst_limit": 10, "quota_per_day": 1000}},
     "bedrock": {"guardrail": {"enforce_with_iam": True}, "invocation_logging": {"enabled": True}},
+    "amazon_q_developer": {"enabled": True, "developer_roles": ["developers"]},
     "endpoints": [
         {
             "name": "tinyllama",

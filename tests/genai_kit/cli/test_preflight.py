@@ -352,3 +352,47 @@ def test_the_stages_reserved_concurrency_must_fit_the_account(
     assert says in check.detail
     if status != "PASS":
         assert "'Concurrent executions' quota" in check.fix
+
+
+# Amazon Q Developer: the account's IAM Identity Center instance
+
+AMAZON_Q = SimpleNamespace(amazon_q_developer=SimpleNamespace(enabled=True))
+INSTANCE = {
+    "InstanceArn": "arn:aws:sso:::instance/ssoins-1234567890abcdef",
+    "IdentityStoreId": "d-1234567890",
+    "OwnerAccountId": "123456789012",
+    "Name": "kit",
+    "Status": "ACTIVE",
+}
+
+
+def test_identity_center_instance_passes_naming_where_pro_users_are_subscribed(aws: FakeAws) -> None:
+    aws.stub("sso-admin").add_response("list_instances", {"Instances": [INSTANCE]}, {})
+    check = preflight(aws, settings=AMAZON_Q).check_identity_center()
+    assert (check.status, check.detail) == (
+        "PASS",
+        "arn:aws:sso:::instance/ssoins-1234567890abcdef: subscribe Amazon Q Developer Pro users and groups there",
+    )
+
+
+def test_no_identity_center_instance_is_a_warning_with_what_it_limits(aws: FakeAws) -> None:
+    aws.stub("sso-admin").add_response("list_instances", {"Instances": []}, {})
+    check = preflight(aws, settings=AMAZON_Q).check_identity_center()
+    assert check.status == "WARN"
+    assert check.detail.startswith(f"no IAM Identity Center instance in {REGION}")
+    assert "enable IAM Identity Center" in check.fix
+
+
+def test_identity_center_that_cannot_be_listed_names_the_permission(aws: FakeAws) -> None:
+    aws.stub("sso-admin").add_client_error("list_instances", service_error_code="AccessDeniedException")
+    check = preflight(aws, settings=AMAZON_Q).check_identity_center()
+    assert (check.status, check.fix) == ("WARN", "allow sso:ListInstances")
+
+
+def test_identity_center_is_checked_only_when_the_amazon_q_policy_is_enabled(aws: FakeAws) -> None:
+    aws.bootstrap()
+    without = [check.name for check in preflight(aws).run()]
+    aws.stub("sso-admin").add_response("list_instances", {"Instances": [INSTANCE]}, {})
+    with_q = [check.name for check in preflight(aws, settings=AMAZON_Q).run()]
+    assert "IAM Identity Center" not in without
+    assert with_q[-2:] == ["IAM Identity Center", "cdk bootstrap"]
