@@ -19,13 +19,12 @@ def build_kit(app: cdk.App, config: ResolvedStage) -> KitStage:
     settings = config.settings
     if settings.pipeline.enabled:
         # Imported only here: CDK Pipelines and CodeBuild's bindings are a cost every other synth would pay.
-        from stacks.pipeline_stack import PipelineStack, pipeline_stage_configs  # noqa: PLC0415
+        from stacks.pipeline_stack import PipelineStack  # noqa: PLC0415
 
         pipeline = PipelineStack(
             app,
             PIPELINE_STACK_NAME,
             config=config,
-            stage_configs=pipeline_stage_configs(app.node.get_all_context(), config),
             env=cdk.Environment(account=settings.account, region=settings.region),
             description=f"Generative AI kit: CI/CD pipeline deploying {', '.join(settings.pipeline.stages)}",
         )

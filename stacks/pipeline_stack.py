@@ -8,41 +8,19 @@ pipeline updates itself first when its own definition changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import pipelines
 from constructs import Construct, IConstruct
 
-from genai_kit.stage import ConfigError, ResolvedStage, load_stage
+from genai_kit.stage import ResolvedStage
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.kit_stage import KitStage
 
 SYNTH_COMMANDS = ["make test", "make synth"]
-
-
-def pipeline_stage_configs(context: Mapping[str, Any], home: ResolvedStage) -> list[ResolvedStage]:
-    """The configuration of each stage the home stage's pipeline deploys, in order.
-
-    Raises
-    ------
-    ConfigError
-        If a listed stage is not configured, or the pipeline does not deploy its home stage.
-    """
-    pipeline = home.settings.pipeline
-    key = f"stages.{home.stage}.pipeline.stages"
-    configured = sorted(context.get("stages", {}))
-    unknown = [stage for stage in pipeline.stages if stage not in configured]
-    if unknown:
-        raise ConfigError(
-            [f"{key}: '{unknown[0]}' is not a configured stage; configured stages are: {', '.join(configured)}"]
-        )
-    if home.stage not in pipeline.stages:
-        raise ConfigError([f"{key}: must include '{home.stage}', the stage whose account and region host the pipeline"])
-    return [home if stage == home.stage else load_stage({**context, "stage": stage}) for stage in pipeline.stages]
 
 
 class PipelineStack(cdk.Stack):
@@ -54,21 +32,23 @@ class PipelineStack(cdk.Stack):
         construct_id: str,
         *,
         config: ResolvedStage,
-        stage_configs: Sequence[ResolvedStage],
         **kwargs: object,
     ) -> None:
+        """``config``: the home stage, whose ``pipeline_stages`` the pipeline deploys in order."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         settings = config.settings.pipeline
-        if settings.connection_arn is None or settings.repository is None:
-            raise ValueError("the pipeline needs pipeline.connection_arn and pipeline.repository")
+        # Both are required when the pipeline is enabled (genai_kit.config.operations.PipelineConfig).
+        repository, connection_arn = cast(str, settings.repository), cast(str, settings.connection_arn)
         source = pipelines.CodePipelineSource.connection(
-            settings.repository,
+            repository,
             settings.branch,
-            connection_arn=settings.connection_arn,
+            connection_arn=connection_arn,
             # Tests and synth need nothing from git history: a zip of the commit is enough.
             code_build_clone_output=False,
         )
-        cross_account = len({stage.settings.account for stage in stage_configs} | {config.settings.account}) > 1
+        cross_account = (
+            len({stage.settings.account for stage in config.pipeline_stages} | {config.settings.account}) > 1
+        )
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -82,7 +62,7 @@ class PipelineStack(cdk.Stack):
             ),
         )
         self.stages: dict[str, KitStage] = {}
-        for stage_config in stage_configs:
+        for stage_config in config.pipeline_stages:
             stage = KitStage(self, config=stage_config)
             pre: list[pipelines.Step] = (
                 [pipelines.ManualApprovalStep(f"Approve-{stage_config.stage}")]

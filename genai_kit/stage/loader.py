@@ -10,6 +10,7 @@ Every stage is validated, not just the selected one, so a typo in ``prod`` fails
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class ResolvedStage:
     settings: StageConfig
     endpoints: tuple[ResolvedEndpoint, ...]
     training: ResolvedTraining | None = None
+    # With pipeline.enabled, the stages its pipeline deploys, in order (this one among them); empty otherwise.
+    pipeline_stages: tuple[ResolvedStage, ...] = ()
 
     @property
     def names(self) -> StageNames:
@@ -102,7 +105,24 @@ def load_stage(context: Mapping[str, Any]) -> ResolvedStage:
         raise ConfigError(
             [f"{STAGE_CONTEXT_KEY}: got '{selected}'; configured stages are: {', '.join(sorted(resolved))}"]
         )
-    return resolved[selected]
+    home = resolved[selected]
+    if home.settings.pipeline.enabled:
+        home = dataclasses.replace(home, pipeline_stages=_pipeline_stages(home, resolved))
+    return home
+
+
+def _pipeline_stages(home: ResolvedStage, resolved: Mapping[str, ResolvedStage]) -> tuple[ResolvedStage, ...]:
+    """The stages ``home``'s pipeline deploys, in its order; raises ``ConfigError`` naming ``pipeline.stages`` if one
+    is not configured or the pipeline does not deploy its home stage (whose account and region host it)."""
+    key = f"{STAGES_CONTEXT_KEY}.{home.stage}.pipeline.stages"
+    listed = home.settings.pipeline.stages
+    unknown = [stage for stage in listed if stage not in resolved]
+    if unknown:
+        configured = ", ".join(sorted(resolved))
+        raise ConfigError([f"{key}: '{unknown[0]}' is not a configured stage; configured stages are: {configured}"])
+    if home.stage not in listed:
+        raise ConfigError([f"{key}: must include '{home.stage}', the stage whose account and region host the pipeline"])
+    return tuple(home if stage == home.stage else resolved[stage] for stage in listed)
 
 
 def _resolve(name: str, settings: StageConfig, problems: list[str]) -> ResolvedStage | None:

@@ -46,8 +46,8 @@ def test_context_values_given_as_json_strings_are_decoded() -> None:
         (
             {"regoin": "us-east-1"},
             "stages.dev.regoin: unknown key (did you mean 'region'?); valid keys are: "
-            "account, alarm_emails, api, bedrock, endpoints, monitoring, pipeline, region, removal_policy, storage, "
-            "tags, training",
+            "account, alarm_emails, amazon_q_developer, api, bedrock, endpoints, monitoring, pipeline, region, "
+            "removal_policy, storage, tags, training",
         ),
         (
             {"storage": {"logs_days": 3}},

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match, Template
 
 from genai_kit.stage import ConfigError, load_stage
 from genai_kit.synth_summary import validation_findings
-from tests.synth import SynthResult, synthesize
+from tests.synth import SynthResult
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 PIPELINE = {"enabled": True, "connection_arn": CONNECTION, "repository": "my-org/genai-kit"}
@@ -115,8 +115,18 @@ def test_invalid_pipeline_settings_are_named(pipeline: dict[str, Any], message: 
     assert message.replace("Value error, ", "") in caught.value.problems[0]
 
 
-def test_pipeline_of_an_unconfigured_stage_is_refused() -> None:
+def test_pipeline_of_an_unconfigured_stage_is_refused_when_the_stage_resolves() -> None:
     with pytest.raises(ConfigError, match=r"stages\.dev\.pipeline\.stages: 'qa' is not a configured stage"):
-        synthesize(
-            overrides={"stages": {"dev": {"pipeline": {**PIPELINE, "stages": ["dev", "qa"], "approval_before": []}}}}
-        )
+        load_stage({"stages": {"dev": {"pipeline": {**PIPELINE, "stages": ["dev", "qa"], "approval_before": []}}}})
+
+
+def test_pipeline_that_does_not_deploy_its_home_stage_is_refused_when_the_stage_resolves() -> None:
+    pipeline = {**PIPELINE, "stages": ["prod"], "approval_before": []}
+    with pytest.raises(ConfigError, match=r"stages\.dev\.pipeline\.stages: must include 'dev'"):
+        load_stage({"stages": {"dev": {"pipeline": pipeline}, "prod": {}}})
+
+
+def test_the_resolved_stage_lists_the_stages_its_pipeline_deploys_in_order() -> None:
+    home = load_stage({"stages": {"dev": {"pipeline": PIPELINE}, "prod": {}}})
+    assert [stage.stage for stage in home.pipeline_stages] == ["dev", "prod"]  # the default order
+    assert load_stage({"stages": {"dev": {}}}).pipeline_stages == ()
