@@ -14,7 +14,7 @@ CDK := node_modules/.bin/cdk
 OPS_CLI := $(BIN)/python -m genai_kit.cli
 OPS_ARGS = $(if $(STAGE),--stage $(STAGE)) $(ARGS)
 
-.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api bench-dataset cdk preflight outputs cost clean
+.PHONY: help synth test lint typecheck unit snapshot-update bench bench-api bench-dataset cdk preflight outputs cost prices clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'

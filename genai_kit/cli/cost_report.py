@@ -11,7 +11,7 @@ from genai_kit.cli.table import render_table
 
 NO_PRICE = "no published figure in the table"
 # Where a missing SageMaker figure comes from: the AWS Price List Query API, read by the refresh command (which
-# needs credentials allowed pricing:GetProducts). Bedrock token prices: its pricing page.
+# needs credentials allowed pricing:GetProducts and adds the figure, keeping every other). Bedrock: its page.
 SAGEMAKER_PRICE_REFRESH = "python -m genai_kit.pricing.refresh --region {region} --instance-type {instance_type}"
 
 
@@ -51,8 +51,9 @@ def render_text(result: CostEstimate) -> str:
     missing = _how_to_price_what_is_missing(result)
     if missing:
         sections.append(
-            "Not in the table (read from the AWS Price List with the command shown, or add by hand with its source "
-            "and date to model_artifacts/pricing/prices.json):\n" + "\n".join(missing)
+            "Not in the table (the command shown reads it from the AWS Price List with credentials allowed "
+            "pricing:GetProducts; or add it by hand with its source and date to model_artifacts/pricing/prices.json):\n"
+            + "\n".join(missing)
         )
     return "\n\n".join(sections)
 

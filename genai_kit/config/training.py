@@ -3,7 +3,7 @@
 Checks that need only the pinned catalog entry (the model supports training on Trainium, the instance
 types, hyperparameter types/ranges/options, metric names, the Inferentia2 serving type) run here, when the
 configuration loads, so a bad value stops synth with a message naming the key. Region-dependent checks
-(is there a training image in the stage's region) run when the training stack resolves the model.
+(is there a training image in the stage's region) run when the stage resolves (``genai_kit.stage.training``).
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 For every region the stages in cdk.json use (or each ``--region``) and every Neuron instance type the kit knows
 (``genai_kit.neuron``, or each ``--instance-type``), it asks ``pricing:GetProducts`` (service code
 ``AmazonSageMaker``; the Price List API answers in us-east-1) for the on-demand price per instance-hour of real-time
-inference (``platoinstancetype`` ``Hosting``) and of training jobs (``Training``), and replaces those regions'
-entries of ``sagemaker_hosting`` and ``sagemaker_training``. Entries of other regions and the Bedrock token prices
-are kept as they are. What the price list does not have is listed, never guessed; a query that matches products
-with different hourly prices is refused with the SKUs, since the table cannot tell which applies.
+inference (``platoinstancetype`` ``Hosting``) and of training jobs (``Training``), and replaces the entries of
+``sagemaker_hosting`` and ``sagemaker_training`` it read. Every other entry (other regions and instance types,
+figures the price list lacks) and the Bedrock token prices are kept as they are. What the price list does not
+have is listed, never guessed; a query that matches products with different hourly prices is refused with the
+SKUs, since the table cannot tell which applies.
 
 Needs AWS credentials allowed ``pricing:GetProducts``. Usage::
 
@@ -105,23 +106,29 @@ def _products(client: Any, filters: list[dict[str, str]]) -> Iterable[dict[str, 
 def refresh(
     table: PriceTable, client: Any, *, regions: Sequence[str], instance_types: Sequence[str], retrieved: date
 ) -> tuple[PriceTable, list[str]]:
-    """``table`` with the SageMaker prices of ``regions`` read again, dated ``retrieved``, and the list of
-    "<usage> <instance type> in <region>" the price list had no price for. Raises ``PriceListError`` as
-    ``instance_price`` does."""
+    """``table`` with the SageMaker prices of ``instance_types`` in ``regions`` read again (dated ``retrieved``;
+    every other entry kept), and the list of "<usage> <instance type> in <region>" the price list had no price for.
+    Raises ``PriceListError`` as ``instance_price`` does."""
     missing: list[str] = []
     sections: dict[str, tuple[InstancePrice, ...]] = {}
     for section, usage in USAGES.items():
-        kept = [p for p in getattr(table, section) if p.region not in regions]
+        # Only what was read replaces what the table had: other instance types and regions, and entries the price
+        # list does not have, stay as they are.
+        prices = {(p.region, p.instance_type): p for p in getattr(table, section)}
         for region in regions:
             for instance_type in instance_types:
                 price = instance_price(
                     client, region=region, instance_type=instance_type, usage=usage, retrieved=retrieved
                 )
                 if price is None:
-                    missing.append(f"{usage.lower()} {instance_type} in {region}")
+                    kept = prices.get((region, instance_type))
+                    missing.append(
+                        f"{usage.lower()} {instance_type} in {region}"
+                        + (f" (the table keeps its figure from {kept.retrieved})" if kept else "")
+                    )
                 else:
-                    kept.append(price)
-        sections[section] = tuple(sorted(kept, key=lambda p: (p.region, p.instance_type)))
+                    prices[(region, instance_type)] = price
+        sections[section] = tuple(prices[key] for key in sorted(prices))
     # Validated again as a whole, like the table read from disk.
     return PriceTable.model_validate({**dict(table), "as_of": retrieved, **sections}), missing
 

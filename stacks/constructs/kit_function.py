@@ -1,8 +1,9 @@
 """A Lambda function of the kit: its code asset, Powertools layer, KMS-encrypted log group and its own role.
 
-The asset (``stacks.constructs.lambda_code``) holds ``lambdas/<name>/``, ``lambdas/shared/`` and, where a
-function validates against the catalog, ``genai_kit/catalog/`` (without its refresh command), so the handler
-imports the same modules in Lambda as in the tests.
+The asset (``stacks.constructs.lambda_code``) holds ``lambdas/<name>/``, ``lambdas/shared/``,
+``genai_kit/contracts/`` (the function's environment contract) and, where a function validates against the
+catalog, ``genai_kit/catalog/`` (without its refresh command), so the handler imports the same modules in Lambda
+as in the tests.
 """
 
 from __future__ import annotations

@@ -113,7 +113,8 @@ def test_refresh_rewrites_the_regions_sagemaker_prices_from_the_price_list(table
     stubber.assert_no_pending_responses()
     assert code == 0
     refreshed = PriceTable.model_validate_json(table.read_text())
-    [hosting] = refreshed.sagemaker_hosting
+    hosting = refreshed.hosting(*ENDPOINT)
+    assert hosting is not None
     assert (hosting.instance_type, hosting.usd_per_hour, str(hosting.retrieved)) == (
         "ml.inf2.xlarge",
         1.234,
@@ -174,6 +175,36 @@ def test_free_or_non_hourly_dimensions_are_not_prices(table: Path) -> None:
             out=out,
         )
     refreshed = PriceTable.model_validate_json(table.read_text())
-    assert [p for p in refreshed.sagemaker_hosting if p.region == "us-east-1"] == []
+    # Neither a zero price nor a monthly one is an instance-hour price: the table keeps its own figure.
+    assert refreshed.hosting(*ENDPOINT) == PriceTable.model_validate_json(PRICE_TABLE.read_text()).hosting(*ENDPOINT)
     assert "no price in the price list: hosting ml.inf2.xlarge in us-east-1" in out.getvalue()
     assert "no price in the price list: training ml.inf2.xlarge in us-east-1" in out.getvalue()
+
+
+def test_a_refresh_of_one_instance_type_keeps_every_other_price_of_the_region(table: Path) -> None:
+    client, stubber = _stub(
+        {
+            ("us-east-1", "ml.trn1.2xlarge", "Hosting"): [],
+            ("us-east-1", "ml.trn1.2xlarge", "Training"): [product("us-east-1", "ml.trn1.2xlarge", "Training", "1.5")],
+        }
+    )
+    with stubber:
+        main(["--region", "us-east-1", "--instance-type", "ml.trn1.2xlarge", "--table", str(table)], client=client)
+    before = PriceTable.model_validate_json(PRICE_TABLE.read_text())
+    after = PriceTable.model_validate_json(table.read_text())
+    assert sorted(after.sagemaker_hosting, key=repr) == sorted(before.sagemaker_hosting, key=repr)
+    assert [(p.instance_type, p.usd_per_hour) for p in after.sagemaker_training] == [("ml.trn1.2xlarge", 1.5)]
+
+
+def test_a_figure_the_price_list_lacks_is_kept_and_said(table: Path) -> None:
+    client, stubber = _stub({(*ENDPOINT, usage): [] for usage in ("Hosting", "Training")})
+    out = io.StringIO()
+    with stubber:
+        main(
+            ["--region", "us-east-1", "--instance-type", "ml.inf2.xlarge", "--table", str(table)],
+            client=client,
+            out=out,
+        )
+    after = PriceTable.model_validate_json(table.read_text())
+    assert after.hosting(*ENDPOINT) == PriceTable.model_validate_json(PRICE_TABLE.read_text()).hosting(*ENDPOINT)
+    assert "hosting ml.inf2.xlarge in us-east-1 (the table keeps its figure from 2026-11-29)" in out.getvalue()
