@@ -2,7 +2,7 @@
 
 Each app is synthesized in a fresh process, several times, interleaved so that machine noise hits both
 alike; the script prints the median wall time and peak resident memory of each and their ratios. Built-in
-CloudFormation validation is off for both (``CDK_VALIDATION=false``), as in the peer figure in FACTS.md.
+CloudFormation validation is off for both (``CDK_VALIDATION=false``).
 
 Peak memory is the largest resident set of the process tree (the Python app or its jsii Node.js runtime),
 as reported by wait4(2).
