@@ -72,20 +72,7 @@ class KitStage(cdk.Stage):
             if config.training is not None
             else None
         )
-        self.api = (
-            ApiStack(
-                self,
-                API,
-                names=names,
-                api=settings.api,
-                endpoints=endpoint_targets(config),
-                foundation=self.foundation,
-                bedrock=self.bedrock,
-                description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
-            )
-            if settings.api.enabled
-            else None
-        )
+        self.api = self._api(config) if settings.api.enabled else None
         if self.api is not None and self.inference is not None:
             # Clients can call the API as soon as it exists: deploy the endpoints it routes to first.
             self.api.add_stack_dependency(self.inference)
@@ -93,6 +80,19 @@ class KitStage(cdk.Stage):
 
         for key, value in config.resource_tags.items():
             cdk.Tags.of(self).add(key, value)
+
+    def _api(self, config: ResolvedStage) -> ApiStack:
+        """The OpenAI-compatible API over the stage's Bedrock models and endpoints."""
+        return ApiStack(
+            self,
+            API,
+            names=config.names,
+            api=config.settings.api,
+            endpoints=endpoint_targets(config),
+            foundation=self.foundation,
+            bedrock=self.bedrock,
+            description=f"Generative AI kit ({config.stage}): OpenAI-compatible API",
+        )
 
     def _monitoring(self, config: ResolvedStage) -> MonitoringStack:
         """The dashboard, alarms and budget over what the other stacks of the stage expose."""

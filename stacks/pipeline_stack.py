@@ -127,6 +127,10 @@ class PipelineStack(cdk.Stack):
             "target accounts and read CloudFormation stacks, as `cdk deploy` does; CDK Pipelines scopes them by "
             "the bootstrap roles' tags.",
         )
+        self._skip_generated_checks(bucket)
+
+    def _skip_generated_checks(self, bucket: IConstruct) -> None:
+        """checkov's findings on what CDK Pipelines generates: its artifact bucket and its asset publishing role."""
         skip_checks(
             bucket,
             {

@@ -60,31 +60,7 @@ class EndpointLifecycle(Construct):
         self._tags = tags
         self._partition_arn = f"arn:{cdk.Aws.PARTITION}"
         self._account_arn = f"{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
-        common = {
-            "name": "endpoint_lifecycle",
-            "metrics_namespace": METRICS_NAMESPACE,
-            "environment": {},
-            "encryption_key": encryption_key,
-            "log_retention": logs.RetentionDays.THREE_MONTHS,
-            "removal_policy": removal_policy,
-            "timeout": cdk.Duration.minutes(2),
-            "invoked_by": "CDK's Provider framework during a CloudFormation deployment, once per custom resource "
-            "event (and every 30 s while a preparation runs)",
-        }
-        self.on_event = KitFunction(
-            self,
-            "OnEvent",
-            description=f"Endpoints of {stage}: start model preparation jobs, keep autoscaling in step with updates",
-            handler="on_event",
-            **common,  # type: ignore[arg-type]
-        )
-        self.is_complete = KitFunction(
-            self,
-            "IsComplete",
-            description=f"Endpoints of {stage}: report when a model preparation job has finished",
-            handler="is_complete",
-            **common,  # type: ignore[arg-type]
-        )
+        self.on_event, self.is_complete = self._functions(stage, encryption_key, removal_policy)
         self.provider = framework_provider(
             self,
             stage=stage,
@@ -120,6 +96,37 @@ class EndpointLifecycle(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
+
+    def _functions(
+        self, stage: str, key: kms.IKey, removal_policy: cdk.RemovalPolicy
+    ) -> tuple[KitFunction, KitFunction]:
+        """The provider's two handlers (``lambdas/endpoint_lifecycle``): onEvent and isComplete."""
+        common = {
+            "name": "endpoint_lifecycle",
+            "metrics_namespace": METRICS_NAMESPACE,
+            "environment": {},
+            "encryption_key": key,
+            "log_retention": logs.RetentionDays.THREE_MONTHS,
+            "removal_policy": removal_policy,
+            "timeout": cdk.Duration.minutes(2),
+            "invoked_by": "CDK's Provider framework during a CloudFormation deployment, once per custom resource "
+            "event (and every 30 s while a preparation runs)",
+        }
+        on_event = KitFunction(
+            self,
+            "OnEvent",
+            description=f"Endpoints of {stage}: start model preparation jobs, keep autoscaling in step with updates",
+            handler="on_event",
+            **common,  # type: ignore[arg-type]
+        )
+        is_complete = KitFunction(
+            self,
+            "IsComplete",
+            description=f"Endpoints of {stage}: report when a model preparation job has finished",
+            handler="is_complete",
+            **common,  # type: ignore[arg-type]
+        )
+        return on_event, is_complete
 
     def _preparation_role(self, stage: str, key: kms.IKey) -> iam.Role:
         """The preparation jobs' SageMaker execution role: it reads the code asset and uses ``key``; ``prepare``

@@ -130,10 +130,55 @@ class ModelRollout(Construct):
 
         self.failure_queue = self._failure_queue(encryption_key, topic, removal_policy)
 
-        environment = DeployEnvironment(
+        environment = self._environment(
+            rollout,
             model_package_group_name=model_package_group_name,
-            resource_prefix=resource_prefix,
-            endpoint_name=endpoint_name,
+            serving_instance_type=serving_instance_type,
+            model_data_download_timeout=model_data_download_timeout,
+            container_startup_health_check_timeout=container_startup_health_check_timeout,
+            volume_size_gb=volume_size_gb,
+            encryption_key=encryption_key,
+            artifacts_bucket_name=artifacts_bucket_name,
+            capture_prefix=capture_prefix,
+            model_artifacts_prefix=model_artifacts_prefix,
+            topic=topic,
+            tags=tags,
+        )
+        self.function = self._deploy_function(
+            environment,
+            group=model_package_group_name,
+            key=encryption_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self._function_permissions(
+            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
+        )
+
+        self.rule, self.endpoint_rule = self._rules(model_package_group_name, endpoint_name)
+
+    def _environment(
+        self,
+        rollout: RolloutConfig,
+        *,
+        model_package_group_name: str,
+        serving_instance_type: str,
+        model_data_download_timeout: int | None,
+        container_startup_health_check_timeout: int | None,
+        volume_size_gb: int | None,
+        encryption_key: kms.IKey,
+        artifacts_bucket_name: str,
+        capture_prefix: str,
+        model_artifacts_prefix: str,
+        topic: sns.ITopic,
+        tags: Mapping[str, str],
+    ) -> dict[str, str]:
+        """The deploy function's environment (``genai_kit.contracts.training_deploy``); a Neuron container's
+        timeouts default to the most SageMaker allows (NEURON_TIMEOUT_SECONDS)."""
+        return DeployEnvironment(
+            model_package_group_name=model_package_group_name,
+            resource_prefix=self._resource_prefix,
+            endpoint_name=self.endpoint_name,
             execution_role_arn=self.serving_role.role_arn,
             instance_type=serving_instance_type,
             instance_count=rollout.instance_count,
@@ -148,23 +193,11 @@ class ModelRollout(Construct):
             wait_interval_seconds=rollout.blue_green.wait_interval_seconds,
             termination_wait_seconds=rollout.blue_green.termination_wait_seconds,
             maximum_execution_timeout_seconds=rollout.blue_green.maximum_execution_timeout_seconds,
-            rollback_alarms=alarm_names(endpoint_name),
+            rollback_alarms=alarm_names(self.endpoint_name),
             topic_arn=topic.topic_arn,
             failure_queue_url=self.failure_queue.queue_url,
             tags=dict(tags),
         ).to_environment()
-        self.function = self._deploy_function(
-            environment,
-            group=model_package_group_name,
-            key=encryption_key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        self._function_permissions(
-            encryption_key, topic, artifacts=artifacts, model_artifacts_prefix=model_artifacts_prefix
-        )
-
-        self.rule, self.endpoint_rule = self._rules(model_package_group_name, endpoint_name)
 
     def _deploy_function(
         self,

@@ -39,28 +39,7 @@ def rest_api(scope: Construct, *, names: StageNames, api_config: ApiConfig, key:
         endpoint_types=[apigateway.EndpointType.REGIONAL],
         # Execution and access logging need the account's API Gateway CloudWatch role.
         cloud_watch_role=True,
-        deploy_options=apigateway.StageOptions(
-            stage_name=names.stage,
-            throttling_rate_limit=api_config.throttling_rate_limit,
-            throttling_burst_limit=api_config.throttling_burst_limit,
-            tracing_enabled=True,
-            metrics_enabled=True,
-            logging_level=apigateway.MethodLoggingLevel.ERROR,
-            # Request and response bodies never reach the execution logs.
-            data_trace_enabled=False,
-            access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-            access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                caller=True,
-                http_method=True,
-                ip=True,
-                protocol=True,
-                request_time=True,
-                resource_path=True,
-                response_length=True,
-                status=True,
-                user=True,
-            ),
-        ),
+        deploy_options=_stage_options(names, api_config, access_logs),
         default_method_options=apigateway.MethodOptions(
             authorization_type=apigateway.AuthorizationType.IAM,
             api_key_required=api_config.usage_plan is not None,
@@ -176,3 +155,29 @@ def add_usage_plan(api: apigateway.RestApi, names: StageNames, plan: UsagePlanCo
     key = api.add_api_key("DefaultKey", description="First key of the usage plan")
     usage_plan.add_api_key(key)
     return key.key_id
+
+
+def _stage_options(names: StageNames, api_config: ApiConfig, access_logs: logs.ILogGroup) -> apigateway.StageOptions:
+    """The deployment stage: throttled, traced, error-level execution logs without bodies, JSON access logs."""
+    return apigateway.StageOptions(
+        stage_name=names.stage,
+        throttling_rate_limit=api_config.throttling_rate_limit,
+        throttling_burst_limit=api_config.throttling_burst_limit,
+        tracing_enabled=True,
+        metrics_enabled=True,
+        logging_level=apigateway.MethodLoggingLevel.ERROR,
+        # Request and response bodies never reach the execution logs.
+        data_trace_enabled=False,
+        access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+        access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+            caller=True,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=True,
+        ),
+    )
