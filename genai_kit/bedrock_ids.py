@@ -98,3 +98,11 @@ EMBEDDING_FAMILIES: dict[str, Literal["titan-v2", "cohere-v3", "cohere-v4"]] = {
     "cohere.embed-multilingual-v3": "cohere-v3",
     "cohere.embed-v4:0": "cohere-v4",
 }
+
+# The image models the API's /v1/images/generations speaks to, by foundation model id, with their request format:
+# Amazon Nova Canvas's TEXT_IMAGE task (Amazon Nova user guide, "Request and response structure for image
+# generation", https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html). A family is
+# listed only once its request schema and limits are checked against AWS's documentation.
+IMAGE_FAMILIES: dict[str, Literal["nova-canvas"]] = {
+    "amazon.nova-canvas-v1:0": "nova-canvas",
+}

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from genai_kit.bedrock_ids import EMBEDDING_FAMILIES, ModelRef, parse_model_id
+from genai_kit.bedrock_ids import EMBEDDING_FAMILIES, IMAGE_FAMILIES, ModelRef, parse_model_id
 from genai_kit.config.base import LogRetentionDays, StrictModel
 from genai_kit.config.guardrail_policies import (
     ContentFiltersConfig,
@@ -77,14 +77,16 @@ DEFAULT_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
 
 
 class BedrockModelConfig(StrictModel):
-    """One Bedrock model the kit's API exposes, under its alias: a chat model (the default) or an embedding model."""
+    """One Bedrock model the kit's API exposes, under its alias: a chat model (the default), an embedding model or
+    an image model."""
 
     alias: Alias = Field(description="Name the API exposes the model under.")
     id: ModelId = Field(description="Foundation model id or system inference profile id.")
-    kind: Literal["chat", "embedding"] = Field(
+    kind: Literal["chat", "embedding", "image"] = Field(
         "chat",
-        description="`chat` (POST /v1/chat/completions, Converse) or `embedding` (POST /v1/embeddings, InvokeModel: "
-        "amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3, cohere.embed-v4:0).",
+        description="`chat` (POST /v1/chat/completions, Converse), `embedding` (POST /v1/embeddings, InvokeModel: "
+        "amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3, cohere.embed-v4:0) "
+        "or `image` (POST /v1/images/generations, InvokeModel: amazon.nova-canvas-v1:0, by foundation model id).",
     )
     tags: BedrockTags = Field(
         default_factory=dict, description="Cost-allocation tags of this model's application inference profile."
@@ -116,6 +118,11 @@ class BedrockModelConfig(StrictModel):
         """The request format of an embedding model (None for a chat model)."""
         return EMBEDDING_FAMILIES.get(self.ref.foundation_model_id) if self.kind == "embedding" else None
 
+    @property
+    def image_family(self) -> Literal["nova-canvas"] | None:
+        """The request format of an image model (None for a chat or embedding model)."""
+        return IMAGE_FAMILIES.get(self.ref.foundation_model_id) if self.kind == "image" else None
+
     @model_validator(mode="after")
     def _kind_settings(self) -> BedrockModelConfig:
         if self.kind == "chat":
@@ -124,22 +131,34 @@ class BedrockModelConfig(StrictModel):
                     f"kind: '{self.id}' is an embedding model, which Converse cannot chat with; "
                     'set "kind": "embedding" to serve it on POST /v1/embeddings'
                 )
+            if self.ref.foundation_model_id in IMAGE_FAMILIES:
+                raise ValueError(
+                    f"kind: '{self.id}' is an image model, which Converse cannot chat with; "
+                    'set "kind": "image" to serve it on POST /v1/images/generations'
+                )
             return self
-        if self.ref.foundation_model_id not in EMBEDDING_FAMILIES:
+        if self.kind == "embedding" and self.ref.foundation_model_id not in EMBEDDING_FAMILIES:
             raise ValueError(
                 f"id: '{self.id}' is not an embedding model the API speaks to; supported: "
                 f"{', '.join(sorted(EMBEDDING_FAMILIES))} (or their inference profiles)"
+            )
+        # By foundation model id only: no system inference profile of an image model is documented here.
+        if self.kind == "image" and self.id not in IMAGE_FAMILIES:
+            raise ValueError(
+                f"id: '{self.id}' is not an image model the API speaks to; supported: "
+                f"{', '.join(sorted(IMAGE_FAMILIES))} (by foundation model id)"
             )
         chat_only = {
             "max_output_tokens": self.max_output_tokens is not None,
             "structured_output": self.structured_output != "tool",
             "reasoning": self.reasoning != "none",
-            # Embedding models take no inference profile of their own (Bedrock user guide, supported models).
+            # Embedding and image models get no application inference profile (see stacks/constructs/
+            # bedrock_models.py), so there is nothing to tag.
             "tags": bool(self.tags),
         }
         wrong = [name for name, set_ in chat_only.items() if set_]
         if wrong:
-            raise ValueError(f"{wrong[0]}: applies to chat models only, not to the embedding model '{self.alias}'")
+            raise ValueError(f"{wrong[0]}: applies to chat models only, not to the {self.kind} model '{self.alias}'")
         return self
 
 

@@ -87,7 +87,9 @@ class BedrockModels(Construct):
             )
             application_profile_arn = None
             # Embedding models take no application inference profile (Bedrock user guide, "Supported Regions and
-            # models for inference profiles": "Some models, such as embedding models, do not support" them).
+            # models for inference profiles": "Some models, such as embedding models, do not support" them). Image
+            # models get none either: no AWS page checked here lists Amazon Nova Canvas as a source of one, and
+            # a profile Bedrock refuses would fail the deployment, so they are called by foundation model id.
             if application_inference_profiles and model.kind == "chat":
                 profile = bedrock.CfnApplicationInferenceProfile(
                     self,

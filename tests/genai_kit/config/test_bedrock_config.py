@@ -375,6 +375,61 @@ def test_chat_settings_on_an_embedding_model_are_refused(setting: str, value: An
     ]
 
 
+# --- image models ---
+
+
+def test_an_image_model_names_its_request_format() -> None:
+    models = [
+        {"alias": "chat", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+    ]
+    config = _bedrock({"models": models})
+    assert [(model.kind, model.image_family, model.embedding_family) for model in config.models] == [
+        ("chat", None, None),
+        ("image", "nova-canvas", None),
+    ]
+
+
+def test_the_default_models_have_no_image_model() -> None:
+    assert "image" not in [model.kind for model in _bedrock({}).models]
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    ["amazon.titan-image-generator-v2:0", "stability.sd3-5-large-v1:0", "amazon.nova-lite-v1:0"],
+)
+def test_an_image_model_the_api_does_not_speak_to_is_refused_with_the_supported_ones(model_id: str) -> None:
+    assert _problems({"models": [{"alias": "img", "id": model_id, "kind": "image"}]}) == [
+        f"stages.dev.bedrock.models.0: id: '{model_id}' is not an image model the API speaks to; supported: "
+        "amazon.nova-canvas-v1:0 (by foundation model id)"
+    ]
+
+
+def test_an_image_model_is_called_by_its_foundation_model_id_only() -> None:
+    assert _problems({"models": [{"alias": "img", "id": "us.amazon.nova-canvas-v1:0", "kind": "image"}]}) == [
+        "stages.dev.bedrock.models.0: id: 'us.amazon.nova-canvas-v1:0' is not an image model the API speaks to; "
+        "supported: amazon.nova-canvas-v1:0 (by foundation model id)"
+    ]
+
+
+def test_an_image_model_served_as_chat_is_refused_with_the_fix() -> None:
+    assert _problems({"models": [{"alias": "canvas", "id": "amazon.nova-canvas-v1:0"}]}) == [
+        "stages.dev.bedrock.models.0: kind: 'amazon.nova-canvas-v1:0' is an image model, which Converse cannot chat "
+        'with; set "kind": "image" to serve it on POST /v1/images/generations'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_output_tokens", 100), ("structured_output", "json_schema"), ("reasoning", "effort"), ("tags", {"a": "b"})],
+)
+def test_chat_settings_on_an_image_model_are_refused(setting: str, value: Any) -> None:
+    model = {"alias": "canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image", setting: value}
+    assert _problems({"models": [model]}) == [
+        f"stages.dev.bedrock.models.0: {setting}: applies to chat models only, not to the image model 'canvas'"
+    ]
+
+
 def test_chat_settings_are_validated() -> None:
     model = {"alias": "m", "id": "amazon.nova-lite-v1:0", "max_output_tokens": 0, "reasoning": "deep"}
     problems = _problems({"models": [model]})
