@@ -22,6 +22,7 @@ from genai_kit.contracts.api_router import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
     BedrockEmbeddingTarget,
+    BedrockImageTarget,
     BedrockTarget,
     EndpointTarget,
     RouterEnvironment,
@@ -72,7 +73,9 @@ class ApiStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.api_key_id: str | None = None
         self.stage_names = names
-        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget] = dict(endpoints)
+        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget] = dict(
+            endpoints
+        )
         endpoint_names = [target.endpoint for target in endpoints.values()]
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
@@ -85,18 +88,19 @@ class ApiStack(cdk.Stack):
             bedrock.grant_invoke(self.function)
         self._grant_endpoints(endpoint_names)
         self.api = rest_api(self, names=names, api_config=api, key=foundation.key)
-        add_routes(self.api, self.function, api)
+        images = any(isinstance(target, BedrockImageTarget) for target in models.values())
+        add_routes(self.api, self.function, api, images=images)
         if api.usage_plan is not None:
             self.api_key_id = add_usage_plan(self.api, names, api.usage_plan)
         add_gateway_responses(self.api)
-        self.invoke_policy = self._invoke_policy()
+        self.invoke_policy = self._invoke_policy(images=images)
         self._outputs()
 
     def _router(
         self,
         api_config: ApiConfig,
         foundation: FoundationStack,
-        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | EndpointTarget],
+        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
     ) -> lambda_.Function:
         timeouts = api_config.timeouts
@@ -166,8 +170,9 @@ class ApiStack(cdk.Stack):
             )
         )
 
-    def _invoke_policy(self) -> iam.ManagedPolicy:
-        """A managed policy that lets a principal call every method of this API, to attach to application roles."""
+    def _invoke_policy(self, *, images: bool) -> iam.ManagedPolicy:
+        """A managed policy that lets a principal call every method of this API (``POST /v1/images/generations``
+        where ``images``: the route exists), to attach to application roles."""
         stage = self.api.deployment_stage.stage_name
         # A path parameter is a wildcard in an execute-api ARN (API Gateway developer guide, "Resource format of
         # permissions for executing API in API Gateway"): /v1/models/{model} is /v1/models/*.
@@ -185,6 +190,7 @@ class ApiStack(cdk.Stack):
                         one_model,
                         self.api.arn_for_execute_api("POST", "/v1/chat/completions", stage),
                         self.api.arn_for_execute_api("POST", "/v1/embeddings", stage),
+                        *([self.api.arn_for_execute_api("POST", "/v1/images/generations", stage)] if images else []),
                     ],
                 )
             ],

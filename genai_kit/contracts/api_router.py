@@ -61,6 +61,18 @@ class BedrockEmbeddingTarget(_Frozen):
     family: EmbeddingFamily
 
 
+ImageFamily = Literal["nova-canvas"]
+
+
+class BedrockImageTarget(_Frozen):
+    """A Bedrock image model, called through InvokeModel in its family's request format (``nova-canvas``: Amazon
+    Nova Canvas's TEXT_IMAGE task)."""
+
+    backend: Literal["bedrock-image"] = "bedrock-image"
+    model: str = Field(min_length=1)
+    family: ImageFamily
+
+
 class EndpointTarget(_Frozen):
     """A SageMaker real-time endpoint and what its container does (``genai_kit.catalog.containers``).
 
@@ -80,7 +92,9 @@ class EndpointTarget(_Frozen):
     max_total_tokens: int | None = Field(None, ge=1)
 
 
-Target = Annotated[BedrockTarget | BedrockEmbeddingTarget | EndpointTarget, Field(discriminator="backend")]
+Target = Annotated[
+    BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget, Field(discriminator="backend")
+]
 
 
 class RouterEnvironment(FunctionEnvironment):

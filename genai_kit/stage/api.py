@@ -10,7 +10,7 @@ from __future__ import annotations
 from genai_kit.catalog import CatalogError
 from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config.bedrock import BedrockModelConfig
-from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget
+from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockImageTarget, BedrockTarget, EndpointTarget
 from genai_kit.names import FINETUNED
 from genai_kit.stage.loader import ResolvedStage
 
@@ -50,12 +50,17 @@ def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget]:
     return targets
 
 
-def bedrock_target(model: BedrockModelConfig, invoke_id: str) -> BedrockTarget | BedrockEmbeddingTarget:
+def bedrock_target(
+    model: BedrockModelConfig, invoke_id: str
+) -> BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget:
     """The router's target for a Bedrock model: ``invoke_id`` (what it calls the model by) and what the model's
     configuration says."""
     family = model.embedding_family
     if family is not None:
         return BedrockEmbeddingTarget(model=invoke_id, family=family)
+    image_family = model.image_family
+    if image_family is not None:
+        return BedrockImageTarget(model=invoke_id, family=image_family)
     return BedrockTarget(
         model=invoke_id,
         max_output_tokens=model.max_output_tokens,

@@ -5,9 +5,9 @@ app with uvicorn on ``AWS_LWA_PORT``; the adapter turns each API Gateway invocat
 to it and streams the response back (``AWS_LWA_INVOKE_MODE=response_stream``). The tests serve the same
 app with uvicorn on a loopback port.
 
-Routes: ``GET /v1/models``, ``GET /v1/models/{model}``, ``POST /v1/chat/completions``, ``POST /v1/embeddings``
-and ``GET /health`` (the adapter's readiness check, not routed by API Gateway). Every error is OpenAI's error
-object with the request id.
+Routes: ``GET /v1/models``, ``GET /v1/models/{model}``, ``POST /v1/chat/completions``, ``POST /v1/embeddings``,
+``POST /v1/images/generations`` and ``GET /health`` (the adapter's readiness check, not routed by API Gateway).
+Every error is OpenAI's error object with the request id.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lambdas.api_router.chat import chat_completions
 from lambdas.api_router.embeddings import embeddings
 from lambdas.api_router.errors import ApiError, internal_error, not_found, unknown_route
+from lambdas.api_router.images import image_generations
 from lambdas.api_router.observability import RequestScope, current_scope, enable_tracing, enter_scope, logger
 from lambdas.api_router.settings import settings
 
@@ -38,7 +39,7 @@ def _model(alias: str) -> dict[str, Any]:
 
 
 async def list_models(_: Request) -> Response:
-    """``GET /v1/models``: every alias the API routes (chat and embedding models)."""
+    """``GET /v1/models``: every alias the API routes (chat, embedding and image models)."""
     return _json({"object": "list", "data": [_model(alias) for alias in settings().models]})
 
 
@@ -138,6 +139,7 @@ def create_app() -> Starlette:
             Route("/v1/models/{model:path}", retrieve_model, methods=["GET"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
+            Route("/v1/images/generations", image_generations, methods=["POST"]),
             Route(HEALTH_PATH, health, methods=["GET"]),
         ],
         middleware=[Middleware(RequestScopeMiddleware)],

@@ -35,7 +35,13 @@ from lambdas.api_router.handling import model_call, read_body, wait_for
 from lambdas.api_router.observability import RequestScope, current_scope, logger
 from lambdas.api_router.parameters import Kind
 from lambdas.api_router.parameters import check as check_parameters
-from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, settings
+from lambdas.api_router.settings import (
+    BedrockEmbeddingTarget,
+    BedrockImageTarget,
+    BedrockTarget,
+    EndpointTarget,
+    settings,
+)
 
 T = TypeVar("T")
 
@@ -52,6 +58,8 @@ async def chat_completions(http_request: Request) -> Response:
     scope.set_model(request.model)
     if isinstance(target, BedrockEmbeddingTarget):
         raise bad_request("model", f"'{request.model}' is an embedding model; use POST /v1/embeddings")
+    if isinstance(target, BedrockImageTarget):
+        raise bad_request("model", f"'{request.model}' is an image model; use POST /v1/images/generations")
     check_parameters(request.parameters, parameter_kind(target))
     if config.log_payloads:
         logger.info("chat request", extra={"request_body": body.decode("utf-8", errors="replace")})

@@ -24,7 +24,7 @@ from lambdas.api_router.errors import bad_request, not_found
 from lambdas.api_router.handling import model_call, read_body
 from lambdas.api_router.observability import current_scope, logger
 from lambdas.api_router.parameters import EMBEDDING_RULES
-from lambdas.api_router.settings import BedrockEmbeddingTarget, settings
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
 
 MAX_INPUTS = 2048
 
@@ -42,6 +42,8 @@ async def embeddings(http_request: Request) -> Response:
         raise not_found(model, list(config.models))
     scope.set_model(model)
     if not isinstance(target, BedrockEmbeddingTarget):
+        if isinstance(target, BedrockImageTarget):
+            raise bad_request("model", f"'{model}' is an image model; use POST /v1/images/generations")
         raise bad_request("model", f"'{model}' is a chat model; use POST /v1/chat/completions")
     for name, value in data.items():
         if value is not None and name not in EMBEDDING_RULES:

@@ -258,6 +258,38 @@ EMBEDDING_RULES: dict[str, Rule] = {
 }
 
 
+# POST /v1/images/generations (Amazon Nova Canvas; limits and sources in backends/bedrock_images.py).
+IMAGE_RULES: dict[str, Rule] = {
+    "model": Rule("honoured", "the alias of an image model (GET /v1/models)"),
+    "prompt": Rule("honoured", "textToImageParams.text: 1 to 1024 characters (Nova Canvas's limit)"),
+    "n": Rule("honoured", "imageGenerationConfig.numberOfImages: 1 to 5 (default 1)"),
+    "size": Rule(
+        "honoured",
+        "WxH becomes width and height: each side 320 to 4096 pixels and a multiple of 16, aspect ratio from 1:4 "
+        "to 4:1, fewer than 4,194,304 pixels (e.g. 1024x1024, 1792x1024, 512x512); auto or absent is 1024x1024",
+    ),
+    "quality": Rule(
+        "honoured",
+        "standard (or auto, or absent) is Nova's standard, hd is premium; low, medium and high are refused",
+    ),
+    "style": Rule(
+        "refused",
+        "Nova Canvas has no vivid or natural control (its visual styles are a different set); only null is accepted",
+    ),
+    "response_format": Rule(
+        "honoured",
+        "b64_json only (also when absent); url is refused: the API does not store images to link to yet",
+    ),
+    "user": Rule("ignored", "an end-user id for OpenAI's abuse monitoring"),
+    "background": Rule("refused", "Nova Canvas's text-to-image task has no background control"),
+    "moderation": Rule("refused", "Nova Canvas's own content filters always apply"),
+    "output_format": Rule("refused", "Nova Canvas answers PNG only"),
+    "output_compression": Rule("refused", "Nova Canvas answers PNG only"),
+    "stream": Rule("refused", "images are answered whole"),
+    "partial_images": Rule("refused", "images are answered whole"),
+}
+
+
 def check(parameters: dict[str, Any], kind: Kind) -> None:
     """Refuse with a 400 naming it the first parameter ``kind`` does not honour or ignore (with its value).
 
@@ -304,6 +336,14 @@ def render() -> str:
         "| --- | --- | --- |",
     ]
     rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in EMBEDDING_RULES.items()]
+    sections.append("\n".join(rows))
+    rows = [
+        "#### Images (`POST /v1/images/generations`, Bedrock)",
+        "",
+        "| parameter | | what happens |",
+        "| --- | --- | --- |",
+    ]
+    rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in IMAGE_RULES.items()]
     sections.append("\n".join(rows))
     return "\n\n".join(sections)
 

@@ -6,10 +6,23 @@ environment fails at start-up with the variable's name, before the router accept
 
 from __future__ import annotations
 
-from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, RouterEnvironment
+from genai_kit.contracts.api_router import (
+    BedrockEmbeddingTarget,
+    BedrockImageTarget,
+    BedrockTarget,
+    EndpointTarget,
+    RouterEnvironment,
+)
 from genai_kit.contracts.base import environment_reader
 
-__all__ = ["BedrockEmbeddingTarget", "BedrockTarget", "EndpointTarget", "RouterEnvironment", "settings"]
+__all__ = [
+    "BedrockEmbeddingTarget",
+    "BedrockImageTarget",
+    "BedrockTarget",
+    "EndpointTarget",
+    "RouterEnvironment",
+    "settings",
+]
 
 
 # Parsed once per execution environment (tests start over with ``settings.cache_clear()``).

@@ -119,9 +119,12 @@ def add_gateway_responses(api: apigateway.RestApi) -> None:
     )
 
 
-def add_routes(api: apigateway.RestApi, function: lambda_.IFunction, api_config: ApiConfig) -> None:
+def add_routes(
+    api: apigateway.RestApi, function: lambda_.IFunction, api_config: ApiConfig, *, images: bool = False
+) -> None:
     """The OpenAI routes the router serves (``GET /v1/models``, ``GET /v1/models/{model}``,
-    ``POST /v1/chat/completions``, ``POST /v1/embeddings``), each a streaming Lambda proxy integration."""
+    ``POST /v1/chat/completions``, ``POST /v1/embeddings``, and ``POST /v1/images/generations`` when ``images``:
+    an image model is configured), each a streaming Lambda proxy integration."""
     # STREAM on every method: the router's adapter answers in Lambda's response-stream format, which only a
     # streaming integration (InvokeWithResponseStream) reads; a whole answer simply arrives in one piece.
     integration = apigateway.LambdaIntegration(
@@ -136,6 +139,9 @@ def add_routes(api: apigateway.RestApi, function: lambda_.IFunction, api_config:
     models.add_resource("{model}").add_method("GET", integration)
     v1.add_resource("chat").add_resource("completions").add_method("POST", integration)
     v1.add_resource("embeddings").add_method("POST", integration)
+    if images:
+        # Only with an image model: image models are opt-in, and a stage without one keeps its API unchanged.
+        v1.add_resource("images").add_resource("generations").add_method("POST", integration)
 
 
 def add_usage_plan(api: apigateway.RestApi, names: StageNames, plan: UsagePlanConfig) -> str:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockTarget, RouterEnvironment
+from genai_kit.contracts.api_router import (
+    BedrockEmbeddingTarget,
+    BedrockImageTarget,
+    BedrockTarget,
+    RouterEnvironment,
+)
 from genai_kit.stage import load_stage
 from genai_kit.stage.api import endpoint_targets
 from tests.synth import SynthResult, kit_context
@@ -229,6 +234,27 @@ def test_the_invoke_policy_allows_exactly_the_apis_methods(api: Template) -> Non
         "/POST/v1/chat/completions",
         "/POST/v1/embeddings",
     ]
+
+
+@pytest.fixture(scope="module")
+def with_images(synth: Callable[..., SynthResult]) -> Template:
+    models = [
+        {"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+    ]
+    return synth("dev", stages={"dev": {"bedrock": {"models": models}}}).template("Api")
+
+
+def test_an_image_model_adds_the_images_route_and_its_invoke_permission(with_images: Template) -> None:
+    parts = {r["Properties"]["PathPart"] for r in with_images.find_resources("AWS::ApiGateway::Resource").values()}
+    assert {"images", "generations"} <= parts
+    (policy,) = with_images.find_resources("AWS::IAM::ManagedPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert [r["Fn::Join"][1][-1] for r in statement["Resource"]][-1] == "/POST/v1/images/generations"
+    environment = RouterEnvironment.from_environment(_variables(_router(with_images)))
+    assert environment.models["nova-canvas"] == BedrockImageTarget(
+        model="amazon.nova-canvas-v1:0", family="nova-canvas"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Calls the model behind an alias (Bedrock or a SageMaker endpoint) and maps its failures.
 
 ``complete`` returns a whole answer; ``open_stream`` returns an opened stream of ``ModelEvent`` values;
-``embed`` returns embeddings. All block (botocore) and run in a worker thread; every AWS or transport failure
-becomes an ``ApiError`` with the status the client should see, whether it happens on the call or mid-stream.
+``embed`` returns embeddings; ``generate_images`` returns images. All block (botocore) and run in a worker thread;
+every AWS or transport failure becomes an ``ApiError`` with the status the client should see, whether it happens
+on the call or mid-stream.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from lambdas.api_router.backends import bedrock, bedrock_embeddings, sagemaker
+from lambdas.api_router.backends import bedrock, bedrock_embeddings, bedrock_images, sagemaker
 from lambdas.api_router.chat_request import ChatRequest
 from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
 from lambdas.api_router.events import (
@@ -31,7 +32,13 @@ from lambdas.api_router.events import (
     ToolCallStart,
     Usage,
 )
-from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockTarget, EndpointTarget, settings
+from lambdas.api_router.settings import (
+    BedrockEmbeddingTarget,
+    BedrockImageTarget,
+    BedrockTarget,
+    EndpointTarget,
+    settings,
+)
 
 # Error codes of Bedrock and SageMaker, as exceptions on the call or as exception events mid-stream
 # (botocore's bedrock-runtime and sagemaker-runtime service models), compared in lower case because
@@ -70,6 +77,13 @@ def embed(
     """The embeddings of ``inputs``, in order; raises ``ApiError``."""
     with _mapped_errors():
         return bedrock_embeddings.embed(inputs, target, dimensions=dimensions, input_type=input_type)
+
+
+def generate_images(request: bedrock_images.ImageRequest, target: BedrockImageTarget) -> tuple[str, ...]:
+    """The generated images (base64 PNGs); raises ``ApiError`` (a content-filter refusal is a 400
+    ``content_policy_violation``)."""
+    with _mapped_errors():
+        return bedrock_images.generate(request, target)
 
 
 class _WholeAnswer:

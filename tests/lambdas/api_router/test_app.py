@@ -88,7 +88,7 @@ def test_unknown_model_is_a_404_listing_the_models(http: Http) -> None:
 
 
 def test_unknown_route_is_a_404(http: Http) -> None:
-    response = http.get("/v1/images/generations")
+    response = http.get("/v1/images/edits")
     assert response.status_code == 404
     assert _error(response)["code"] == "unknown_url"
 

@@ -1,0 +1,126 @@
+"""The images route: OpenAI's ``POST /v1/images/generations`` over the Bedrock image models the stage configures.
+
+Request (each parameter honoured, mapped or refused by name; ``parameters.IMAGE_RULES``): ``model`` (an image
+alias), ``prompt``, ``n`` (the model's numberOfImages), ``size`` (``"WxH"``, checked against the model's
+resolutions), ``quality`` (``standard``/``hd`` to the model's ``standard``/``premium``), ``style`` (refused),
+``response_format`` (``b64_json`` only: ``url`` is refused, nothing is stored to link to), ``user`` (ignored).
+Answer: ``{"created": <unix seconds>, "data": [{"b64_json": <base64 PNG>}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lambdas.api_router.backends import generate_images
+from lambdas.api_router.backends.bedrock_images import (
+    NOVA_MAX_IMAGES,
+    NOVA_MAX_PROMPT_CHARACTERS,
+    ImageRequest,
+    check_size,
+)
+from lambdas.api_router.chat_request import parse_json_body
+from lambdas.api_router.errors import bad_request, not_found
+from lambdas.api_router.handling import model_call, read_body
+from lambdas.api_router.observability import current_scope, logger
+from lambdas.api_router.parameters import IMAGE_RULES
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
+
+# OpenAI's default size for DALL-E 3, and Nova Canvas's own default resolution.
+DEFAULT_SIZE = (1024, 1024)
+# OpenAI's quality values to Nova Canvas's (imageGenerationConfig.quality: standard | premium); auto is the
+# model's choice, which for Nova is its default, standard.
+QUALITIES = {"standard": "standard", "auto": "standard", "hd": "premium"}
+_SIZE_RE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$")
+
+
+async def image_generations(http_request: Request) -> Response:
+    """``POST /v1/images/generations``: OpenAI's images response with every image as ``b64_json``."""
+    scope = current_scope()
+    config = settings()
+    data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("model", "'model' is required and must be a non-empty string")
+    target = config.models.get(model)
+    if target is None:
+        raise not_found(model, list(config.models))
+    scope.set_model(model)
+    if not isinstance(target, BedrockImageTarget):
+        kind = "an embedding" if isinstance(target, BedrockEmbeddingTarget) else "a chat"
+        raise bad_request("model", f"'{model}' is {kind} model, not an image model")
+    for name, value in data.items():
+        if value is None:
+            continue
+        rule = IMAGE_RULES.get(name)
+        if rule is None:
+            raise bad_request(name, f"'{name}' is not a parameter of this API's image generation")
+        if rule.status == "refused":
+            raise bad_request(name, f"'{name}' is not supported for this model: {rule.note}")
+    request = ImageRequest(
+        prompt=_prompt(data.get("prompt")),
+        count=_count(data.get("n")),
+        width=(size := _size(data.get("size")))[0],
+        height=size[1],
+        quality=_quality(data.get("quality")),
+    )
+    _response_format(data.get("response_format"))
+
+    images = await model_call(scope, generate_images, request, target)
+    scope.milliseconds("Latency", scope.elapsed_ms())
+    scope.count("Images", len(images))
+    logger.info("images generated", extra={"model": model, "asked": request.count, "images": len(images)})
+    body = {"created": int(time.time()), "data": [{"b64_json": image} for image in images]}
+    return Response(json.dumps(body), media_type="application/json")
+
+
+def _prompt(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise bad_request("prompt", "'prompt' is required and must be a non-empty string")
+    if len(value) > NOVA_MAX_PROMPT_CHARACTERS:
+        raise bad_request(
+            "prompt", f"'prompt' has {len(value)} characters; this model takes up to {NOVA_MAX_PROMPT_CHARACTERS}"
+        )
+    return value
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= NOVA_MAX_IMAGES:
+        raise bad_request("n", f"'n' must be an integer from 1 to {NOVA_MAX_IMAGES} for this model; got {value!r:.40}")
+    return value
+
+
+def _size(value: Any) -> tuple[int, int]:
+    if value is None or value == "auto":
+        return DEFAULT_SIZE
+    match = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise bad_request("size", f"'size' must be WIDTHxHEIGHT in pixels (e.g. 1024x1024) or auto; got {value!r:.40}")
+    width, height = int(match.group(1)), int(match.group(2))
+    check_size(width, height)
+    return width, height
+
+
+def _quality(value: Any) -> str:
+    if value is None:
+        return QUALITIES["standard"]
+    if not isinstance(value, str) or value not in QUALITIES:
+        raise bad_request("quality", f"'quality' must be standard, hd or auto for this model; got {value!r:.40}")
+    return QUALITIES[value]
+
+
+def _response_format(value: Any) -> None:
+    if value is None or value == "b64_json":
+        return
+    if value == "url":
+        raise bad_request(
+            "response_format", "'response_format' url is not supported: this API serves b64_json only (use b64_json)"
+        )
+    raise bad_request("response_format", f"'response_format' must be b64_json; got {value!r:.40}")
