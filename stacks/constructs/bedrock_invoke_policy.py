@@ -1,9 +1,10 @@
 """The least-privilege policy to invoke the configured Bedrock models through the kit's guardrail.
 
 It allows ``bedrock:InvokeModel`` (which also authorizes Converse) and ``bedrock:InvokeModelWithResponseStream``
-(ConverseStream) on exactly the configured chat models, ``bedrock:InvokeModel`` alone on the embedding models,
-and nothing else of Bedrock but reading those inference profiles and applying the kit's guardrail. Requiring
-the guardrail (``enforce_with_iam``) applies to the chat models: an embedding call has no guardrail to name.
+(ConverseStream) on exactly the configured chat models, ``bedrock:InvokeModel`` alone on the embedding and image
+models (neither streams), and nothing else of Bedrock but reading those inference profiles and applying the
+kit's guardrail. Requiring the guardrail (``enforce_with_iam``) applies to the chat models: an embedding or image
+call names no guardrail.
 
 A system (cross-region) inference profile routes each call to the foundation model in one of its destination
 regions, and IAM authorizes the call against the profile ARN and against the foundation model ARN in that
@@ -29,6 +30,7 @@ from stacks.constructs.bedrock_models import BedrockModel, pascal
 
 INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 EMBED_ACTIONS = ["bedrock:InvokeModel"]
+IMAGE_ACTIONS = ["bedrock:InvokeModel"]
 
 
 class BedrockInvokePolicy(Construct):
@@ -46,6 +48,8 @@ class BedrockInvokePolicy(Construct):
         super().__init__(scope, construct_id)
         chat = [model for model in models.values() if model.config.kind == "chat"]
         embedding = [model for model in models.values() if model.config.kind == "embedding"]
+        # Image models are called by foundation model id (no profile), so they need no destination statement.
+        image = [model for model in models.values() if model.config.kind == "image"]
         chat_invoke = _invoke_statement(chat, "InvokeConfiguredModels", INVOKE_ACTIONS) if chat else None
         destination_statements = [
             _destination_statement(model, INVOKE_ACTIONS) for model in chat if model.ref.is_profile
@@ -57,6 +61,8 @@ class BedrockInvokePolicy(Construct):
         if embedding:
             statements.append(_invoke_statement(embedding, "InvokeEmbeddingModels", EMBED_ACTIONS))
             statements += embedding_destinations
+        if image:
+            statements.append(_invoke_statement(image, "InvokeImageModels", IMAGE_ACTIONS))
         profile_arns = _unique(arn for model in models.values() for arn in model.profile_arns)
         if profile_arns:
             statements.append(

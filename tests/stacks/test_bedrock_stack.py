@@ -292,6 +292,49 @@ def test_an_embedding_profile_reaches_its_model_only_through_the_profile(
     }
 
 
+# --- invoke policy: an image model ---
+
+CANVAS = "amazon.nova-canvas-v1:0"
+WITH_IMAGES = {
+    "bedrock": {
+        "models": [{"alias": "chat", "id": f"us.{NOVA}"}, {"alias": "canvas", "id": CANVAS, "kind": "image"}],
+        "guardrail": {"enforce_with_iam": True},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def with_images(synth: Callable[..., SynthResult]) -> SynthResult:
+    result: SynthResult = synth("dev", stages={"dev": WITH_IMAGES})
+    return result
+
+
+def test_an_image_model_may_be_invoked_but_not_streamed_and_needs_no_guardrail(with_images: SynthResult) -> None:
+    # InvokeModel is the only call Nova Canvas answers (a whole answer, no stream), by foundation model id only.
+    statements = _statements(with_images.template("Bedrock"))
+    canvas = f"arn:aws:bedrock:us-east-1::foundation-model/{CANVAS}"
+    assert statements["InvokeImageModels"] == {
+        "Sid": "InvokeImageModels",
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": canvas,
+    }
+    for sid, statement in statements.items():
+        if sid != "InvokeImageModels":
+            assert CANVAS not in json.dumps(statement), sid
+
+
+def test_an_image_model_gets_no_application_profile(with_images: SynthResult) -> None:
+    template = with_images.template("Bedrock")
+    template.resource_count_is("AWS::Bedrock::ApplicationInferenceProfile", 1)
+    assert CANVAS not in json.dumps(template.find_resources("AWS::Bedrock::ApplicationInferenceProfile"))
+
+
+def test_a_stage_with_an_image_model_is_nag_and_cfn_lint_clean(with_images: SynthResult) -> None:
+    assert validation_findings(with_images.assembly_dir) == []
+    assert cfn_lint_problems(with_images.assembly_dir) == []
+
+
 # --- invoke policy without application profiles or guardrail ---
 
 

@@ -25,7 +25,16 @@ EVERYTHING_ON = {
     "removal_policy": "retain",
     "alarm_emails": ["ops@example.com"],
     "api": {"usage_plan": {"rate_limit": 5, "burst_limit": 10, "quota_per_day": 1000}},
-    "bedrock": {"guardrail": {"enforce_with_iam": True}, "invocation_logging": {"enabled": True}},
+    "bedrock": {
+        # The default models and an image model, which adds its invoke statement and its API route.
+        "models": [
+            {"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"},
+            {"alias": "titan-embed", "id": "amazon.titan-embed-text-v2:0", "kind": "embedding"},
+            {"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+        ],
+        "guardrail": {"enforce_with_iam": True},
+        "invocation_logging": {"enabled": True},
+    },
     "amazon_q_developer": {"enabled": True, "developer_roles": ["developers"]},
     "endpoints": [
         {
