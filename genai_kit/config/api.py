@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import Field, model_validator
 
 from genai_kit.config.base import LogRetentionDays, StrictModel
+from genai_kit.contracts.api_router import PRESIGNED_URL_MAX_SECONDS
 
 # API Gateway REST API response streaming (developer guide, "Stream the integration response for your proxy
 # integrations"): a streamed response may last 15 minutes, and a regional API ends one that sends nothing
@@ -103,6 +104,31 @@ class ApiConfig(StrictModel):
         "throttling_burst_limit, the most requests the stage admits at once. At most throttling_rate_limit x "
         "(model_timeout_seconds + 5), the most that can be in flight at the stage's rate.",
     )
+
+    image_url_seconds: int = Field(
+        3600,
+        ge=1,
+        le=PRESIGNED_URL_MAX_SECONDS,
+        description="Lifetime of the presigned S3 URL POST /v1/images/generations returns per image with "
+        'response_format "url", in seconds (SigV4 allows 1 to 604800). A URL signed with the router\'s temporary '
+        "role credentials stops working when they expire, which can be sooner.",
+    )
+    image_retention_days: int = Field(
+        1,
+        ge=1,
+        description='Days the images stored for response_format "url" are kept (a lifecycle rule on their prefix '
+        "of the artifacts bucket), on a stage with an image model.",
+    )
+
+    @model_validator(mode="after")
+    def _image_urls_within_the_retention(self) -> ApiConfig:
+        days = self.image_retention_days
+        if self.image_url_seconds > days * 86_400:
+            raise ValueError(
+                f"image_url_seconds: got {self.image_url_seconds}; an image URL cannot outlive the image, which "
+                f"image_retention_days keeps {days} day{'s' if days > 1 else ''}: expected at most {days * 86_400}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _concurrency_within_the_throttle(self) -> ApiConfig:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genai_kit.contracts.base import FunctionEnvironment
 
@@ -22,6 +22,10 @@ from genai_kit.contracts.base import FunctionEnvironment
 # the per-model figures in {service, model}. The monitoring stack's dashboard and alarms read these.
 METRICS_NAMESPACE = "GenAiKit/Api"
 SERVICE_NAME = "genai-kit-api"
+
+# SigV4 query-string authentication (Amazon S3 API reference, "Authenticating Requests: Using Query Parameters
+# (AWS Signature Version 4)"): X-Amz-Expires is from 1 to 604800 seconds (seven days).
+PRESIGNED_URL_MAX_SECONDS = 604_800
 
 # How an endpoint's container takes a chat request on SageMaker's /invocations: OpenAI's chat schema
 # ("messages"), or one prompt with generation parameters ("prompt").
@@ -103,6 +107,11 @@ class RouterEnvironment(FunctionEnvironment):
     ``model_timeout_seconds`` and ``model_wait_seconds`` come from ``genai_kit.config.api.ApiTimeouts``:
     the request deadline and the longest single wait for the model (the clients' read timeout).
 
+    ``images_bucket``, ``images_prefix`` and ``image_url_seconds`` (set together, only on a stage with an image
+    model): where ``POST /v1/images/generations`` stores the PNGs it answers with ``response_format: "url"`` (the
+    stage's artifacts bucket, SSE-KMS by its default encryption; keys under the prefix, which ends with ``/``), and
+    the lifetime of the presigned GET URL it returns for each, in seconds (1 to 604800, SigV4's range).
+
     A missing or malformed variable fails the router at start-up, with the variable's name in its log, before it
     accepts a request (``FunctionEnvironment.from_environment``).
     """
@@ -115,3 +124,18 @@ class RouterEnvironment(FunctionEnvironment):
     trace_model_calls: bool = False
     model_timeout_seconds: int = Field(ge=1)
     model_wait_seconds: int = Field(ge=1)
+    images_bucket: str | None = Field(None, min_length=3)
+    images_prefix: str | None = Field(None, min_length=1, pattern=r"^[^/].*/$")
+    image_url_seconds: int | None = Field(None, ge=1, le=PRESIGNED_URL_MAX_SECONDS)
+
+    @model_validator(mode="after")
+    def _image_storage_together(self) -> RouterEnvironment:
+        given = [self.images_bucket is not None, self.images_prefix is not None, self.image_url_seconds is not None]
+        if any(given) and not all(given):
+            raise ValueError("IMAGES_BUCKET, IMAGES_PREFIX and IMAGE_URL_SECONDS are set together or not at all")
+        return self
+
+    @property
+    def image_urls(self) -> bool:
+        """Whether the router can answer ``response_format: "url"`` (the stage stores images)."""
+        return self.images_bucket is not None

@@ -65,9 +65,12 @@ class FunctionEnvironment(BaseModel):
             try:
                 return cls.model_validate(values)
             except ValidationError as error:
+                # A rule across variables (a model validator) has no location: its message names them itself.
                 problems = [
                     ".".join([str(detail["loc"][0]).upper(), *(str(part) for part in detail["loc"][1:])])
                     + f": {detail['msg']}"
+                    if detail["loc"]
+                    else str(detail["msg"])
                     for detail in error.errors(include_url=False)
                 ]
         raise ValueError(f"invalid {cls.contract_name()} environment: " + "; ".join(problems))

@@ -36,8 +36,26 @@ from genai_kit.stage import ConfigError, load_stage
             "stages.dev.api.throttling_burst_limit: got 0; input should be greater than or equal to 1",
         ),
         (
+            {"image_url_seconds": 604_801},
+            "stages.dev.api.image_url_seconds: got 604801; input should be less than or equal to 604800",
+        ),
+        (
+            {"image_url_seconds": 0},
+            "stages.dev.api.image_url_seconds: got 0; input should be greater than or equal to 1",
+        ),
+        (
+            {"image_retention_days": 0},
+            "stages.dev.api.image_retention_days: got 0; input should be greater than or equal to 1",
+        ),
+        (
+            {"image_url_seconds": 86_401},
+            "stages.dev.api: image_url_seconds: got 86401; an image URL cannot outlive the image, which "
+            "image_retention_days keeps 1 day: expected at most 86400",
+        ),
+        (
             {"stream": True},
-            "stages.dev.api.stream: unknown key; valid keys are: enabled, log_payloads, log_retention_days, "
+            "stages.dev.api.stream: unknown key; valid keys are: enabled, image_retention_days, image_url_seconds, "
+            "log_payloads, log_retention_days, "
             "max_body_kib, model_timeout_seconds, reserved_concurrency, throttling_burst_limit, throttling_rate_limit, "
             "trace_model_calls, usage_plan",
         ),
@@ -102,3 +120,9 @@ def test_a_reserved_concurrency_the_stage_cannot_fill_is_refused() -> None:
         "stages.dev.api: reserved_concurrency: got 500; at most 100 requests can be in flight at the stage's 2 "
         "requests per second lasting up to 50 s each: expected at most 100"
     ]
+
+
+def test_image_urls_default_to_an_hour_over_images_kept_a_day() -> None:
+    assert (ApiConfig().image_url_seconds, ApiConfig().image_retention_days) == (3600, 1)
+    # SigV4's longest presigned URL, over images kept as long
+    assert ApiConfig(image_url_seconds=604_800, image_retention_days=7).image_url_seconds == 604_800

@@ -67,3 +67,41 @@ def test_bad_variable_is_named(change: dict[str, str | None], message: str) -> N
     with pytest.raises(ValueError, match="invalid api_router environment") as caught:
         RouterEnvironment.from_environment(variables)
     assert message in str(caught.value)
+
+
+def test_image_storage_round_trips_and_is_left_out_when_unset() -> None:
+    assert "IMAGES_BUCKET" not in ENVIRONMENT.to_environment()
+    assert not ENVIRONMENT.image_urls
+    with_images = ENVIRONMENT.model_copy(
+        update={"images_bucket": "artifacts", "images_prefix": "api-images/", "image_url_seconds": 3600}
+    )
+    variables = with_images.to_environment()
+    assert (variables["IMAGES_BUCKET"], variables["IMAGES_PREFIX"], variables["IMAGE_URL_SECONDS"]) == (
+        "artifacts",
+        "api-images/",
+        "3600",
+    )
+    assert RouterEnvironment.from_environment(variables) == with_images
+    assert RouterEnvironment.from_environment(variables).image_urls
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"IMAGE_URL_SECONDS": "604801"}, "IMAGE_URL_SECONDS: Input should be less than or equal to 604800"),
+        ({"IMAGE_URL_SECONDS": "0"}, "IMAGE_URL_SECONDS: Input should be greater than or equal to 1"),
+        ({"IMAGES_PREFIX": "api-images"}, "IMAGES_PREFIX: String should match pattern"),
+        ({"IMAGES_BUCKET": None}, "IMAGES_BUCKET, IMAGES_PREFIX and IMAGE_URL_SECONDS are set together"),
+    ],
+)
+def test_bad_image_storage_is_named(change: dict[str, str | None], message: str) -> None:
+    variables = {
+        **ENVIRONMENT.to_environment(),
+        "IMAGES_BUCKET": "bkt",
+        "IMAGES_PREFIX": "p/",
+        "IMAGE_URL_SECONDS": "1",
+    }
+    variables = {name: value for name, value in {**variables, **change}.items() if value is not None}
+    with pytest.raises(ValueError, match="invalid api_router environment") as caught:
+        RouterEnvironment.from_environment(variables)
+    assert message in str(caught.value)
