@@ -47,7 +47,7 @@ ROUTER_PACKAGE = "api_router"
 # a healthy answer on the readiness path before the first invocation.
 ROUTER_HANDLER = f"lambdas/{ROUTER_PACKAGE}/run.sh"
 # The AWS services the router calls: their botocore models ship with it, and its role may call only these.
-ROUTER_AWS_SERVICES = ("bedrock-runtime", "sagemaker-runtime")
+ROUTER_AWS_SERVICES = ("bedrock-runtime", "sagemaker-runtime", "s3")
 # The kit modules the router imports besides its own package.
 ROUTER_INCLUDE = ("genai_kit/contracts",)
 ROUTER_PORT = 8080

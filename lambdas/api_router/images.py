@@ -3,8 +3,10 @@
 Request (each parameter honoured, mapped or refused by name; ``parameters.IMAGE_RULES``): ``model`` (an image
 alias), ``prompt``, ``n`` (the model's numberOfImages), ``size`` (``"WxH"``, checked against the model's
 resolutions), ``quality`` (``standard``/``hd`` to the model's ``standard``/``premium``), ``style`` (refused),
-``response_format`` (``b64_json`` only: ``url`` is refused, nothing is stored to link to), ``user`` (ignored).
-Answer: ``{"created": <unix seconds>, "data": [{"b64_json": <base64 PNG>}, ...]}``.
+``response_format`` (``b64_json``, the default here although OpenAI's is ``url``; or ``url``), ``user`` (ignored).
+Answer: ``{"created": <unix seconds>, "data": [{"b64_json": <base64 PNG>}, ...]}``, or with ``url`` each item
+``{"url": <presigned S3 GET URL>}`` to the PNG the router stored (``image_store``: where, for how long, and why a
+URL may stop working before its expiry).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from lambdas.api_router.backends.bedrock_images import (
 )
 from lambdas.api_router.chat_request import parse_json_body
 from lambdas.api_router.errors import bad_request, not_found
-from lambdas.api_router.handling import model_call, read_body
+from lambdas.api_router.handling import model_call, read_body, wait_for
+from lambdas.api_router.image_store import store
 from lambdas.api_router.observability import current_scope, logger
 from lambdas.api_router.parameters import IMAGE_RULES
 from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
@@ -40,7 +43,12 @@ _SIZE_RE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$")
 
 
 async def image_generations(http_request: Request) -> Response:
-    """``POST /v1/images/generations``: OpenAI's images response with every image as ``b64_json``."""
+    """``POST /v1/images/generations``: OpenAI's images response, every image as ``b64_json`` or (``response_format:
+    "url"``) as a presigned URL to its stored PNG.
+
+    Raises ``ApiError``: 400 naming the parameter the model cannot take (or a content-filter refusal), 404 for an
+    unknown alias, the model call's own statuses, 502 when the images cannot be stored for their URLs (no URL is
+    returned then)."""
     scope = current_scope()
     config = settings()
     data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
@@ -69,13 +77,17 @@ async def image_generations(http_request: Request) -> Response:
         height=size[1],
         quality=_quality(data.get("quality")),
     )
-    _response_format(data.get("response_format"))
+    response_format = _response_format(data.get("response_format"))
 
     images = await model_call(scope, generate_images, request, target)
     scope.milliseconds("Latency", scope.elapsed_ms())
     scope.count("Images", len(images))
     logger.info("images generated", extra={"model": model, "asked": request.count, "images": len(images)})
-    body = {"created": int(time.time()), "data": [{"b64_json": image} for image in images]}
+    if response_format == "url":
+        items = [{"url": url} for url in await wait_for(scope, store, images)]
+    else:
+        items = [{"b64_json": image} for image in images]
+    body = {"created": int(time.time()), "data": items}
     return Response(json.dumps(body), media_type="application/json")
 
 
@@ -116,11 +128,12 @@ def _quality(value: Any) -> str:
     return QUALITIES[value]
 
 
-def _response_format(value: Any) -> None:
+def _response_format(value: Any) -> str:
     if value is None or value == "b64_json":
-        return
+        # This API's default is b64_json (OpenAI's is url): nothing is stored unless a client asks for a URL.
+        return "b64_json"
     if value == "url":
-        raise bad_request(
-            "response_format", "'response_format' url is not supported: this API serves b64_json only (use b64_json)"
-        )
-    raise bad_request("response_format", f"'response_format' must be b64_json; got {value!r:.40}")
+        if not settings().image_urls:
+            raise bad_request("response_format", "'response_format' url is not available on this stage; use b64_json")
+        return "url"
+    raise bad_request("response_format", f"'response_format' must be b64_json or url; got {value!r:.40}")

@@ -278,7 +278,10 @@ IMAGE_RULES: dict[str, Rule] = {
     ),
     "response_format": Rule(
         "honoured",
-        "b64_json only (also when absent); url is refused: the API does not store images to link to yet",
+        "b64_json (also when absent: this API's default, where OpenAI's is url) or url: each PNG stored under "
+        "api-images/ in the stage's artifacts bucket (SSE-KMS), answered as a presigned S3 GET URL valid "
+        "api.image_url_seconds (or until the router's role session ends, if sooner), deleted after "
+        "api.image_retention_days",
     ),
     "user": Rule("ignored", "an end-user id for OpenAI's abuse monitoring"),
     "background": Rule("refused", "Nova Canvas's text-to-image task has no background control"),

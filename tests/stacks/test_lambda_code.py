@@ -60,6 +60,7 @@ def test_the_router_ships_the_models_of_the_services_it_calls_only(router_asset:
         "bedrock-runtime",
         "endpoints.json",
         "partitions.json",
+        "s3",
         "sagemaker-runtime",
         "sdk-default-configuration.json",
     ]

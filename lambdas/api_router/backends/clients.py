@@ -4,7 +4,9 @@ botocore (shipped, pinned, in the function's code: the runtime's SDK may predate
 sends) rather than boto3, which adds nothing a client needs here. The read timeout is the router's longest
 single wait for the model (``MODEL_WAIT_SECONDS``) and the SDK makes one attempt: a retry would start a second
 wait the request's deadline has no room for, and a throttled call is better answered at once with 429 and
-Retry-After, which OpenAI clients retry. Tests reset the cache with ``client.cache_clear()``.
+Retry-After, which OpenAI clients retry. The S3 client (the images stored for ``response_format: "url"``) signs
+with SigV4: requests for SSE-KMS objects must be (Amazon S3 user guide, "Using server-side encryption with AWS KMS
+keys (SSE-KMS)"). Tests reset the cache with ``client.cache_clear()``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ def _session() -> Any:
 
 @cache
 def client(service: str) -> Any:
-    """The client of ``service`` (``bedrock-runtime`` or ``sagemaker-runtime``) in the function's region."""
+    """The client of ``service`` (``bedrock-runtime``, ``sagemaker-runtime`` or ``s3``) in the function's region."""
     wait = settings().model_wait_seconds
     config = Config(
         connect_timeout=min(_CONNECT_TIMEOUT_SECONDS, wait),
         read_timeout=wait,
         retries={"mode": "standard", "total_max_attempts": 1},
+        signature_version="s3v4" if service == "s3" else None,
     )
     return _session().create_client(service, config=config)

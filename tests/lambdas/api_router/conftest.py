@@ -89,6 +89,9 @@ ENVIRONMENT = {
     "TRACE_MODEL_CALLS": "false",
     "MODEL_TIMEOUT_SECONDS": "30",
     "MODEL_WAIT_SECONDS": "30",
+    "IMAGES_BUCKET": "genai-kit-dev-artifacts-123456789012-us-east-1",
+    "IMAGES_PREFIX": "api-images/",
+    "IMAGE_URL_SECONDS": "3600",
     "POWERTOOLS_SERVICE_NAME": "genai-kit-api",
     "POWERTOOLS_METRICS_NAMESPACE": "GenAiKit/Api",
 }

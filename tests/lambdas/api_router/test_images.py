@@ -3,6 +3,7 @@
 Bedrock is answered at botocore's transport with Nova Canvas's documented shapes (Amazon Nova user guide,
 "Request and response structure for image generation" and "Error handling"): ``{"images": [...]}``, the same with
 an ``error`` when the content filters blocked generated images, and a ``ValidationException`` for a blocked prompt.
+With ``response_format: "url"`` the images go to S3, here moto's.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import boto3
 import openai
 import pytest
+from moto import mock_aws
 
-from tests.lambdas.api_router.conftest import Http
+from lambdas.api_router.backends import clients
+from lambdas.api_router.settings import settings
+from tests.lambdas.api_router.conftest import ENVIRONMENT, Http
 from tests.lambdas.api_router.fake_aws import FakeAws
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16).decode("ascii")
@@ -141,8 +147,7 @@ def test_an_answer_without_images_is_a_502(http: Http, fake_aws: FakeAws) -> Non
         ({"quality": "high"}, "quality", "standard, hd or auto"),
         ({"style": "vivid"}, "style", "vivid or natural"),
         ({"style": "natural"}, "style", "vivid or natural"),
-        ({"response_format": "url"}, "response_format", "b64_json only"),
-        ({"response_format": "png"}, "response_format", "b64_json"),
+        ({"response_format": "png"}, "response_format", "b64_json or url"),
         ({"prompt": "x" * 1025}, "prompt", "up to 1024"),
         ({"prompt": " "}, "prompt", "required"),
         ({"negativeText": "blur"}, "negativeText", "not a parameter"),
@@ -169,7 +174,6 @@ def test_the_client_sees_the_400s_naming_the_parameter(openai_client: openai.Ope
         (lambda: generate(n=6), "n"),
         (lambda: generate(quality="low"), "quality"),
         (lambda: generate(style="vivid"), "style"),
-        (lambda: generate(response_format="url"), "response_format"),
     ]
     for call, param in calls:
         with pytest.raises(openai.BadRequestError) as caught:
@@ -199,3 +203,107 @@ def test_an_image_model_on_the_chat_and_embeddings_routes_is_a_400(http: Http) -
 
 def test_the_image_alias_is_listed(openai_client: openai.OpenAI) -> None:
     assert "nova-canvas" in [model.id for model in openai_client.models.list()]
+
+
+BUCKET = ENVIRONMENT["IMAGES_BUCKET"]
+PREFIX = ENVIRONMENT["IMAGES_PREFIX"]
+
+
+def png(index: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes([index]) * 16
+
+
+def pngs(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nova Canvas: as many images as asked for, each a distinct valid base64 PNG."""
+    count = body["imageGenerationConfig"]["numberOfImages"]
+    return {"images": [base64.b64encode(png(index)).decode("ascii") for index in range(count)]}, {}
+
+
+@pytest.fixture
+def s3(router_environment: None) -> Iterator[Any]:
+    """moto's S3 with the stage's artifacts bucket; the router's botocore session starts over inside the mock."""
+    with mock_aws():
+        clients._session.cache_clear()
+        clients.client.cache_clear()
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3
+        clients._session.cache_clear()
+        clients.client.cache_clear()
+
+
+@pytest.fixture
+def stored(s3: Any, fake_aws: FakeAws) -> Any:
+    """moto's S3 for the stored images, with Bedrock answered by the fake (attached to the new session)."""
+    fake_aws.respond("InvokeModel", pngs)
+    return s3
+
+
+def stored_key(url: str) -> str:
+    """The object key a virtual-hosted presigned URL names."""
+    parts = urlsplit(url)
+    assert parts.netloc.startswith(f"{BUCKET}.s3."), url
+    return unquote(parts.path.lstrip("/"))
+
+
+def test_the_client_gets_presigned_urls_to_the_stored_pngs(openai_client: openai.OpenAI, stored: Any) -> None:
+    result = openai_client.images.generate(model="nova-canvas", prompt="a lighthouse", n=2, response_format="url")
+    data = result.data or []
+    assert [image.b64_json for image in data] == [None, None]
+    urls = [image.url or "" for image in data]
+    keys = [stored_key(url) for url in urls]
+    assert len(set(keys)) == 2
+    for index, (url, key) in enumerate(zip(urls, keys, strict=True)):
+        assert key.startswith(PREFIX)
+        assert key.endswith(".png")
+        query = parse_qs(urlsplit(url).query)
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+        assert query["X-Amz-Expires"] == ["3600"]
+        assert query["X-Amz-SignedHeaders"] == ["host"]
+        stored_object = stored.get_object(Bucket=BUCKET, Key=key)
+        assert stored_object["Body"].read() == png(index)
+        assert stored_object["ContentType"] == "image/png"
+
+
+def test_the_url_lifetime_is_the_configured_one(http: Http, stored: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGE_URL_SECONDS", "600")
+    settings.cache_clear()
+    response = post(http, {"model": "nova-canvas", "prompt": "x", "response_format": "url"})
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["data"]
+    assert set(item) == {"url"}
+    assert parse_qs(urlsplit(item["url"]).query)["X-Amz-Expires"] == ["600"]
+
+
+def test_without_response_format_nothing_is_stored(http: Http, stored: Any) -> None:
+    response = post(http, {"model": "nova-canvas", "prompt": "x"})
+    assert response.status_code == 200
+    assert set(response.json()["data"][0]) == {"b64_json"}
+    assert stored.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 0
+
+
+def test_a_failed_put_is_a_502_with_no_url(http: Http, stored: Any) -> None:
+    stored.delete_bucket(Bucket=BUCKET)
+    response = post(http, {"model": "nova-canvas", "prompt": "x", "n": 2, "response_format": "url"})
+    assert response.status_code == 502
+    assert set(response.json()) == {"error"}
+    assert response.json()["error"]["code"] == "image_storage_error"
+
+
+def test_the_client_sees_a_failed_put_as_a_server_error(openai_client: openai.OpenAI, stored: Any) -> None:
+    stored.delete_bucket(Bucket=BUCKET)
+    with pytest.raises(openai.InternalServerError) as caught:
+        openai_client.images.generate(model="nova-canvas", prompt="x", response_format="url")
+    assert caught.value.status_code == 502
+
+
+def test_url_on_a_stage_without_image_storage_is_a_400(
+    http: Http, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("IMAGES_BUCKET", "IMAGES_PREFIX", "IMAGE_URL_SECONDS"):
+        monkeypatch.delenv(name)
+    settings.cache_clear()
+    response = post(http, {"model": "nova-canvas", "prompt": "x", "response_format": "url"})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "response_format"
+    assert fake_aws.requests["InvokeModel"] == []
