@@ -35,7 +35,7 @@ from stacks.constructs.lambda_code import function_code
 from stacks.constructs.log_retention import retention
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.openai_rest_api import add_gateway_responses, add_routes, add_usage_plan, rest_api
-from stacks.foundation_stack import FoundationStack
+from stacks.foundation_stack import API_IMAGES_PREFIX, FoundationStack
 
 if TYPE_CHECKING:
     from stacks.bedrock_stack import BedrockStack
@@ -83,12 +83,14 @@ class ApiStack(cdk.Stack):
             if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
                 guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
-        self.function = self._router(api, foundation, models, guardrail)
+        images = any(isinstance(target, BedrockImageTarget) for target in models.values())
+        self.function = self._router(api, foundation, models, guardrail, images=images)
         if bedrock is not None:
             bedrock.grant_invoke(self.function)
         self._grant_endpoints(endpoint_names)
+        if images:
+            self._grant_image_storage(foundation)
         self.api = rest_api(self, names=names, api_config=api, key=foundation.key)
-        images = any(isinstance(target, BedrockImageTarget) for target in models.values())
         add_routes(self.api, self.function, api, images=images)
         if api.usage_plan is not None:
             self.api_key_id = add_usage_plan(self.api, names, api.usage_plan)
@@ -102,6 +104,8 @@ class ApiStack(cdk.Stack):
         foundation: FoundationStack,
         models: dict[str, BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget],
         guardrail: tuple[str, str] | None,
+        *,
+        images: bool,
     ) -> lambda_.Function:
         timeouts = api_config.timeouts
         log_group = logs.LogGroup(
@@ -120,6 +124,10 @@ class ApiStack(cdk.Stack):
             trace_model_calls=api_config.trace_model_calls,
             model_timeout_seconds=timeouts.request_seconds,
             model_wait_seconds=timeouts.model_wait_seconds,
+            # Where response_format "url" stores the images, on a stage with an image model only.
+            images_bucket=foundation.artifacts_bucket_name if images else None,
+            images_prefix=API_IMAGES_PREFIX if images else None,
+            image_url_seconds=api_config.image_url_seconds if images else None,
         )
         environment = {
             **contract.to_environment(),
@@ -168,6 +176,34 @@ class ApiStack(cdk.Stack):
                     for name in endpoint_names
                 ],
             )
+        )
+
+    def _grant_image_storage(self, foundation: FoundationStack) -> None:
+        """Let the router store the images it answers with ``response_format: "url"`` and presign their GETs.
+
+        ``s3:PutObject`` and ``s3:GetObject`` on the artifacts bucket's ``API_IMAGES_PREFIX`` alone: a presigned
+        URL is authorized as the principal that signed it (Amazon S3 user guide, "Download and upload objects with
+        presigned URLs"), so the role itself must be allowed the GET. The bucket's default encryption is SSE-KMS
+        with the stage key: the put needs ``kms:GenerateDataKey`` and the presigned get ``kms:Decrypt``
+        (Amazon S3 user guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)"), both only through S3.
+        """
+        objects = f"arn:{cdk.Aws.PARTITION}:s3:::{foundation.artifacts_bucket_name}/{API_IMAGES_PREFIX}*"
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(sid="StoreApiImages", actions=["s3:PutObject", "s3:GetObject"], resources=[objects])
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="EncryptApiImages",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[foundation.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+            )
+        )
+        acknowledge_wildcards(
+            self.function.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
+            resources=[objects],
+            reason="The wildcard is the object keys under the API's images prefix of the artifacts bucket: the router "
+            "names each image it stores with a fresh key.",
         )
 
     def _invoke_policy(self, *, images: bool) -> iam.ManagedPolicy:

@@ -19,6 +19,9 @@ from stacks.constructs.checkov import NO_VPC, skip_checks
 from stacks.constructs.kit_bucket import KitBucket
 
 DATA_CAPTURE_PREFIX = "data-capture/"
+# Where the API's router stores the images it answers with response_format "url" (its role may write and read
+# only there), expiring after api.image_retention_days.
+API_IMAGES_PREFIX = "api-images/"
 
 
 def bucket_name(names: StageNames, purpose: str) -> str:
@@ -46,10 +49,13 @@ class FoundationStack(cdk.Stack):
         storage: StorageConfig,
         removal_policy: Literal["destroy", "retain"],
         alarm_emails: Sequence[str],
+        api_images_expiration_days: int | None = None,
         **kwargs: object,
     ) -> None:
         """``removal_policy``: what ``cdk destroy`` does with the stage's stored data (the other stacks follow it);
-        ``alarm_emails``: addresses subscribed to the alarm topic."""
+        ``alarm_emails``: addresses subscribed to the alarm topic; ``api_images_expiration_days``: on a stage whose
+        API serves an image model, the days the images it stores under ``API_IMAGES_PREFIX`` are kept (None: no
+        such rule)."""
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.removal_policy = cdk.RemovalPolicy.DESTROY if removal_policy == "destroy" else cdk.RemovalPolicy.RETAIN
         removal = self.removal_policy
@@ -91,6 +97,7 @@ class FoundationStack(cdk.Stack):
                     prefix=DATA_CAPTURE_PREFIX,
                     expiration=cdk.Duration.days(storage.data_capture_expiration_days),
                 ),
+                *self._api_images_rules(api_images_expiration_days),
             ],
         ).bucket
 
@@ -106,6 +113,23 @@ class FoundationStack(cdk.Stack):
 
         self._skip_auto_delete_provider_checks()
         self._outputs()
+
+    @staticmethod
+    def _api_images_rules(days: int | None) -> list[s3.LifecycleRule]:
+        """The expiry of the API's stored images: the current version after ``days``, and (the bucket being
+        versioned) the noncurrent version that expiry leaves one day later, sooner than the bucket's own
+        noncurrent-version rule (where two expirations overlap, S3 honours the shorter: Amazon S3 user guide,
+        "How Amazon S3 handles conflicts in lifecycle configurations")."""
+        if days is None:
+            return []
+        return [
+            s3.LifecycleRule(
+                id="ExpireApiImages",
+                prefix=API_IMAGES_PREFIX,
+                expiration=cdk.Duration.days(days),
+                noncurrent_version_expiration=cdk.Duration.days(1),
+            )
+        ]
 
     def _access_logs_bucket(self, names: StageNames, storage: StorageConfig, removal: cdk.RemovalPolicy) -> s3.Bucket:
         """The server access log target of the kit's buckets: SSE-S3 (the only encryption log delivery supports),

@@ -34,6 +34,7 @@ class KitStage(cdk.Stage):
             storage=settings.storage,
             removal_policy=settings.removal_policy,
             alarm_emails=settings.alarm_emails,
+            api_images_expiration_days=settings.api.image_retention_days if _serves_images(config) else None,
             description=f"Generative AI kit ({config.stage}): KMS key, buckets, alarm topic",
         )
         self.bedrock = BedrockStack(
@@ -111,3 +112,9 @@ class KitStage(cdk.Stage):
             training_job_prefix=training_pipeline.job_prefix if training_pipeline is not None else None,
             description=f"Generative AI kit ({config.stage}): dashboard, alarms, budget",
         )
+
+
+def _serves_images(config: ResolvedStage) -> bool:
+    """Whether the stage's API serves an image model (and so stores images for ``response_format: "url"``)."""
+    settings = config.settings
+    return settings.api.enabled and any(model.kind == "image" for model in settings.bedrock.models)

@@ -257,6 +257,57 @@ def test_an_image_model_adds_the_images_route_and_its_invoke_permission(with_ima
     )
 
 
+def _statements(template: Template) -> dict[str, dict[str, Any]]:
+    """The router role's policy statements, by Sid (those with one)."""
+    (policy,) = template.find_resources("AWS::IAM::Policy").values()
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "Sid" in s}
+
+
+def test_an_image_model_lets_the_router_store_and_presign_images_under_their_prefix_only(
+    with_images: Template,
+) -> None:
+    statements = _statements(with_images)
+    store = statements["StoreApiImages"]
+    assert sorted(store["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert store["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":s3:::genai-kit-dev-artifacts-",
+                {"Ref": "AWS::AccountId"},
+                "-",
+                {"Ref": "AWS::Region"},
+                "/api-images/*",
+            ],
+        ]
+    }
+    encrypt = statements["EncryptApiImages"]
+    assert sorted(encrypt["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert encrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    # the stage's key, from the foundation stack
+    assert "Fn::GetStackOutput" in encrypt["Resource"] or "Fn::ImportValue" in encrypt["Resource"]
+
+
+def test_an_image_model_gives_the_router_its_image_storage(with_images: Template) -> None:
+    environment = RouterEnvironment.from_environment(_variables(_router(with_images)))
+    assert environment.images_bucket == "genai-kit-dev-artifacts-TOKEN-TOKEN"
+    assert (environment.images_prefix, environment.image_url_seconds) == ("api-images/", 3600)
+
+
+def test_the_url_lifetime_is_the_configured_one(synth: Callable[..., SynthResult]) -> None:
+    models = [{"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"}]
+    stages = {"dev": {"bedrock": {"models": models}, "api": {"image_url_seconds": 900}}}
+    template = synth("dev", stages=stages).template("Api")
+    assert RouterEnvironment.from_environment(_variables(_router(template))).image_url_seconds == 900
+
+
+def test_without_an_image_model_the_router_stores_no_image(api: Template) -> None:
+    assert not {"StoreApiImages", "EncryptApiImages"} & set(_statements(api))
+    assert not {"IMAGES_BUCKET", "IMAGES_PREFIX", "IMAGE_URL_SECONDS"} & set(_router(api)["Environment"]["Variables"])
+
+
 @pytest.mark.parametrize(
     ("response_type", "error_type", "retry_after"),
     [

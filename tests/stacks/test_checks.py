@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -17,6 +18,17 @@ from tests.synth import SynthResult, synthesize
 
 def test_nag_has_no_unacknowledged_findings(dev: SynthResult) -> None:
     assert validation_findings(dev.assembly_dir) == []
+
+
+def test_nag_and_cfn_lint_are_clean_with_an_image_model(synth: Callable[..., SynthResult]) -> None:
+    # An image model adds the router's image storage statements, whose prefix wildcard is acknowledged.
+    models = [
+        {"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+    ]
+    result = synth("dev", stages={"dev": {"bedrock": {"models": models}}})
+    assert validation_findings(result.assembly_dir) == []
+    assert cfn_lint_problems(result.assembly_dir) == []
 
 
 def test_nag_reports_a_violation_when_there_is_one(tmp_path: Path) -> None:

@@ -159,6 +159,41 @@ def test_data_capture_expires_in_the_artifacts_bucket(foundation: Template) -> N
     )
 
 
+def test_api_images_expire_in_the_artifacts_bucket_on_a_stage_with_an_image_model(synth: Any) -> None:
+    models = [{"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"}]
+    stages = {"dev": {"bedrock": {"models": models}, "api": {"image_retention_days": 3}}}
+    template = synth("dev", stages=stages).template("Foundation")
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": Match.object_like({"Fn::Join": ["", Match.array_with(["genai-kit-dev-artifacts-"])]}),
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        {
+                            "Id": "ExpireApiImages",
+                            "Prefix": "api-images/",
+                            "ExpirationInDays": 3,
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                            "Status": "Enabled",
+                        }
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_no_api_images_rule_without_an_image_model(foundation: Template) -> None:
+    rules = [
+        rule["Id"]
+        for bucket in foundation.find_resources("AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    ]
+    assert "ExpireDataCapture" in rules
+    assert "ExpireApiImages" not in rules
+
+
 def test_alarm_topic_is_encrypted_with_the_kit_key(foundation: Template) -> None:
     key_id = next(iter(foundation.find_resources("AWS::KMS::Key")))
     foundation.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
