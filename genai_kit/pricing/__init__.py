@@ -43,6 +43,18 @@ class TokenPrice(_Sourced):
     output_per_1k_tokens: float = Field(gt=0)
 
 
+class ImagePrice(_Sourced):
+    """On-demand price of one image a Bedrock image model generates in one region, at one quality and size class.
+
+    ``size_class`` is the price's resolution band as the source names it (e.g. ``up to 1024x1024``).
+    """
+
+    model_id: str
+    quality: str = Field(min_length=1)
+    size_class: str = Field(min_length=1)
+    usd_per_image: float = Field(gt=0)
+
+
 class PriceTable(StrictModel):
     """The whole table: what it is, as of when, and the sourced prices."""
 
@@ -53,6 +65,7 @@ class PriceTable(StrictModel):
     sagemaker_hosting: tuple[InstancePrice, ...]
     sagemaker_training: tuple[InstancePrice, ...]
     bedrock_tokens: tuple[TokenPrice, ...]
+    bedrock_images: tuple[ImagePrice, ...] = ()
 
     def hosting(self, region: str, instance_type: str) -> InstancePrice | None:
         """Real-time inference price of ``instance_type`` in ``region``, if the table has it."""
@@ -69,6 +82,12 @@ class PriceTable(StrictModel):
         """
         foundation_model_id = foundation_model_of(model_id)
         return next((p for p in self.bedrock_tokens if p.region == region and p.model_id == foundation_model_id), None)
+
+    def images(self, region: str, model_id: str) -> tuple[ImagePrice, ...]:
+        """Per-image prices (every quality and size class) of an image model called from ``region``; empty when the
+        table has none."""
+        foundation_model_id = foundation_model_of(model_id)
+        return tuple(p for p in self.bedrock_images if p.region == region and p.model_id == foundation_model_id)
 
 
 def foundation_model_of(model_id: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from genai_kit.pricing import PRICE_TABLE, foundation_model_of, load_price_table
+from datetime import date
+
+from genai_kit.pricing import PRICE_TABLE, ImagePrice, foundation_model_of, load_price_table
 
 
 def test_price_table_is_valid_and_every_price_has_a_source_and_date() -> None:
     table = load_price_table(PRICE_TABLE)
-    entries = [*table.sagemaker_hosting, *table.sagemaker_training, *table.bedrock_tokens]
+    entries = [*table.sagemaker_hosting, *table.sagemaker_training, *table.bedrock_tokens, *table.bedrock_images]
     assert entries
     for entry in entries:
         assert entry.source.startswith(("https://", "AWS Price List Query API"))
@@ -24,3 +26,19 @@ def test_lookup_of_an_unknown_item_returns_none() -> None:
     assert table.hosting("us-east-1", "ml.inf2.bogus") is None
     assert table.tokens("eu-west-3", "amazon.nova-lite-v1:0") is None
     assert table.tokens("us-east-1", "us.amazon.nova-lite-v1:0") is not None
+
+
+def test_image_prices_are_looked_up_per_foundation_model_and_region() -> None:
+    price = ImagePrice(
+        region="us-east-1",
+        model_id="amazon.nova-canvas-v1:0",
+        quality="standard",
+        size_class="up to 1024x1024",
+        usd_per_image=1.0,
+        source="https://example.com/test-prices",
+        retrieved=date(2026, 1, 1),
+    )
+    table = load_price_table(PRICE_TABLE).model_copy(update={"bedrock_images": (price,)})
+    assert table.images("us-east-1", "amazon.nova-canvas-v1:0") == (price,)
+    assert table.images("eu-west-1", "amazon.nova-canvas-v1:0") == ()
+    assert table.images("us-east-1", "amazon.nova-lite-v1:0") == ()
