@@ -6,7 +6,9 @@
   cost (its longest run), paid once per model, revision and serving settings;
 - training (from the configuration): per hour of the configured training instances, and at most per run (the
   job's time limit);
-- Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each model.
+- Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each token model (chat
+  and embedding), and apart from them the prices per generated image of each image model, by quality and size
+  class.
 
 Prices come only from ``model_artifacts/pricing/prices.json``; a missing one is shown as "no published figure in
 the table" with the query that finds it, never guessed, and every price used is listed with its source and date.
@@ -15,12 +17,12 @@ the table" with the query that finds it, never guessed, and every price used is 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from genai_kit.cli.assembly import SynthesizedStack
-from genai_kit.cli.needs import bedrock_model_ids, training_needs
-from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice
+from genai_kit.cli.needs import bedrock_image_model_ids, bedrock_token_model_ids, training_needs
+from genai_kit.pricing import ImagePrice, InstancePrice, PriceTable, TokenPrice
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,15 @@ class BedrockCost:
 
 
 @dataclass(frozen=True)
+class BedrockImageCost:
+    """A configured Bedrock image model and its per-image prices by quality and size class (empty: none in the
+    table)."""
+
+    model_id: str
+    prices: tuple[ImagePrice, ...]
+
+
+@dataclass(frozen=True)
 class CostEstimate:
     """Everything ``cost`` reports for one stage."""
 
@@ -91,6 +102,7 @@ class CostEstimate:
     preparations: list[PreparationCost]
     training: list[TrainingCost]
     bedrock: list[BedrockCost]
+    bedrock_images: list[BedrockImageCost] = field(default_factory=list)
 
     def monthly(self, instances: str) -> float | None:
         """Sum over the priced endpoints at their ``min`` or ``max`` instance counts, per month (None: none priced)."""
@@ -178,8 +190,9 @@ def estimate(
     table: PriceTable,
     training_max_hours: float | None = None,
 ) -> CostEstimate:
-    """Price the stage's synthesized endpoints and its configured training and Bedrock models; a training run is
-    priced at most ``training_max_hours`` (its time limit) when given."""
+    """Price the stage's synthesized endpoints and its configured training and Bedrock models (token models per
+    token, image models per image); a training run is priced at most ``training_max_hours`` (its time limit) when
+    given."""
     endpoints = [
         EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type))
         for name, instance_type, low, high in synthesized_endpoints(stacks)
@@ -198,5 +211,8 @@ def estimate(
         )
         for need in training_needs(settings, at_most=False)
     ]
-    bedrock = [BedrockCost(model_id, table.tokens(region, model_id)) for model_id in bedrock_model_ids(settings)]
-    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock)
+    bedrock = [BedrockCost(model_id, table.tokens(region, model_id)) for model_id in bedrock_token_model_ids(settings)]
+    images = [
+        BedrockImageCost(model_id, table.images(region, model_id)) for model_id in bedrock_image_model_ids(settings)
+    ]
+    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock, images)

@@ -26,8 +26,8 @@ def _range(low: float | None, high: float | None, digits: int = 2) -> str:
 
 
 def render_text(result: CostEstimate) -> str:
-    """A table per kind of cost (endpoints, model preparation, training, Bedrock), then the monthly total and what
-    the figures leave out."""
+    """A table per kind of cost (endpoints, model preparation, training, Bedrock tokens, Bedrock images), then the
+    monthly total and what the figures leave out."""
     sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
     if result.endpoints:
         sections.append(_endpoints_table(result))
@@ -37,6 +37,8 @@ def render_text(result: CostEstimate) -> str:
         sections.append(_training_table(result))
     if result.bedrock:
         sections.append(_bedrock_table(result))
+    if result.bedrock_images:
+        sections.append(_bedrock_images_table(result))
     unpriced = sorted({e.instance_type for e in result.endpoints if e.price is None})
     total = f"Endpoints per month: {_range(result.monthly('min'), result.monthly('max'))}"
     if unpriced:
@@ -79,6 +81,14 @@ def _sources(result: CostEstimate) -> list[str]:
                 f"- tokens of {model.price.model_id} in {model.price.region}: "
                 f"{model.price.source} (read {model.price.retrieved})",
             )
+    for image_model in result.bedrock_images:
+        for image_price in image_model.prices:
+            lines.setdefault(
+                f"images {image_price.model_id} {image_price.quality} {image_price.size_class}",
+                f"- images of {image_price.model_id} ({image_price.quality}, {image_price.size_class}) in "
+                f"{image_price.region}: ${image_price.usd_per_image}/image, {image_price.source} "
+                f"(read {image_price.retrieved})",
+            )
     return list(lines.values())
 
 
@@ -98,6 +108,11 @@ def _how_to_price_what_is_missing(result: CostEstimate) -> list[str]:
         f"- tokens of {model.model_id}: https://aws.amazon.com/bedrock/pricing/ ({result.region})"
         for model in result.bedrock
         if model.price is None
+    ]
+    lines += [
+        f"- images of {image_model.model_id}: https://aws.amazon.com/bedrock/pricing/ ({result.region})"
+        for image_model in result.bedrock_images
+        if not image_model.prices
     ]
     return lines
 
@@ -169,6 +184,18 @@ def _bedrock_table(result: CostEstimate) -> str:
     return "Bedrock (per use)\n" + render_table(["MODEL", "PER 1,000 INPUT TOKENS", "PER 1,000 OUTPUT TOKENS"], rows)
 
 
+def _bedrock_images_table(result: CostEstimate) -> str:
+    rows = []
+    for image_model in result.bedrock_images:
+        rows += [
+            [image_model.model_id, price.quality, price.size_class, _usd(price.usd_per_image, 4)]
+            for price in image_model.prices
+        ] or [[image_model.model_id, "-", "-", NO_PRICE]]
+    return "Bedrock images (per generated image, by quality and size class)\n" + render_table(
+        ["MODEL", "QUALITY", "SIZE", "PER IMAGE"], rows
+    )
+
+
 def _times(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
@@ -225,6 +252,16 @@ def render_json(result: CostEstimate) -> str:
                 "per_1k_output_tokens": b.price.output_per_1k_tokens if b.price else None,
             }
             for b in result.bedrock
+        ],
+        "bedrock_images": [
+            {
+                "model_id": i.model_id,
+                "per_image": [
+                    {"quality": p.quality, "size_class": p.size_class, "usd": p.usd_per_image} for p in i.prices
+                ]
+                or None,
+            }
+            for i in result.bedrock_images
         ],
         "endpoints_per_month_min": result.monthly("min"),
         "endpoints_per_month_max": result.monthly("max"),

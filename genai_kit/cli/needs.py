@@ -115,6 +115,22 @@ def bedrock_model_ids(settings: Any) -> list[str]:
     return [str(model.id) for model in models if getattr(model, "id", None)]
 
 
+def bedrock_token_model_ids(settings: Any) -> list[str]:
+    """Ids of the stage's Bedrock models billed per token: every kind but ``image`` (chat and embedding)."""
+    return [model_id for model_id, kind in _bedrock_kinds(settings) if kind != "image"]
+
+
+def bedrock_image_model_ids(settings: Any) -> list[str]:
+    """Ids of the stage's Bedrock image models (``kind: image``), billed per generated image, not per token."""
+    return [model_id for model_id, kind in _bedrock_kinds(settings) if kind == "image"]
+
+
+def _bedrock_kinds(settings: Any) -> list[tuple[str, str]]:
+    bedrock = getattr(settings, "bedrock", None)
+    models = getattr(bedrock, "models", None) or ()
+    return [(str(model.id), str(getattr(model, "kind", "chat"))) for model in models if getattr(model, "id", None)]
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -12,9 +12,9 @@ import pytest
 
 from genai_kit.cli.assembly import stage_stacks
 from genai_kit.cli.cost import estimate, synthesized_endpoints, synthesized_preparations
-from genai_kit.cli.cost_report import render_text
+from genai_kit.cli.cost_report import render_json, render_text
 from genai_kit.cli.main import main
-from genai_kit.pricing import InstancePrice, PriceTable, TokenPrice, load_price_table
+from genai_kit.pricing import ImagePrice, InstancePrice, PriceTable, TokenPrice, load_price_table
 from tests.synth import SynthResult
 
 SOURCE = {"source": "https://example.com/test-prices", "retrieved": date(2026, 1, 1)}
@@ -29,6 +29,7 @@ def table(**prices: Any) -> PriceTable:
         sagemaker_hosting=prices.get("hosting", ()),
         sagemaker_training=prices.get("training", ()),
         bedrock_tokens=prices.get("tokens", ()),
+        bedrock_images=prices.get("images", ()),
     )
 
 
@@ -145,3 +146,63 @@ def test_cost_command_bounds_a_training_run_by_the_job_time_limit(dev: SynthResu
     # The default stage sets no max_runtime_seconds: the model spec's max_run (360,000 s) is the pipeline's limit.
     [training] = [line for line in out.getvalue().splitlines() if line.startswith("ml.trn1.32xlarge  1 ")]
     assert training.split()[-7:-6] == ["100"]
+
+
+def _image_settings() -> SimpleNamespace:
+    return SimpleNamespace(
+        bedrock=SimpleNamespace(
+            models=[
+                SimpleNamespace(id="us.amazon.nova-lite-v1:0", kind="chat"),
+                SimpleNamespace(id="amazon.nova-canvas-v1:0", kind="image"),
+            ]
+        )
+    )
+
+
+def test_image_models_are_priced_per_image_apart_from_token_models(dev: SynthResult) -> None:
+    prices = table(
+        images=tuple(
+            ImagePrice(
+                region="us-east-1",
+                model_id="amazon.nova-canvas-v1:0",
+                quality=quality,
+                size_class=size_class,
+                usd_per_image=usd,
+                **SOURCE,
+            )
+            for quality, size_class, usd in [("standard", "up to 1024x1024", 0.5), ("premium", "up to 1024x1024", 0.7)]
+        )
+    )
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=_image_settings(), stacks=stacks, table=prices)
+    assert [b.model_id for b in result.bedrock] == ["us.amazon.nova-lite-v1:0"]
+    assert [i.model_id for i in result.bedrock_images] == ["amazon.nova-canvas-v1:0"]
+    text = render_text(result)
+    assert "Bedrock images (per generated image, by quality and size class)" in text
+    assert "amazon.nova-canvas-v1:0  standard  up to 1024x1024  $0.5000" in text
+    assert "amazon.nova-canvas-v1:0  premium   up to 1024x1024  $0.7000" in text
+    assert "- images of amazon.nova-canvas-v1:0 (standard, up to 1024x1024) in us-east-1: $0.5/image" in text
+    # Token prices are never shown for an image model.
+    assert "nova-canvas" not in text.split("Bedrock (per use)")[1].split("Bedrock images")[0]
+    document = json.loads(render_json(result))
+    assert [b["model_id"] for b in document["bedrock"]] == ["us.amazon.nova-lite-v1:0"]
+    assert document["bedrock_images"] == [
+        {
+            "model_id": "amazon.nova-canvas-v1:0",
+            "per_image": [
+                {"quality": "standard", "size_class": "up to 1024x1024", "usd": 0.5},
+                {"quality": "premium", "size_class": "up to 1024x1024", "usd": 0.7},
+            ],
+        }
+    ]
+
+
+def test_an_image_model_without_a_price_is_said_not_guessed(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=_image_settings(), stacks=stacks, table=table())
+    text = render_text(result)
+    assert "amazon.nova-canvas-v1:0  -        -     no published figure in the table" in text
+    assert "- images of amazon.nova-canvas-v1:0: https://aws.amazon.com/bedrock/pricing/ (us-east-1)" in text
+    assert json.loads(render_json(result))["bedrock_images"] == [
+        {"model_id": "amazon.nova-canvas-v1:0", "per_image": None}
+    ]
