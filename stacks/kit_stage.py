@@ -105,7 +105,8 @@ class KitStage(cdk.Stage):
             monitoring=config.settings.monitoring,
             foundation=self.foundation,
             inference=self.inference,
-            bedrock_model_ids=[model.id for model in config.settings.bedrock.models],
+            bedrock_model_ids=[model.id for model in config.settings.bedrock.models if model.kind != "image"],
+            bedrock_image_models=_image_models(config),
             api=self.api.api if self.api is not None else None,
             api_router=self.api.function if self.api is not None else None,
             training_pipeline=training_pipeline.state_machine if training_pipeline is not None else None,
@@ -118,3 +119,12 @@ def _serves_images(config: ResolvedStage) -> bool:
     """Whether the stage's API serves an image model (and so stores images for ``response_format: "url"``)."""
     settings = config.settings
     return settings.api.enabled and any(model.kind == "image" for model in settings.bedrock.models)
+
+
+def _image_models(config: ResolvedStage) -> dict[str, list[str]]:
+    """The stage's Bedrock image model ids, each with the API aliases that serve it."""
+    aliases: dict[str, list[str]] = {}
+    for model in config.settings.bedrock.models:
+        if model.kind == "image":
+            aliases.setdefault(model.id, []).append(model.alias)
+    return aliases

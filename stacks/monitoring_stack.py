@@ -1,14 +1,15 @@
 """Monitoring stack: the stage's CloudWatch dashboard, the alarms that page a human, and a monthly cost budget.
 
-The dashboard has a row per endpoint (from the inference stack), per Bedrock model, for the API, the training
-pipeline and the training jobs, each only when the stage has it. Endpoint alarms live with each endpoint (they
-also roll back a bad update); this stack adds alarms on Bedrock throttling and server errors, API 5XX responses
-and failed pipeline executions. All of them, and the budget, notify the foundation's alarm topic.
+The dashboard has a row per endpoint (from the inference stack), per Bedrock model (token models with their
+token counts; image models, called through InvokeModel, with the images the API generated instead), for the API,
+the training pipeline and the training jobs, each only when the stage has it. Endpoint alarms live with each
+endpoint (they also roll back a bad update); this stack adds alarms on Bedrock throttling and server errors, API
+5XX responses and failed pipeline executions. All of them, and the budget, notify the foundation's alarm topic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import aws_cdk as cdk
@@ -45,7 +46,8 @@ class ApiMetricsSource(Protocol):
 class MonitoringStack(cdk.Stack):
     """Dashboard, paging alarms and budget of one stage; exposes ``dashboard`` and ``alarms``.
 
-    ``bedrock_model_ids``, ``api``, ``training_pipeline`` and ``training_job_prefix`` are optional: each adds its
+    ``bedrock_model_ids`` (token models: chat and embedding), ``bedrock_image_models`` (image model id -> the API
+    aliases that serve it), ``api``, ``training_pipeline`` and ``training_job_prefix`` are optional: each adds its
     dashboard section (and alarms) once the stage has that part.
     """
 
@@ -59,6 +61,7 @@ class MonitoringStack(cdk.Stack):
         foundation: FoundationStack,
         inference: InferenceStack | None,
         bedrock_model_ids: Sequence[str] = (),
+        bedrock_image_models: Mapping[str, Sequence[str]] | None = None,
         api: ApiMetricsSource | None = None,
         api_router: lambda_.IFunction | None = None,
         training_pipeline: sfn.IStateMachine | None = None,
@@ -91,6 +94,9 @@ class MonitoringStack(cdk.Stack):
             self._endpoint_row(endpoint.endpoint_name)
         for model_id in bedrock_model_ids:
             self._bedrock_row(model_id, self.thresholds)
+        for model_id, aliases in (bedrock_image_models or {}).items():
+            # The router counts the images it returns per alias only when the stage has the API.
+            self._bedrock_row(model_id, self.thresholds, image_aliases=aliases if api is not None else ())
         if api is not None:
             self._api_row(api, self.thresholds)
         if api_router is not None:
@@ -166,7 +172,13 @@ class MonitoringStack(cdk.Stack):
             ),
         )
 
-    def _bedrock_row(self, model_id: str, thresholds: MonitoringAlarmsConfig) -> None:
+    def _bedrock_row(
+        self, model_id: str, thresholds: MonitoringAlarmsConfig, *, image_aliases: Sequence[str] | None = None
+    ) -> None:
+        """A Bedrock model's row and alarms. A token model (``image_aliases`` None) graphs its token counts; an image
+        model has none (InvokeModel image generation counts no tokens) and graphs the images the router returned
+        under each of ``image_aliases`` instead."""
+
         def metric(name: str, statistic: str = "Sum", *, labelled: bool = True) -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=BEDROCK_NAMESPACE,
@@ -178,17 +190,26 @@ class MonitoringStack(cdk.Stack):
                 label=f"{name} ({statistic})" if labelled else None,
             )
 
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(markdown=f"## Bedrock {model_id}", width=_WIDTH, height=1),
-            cloudwatch.GraphWidget(title="Invocations", left=[metric("Invocations")], width=6),
+        images = image_aliases is not None
+        width = 6 if not images or image_aliases else 8
+        widgets: list[cloudwatch.IWidget] = [
+            cloudwatch.TextWidget(
+                markdown=f"## Bedrock {model_id}" + (" (images)" if images else ""), width=_WIDTH, height=1
+            ),
+            cloudwatch.GraphWidget(title="Invocations", left=[metric("Invocations")], width=width),
             cloudwatch.GraphWidget(
                 title="Invocation latency (ms)",
                 left=[metric("InvocationLatency", "p50"), metric("InvocationLatency", "p90")],
-                width=6,
+                width=width,
             ),
-            cloudwatch.GraphWidget(
-                title="Tokens", left=[metric("InputTokenCount"), metric("OutputTokenCount")], width=6
-            ),
+        ]
+        if not images:
+            widgets.append(
+                cloudwatch.GraphWidget(
+                    title="Tokens", left=[metric("InputTokenCount"), metric("OutputTokenCount")], width=width
+                )
+            )
+        widgets.append(
             cloudwatch.GraphWidget(
                 title="Throttles and errors",
                 left=[
@@ -196,9 +217,29 @@ class MonitoringStack(cdk.Stack):
                     metric("InvocationServerErrors"),
                     metric("InvocationClientErrors"),
                 ],
-                width=6,
-            ),
+                width=width,
+            )
         )
+        if image_aliases:
+            # The router's Images count, in its {service, model} dimension set (model: the API alias).
+            widgets.append(
+                cloudwatch.GraphWidget(
+                    title="Images returned by the API",
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=METRICS_NAMESPACE,
+                            metric_name="Images",
+                            dimensions_map={"service": SERVICE_NAME, "model": alias},
+                            statistic="Sum",
+                            period=_FIVE_MINUTES,
+                            label=alias,
+                        )
+                        for alias in image_aliases
+                    ],
+                    width=width,
+                )
+            )
+        self.dashboard.add_widgets(*widgets)
         self._alarm(
             f"Bedrock{_pascal(model_id)}Throttles",
             metric("InvocationThrottles", labelled=False),

@@ -158,7 +158,8 @@ def test_default_stage_pages_on_bedrock_the_api_and_the_pipeline(monitoring: Tem
 
 @pytest.fixture(scope="module")
 def wired() -> Template:
-    """The monitoring stack wired to a Bedrock model, an API and a training pipeline, as the stage will wire it."""
+    """The monitoring stack wired to a Bedrock chat model, an image model, an API and a training pipeline, as the
+    stage will wire it."""
     app = cdk.App(context=cdk_json_context())  # the kit's feature flags
     names = StageNames("dev")
     foundation = FoundationStack(
@@ -178,6 +179,7 @@ def wired() -> Template:
         foundation=foundation,
         inference=None,
         bedrock_model_ids=["us.amazon.nova-lite-v1:0"],
+        bedrock_image_models={"amazon.nova-canvas-v1:0": ["nova-canvas"]},
         api=api,
         training_pipeline=state_machine,
         training_job_prefix="genai-kit-dev-",
@@ -223,12 +225,50 @@ def test_failed_streams_page_on_the_routers_totals(wired: Template) -> None:
 
 def test_api_row_graphs_the_routers_time_to_first_token_errors_and_tokens(wired: Template) -> None:
     names = {m[1] for m in _metrics(_dashboard_body(wired)) if m[0] == "GenAiKit/Api"}
-    assert names == {"TimeToFirstToken", "ModelErrors", "StreamErrors", "InputTokens", "OutputTokens"}
+    assert names == {"TimeToFirstToken", "ModelErrors", "StreamErrors", "InputTokens", "OutputTokens", "Images"}
 
 
 def test_bedrock_row_graphs_tokens_latency_and_throttles(wired: Template) -> None:
-    names = {m[1] for m in _metrics(_dashboard_body(wired)) if m[0] == "AWS/Bedrock"}
+    names = {m[1] for m in _bedrock_metrics(wired, "us.amazon.nova-lite-v1:0")}
     assert {"Invocations", "InvocationLatency", "InputTokenCount", "OutputTokenCount", "InvocationThrottles"} <= names
+
+
+def _bedrock_metrics(template: Template, model_id: str) -> list[list[Any]]:
+    return [m for m in _metrics(_dashboard_body(template)) if m[0] == "AWS/Bedrock" and m[2:4] == ["ModelId", model_id]]
+
+
+def test_image_model_row_graphs_invocations_latency_and_errors_but_no_tokens(wired: Template) -> None:
+    names = {m[1] for m in _bedrock_metrics(wired, "amazon.nova-canvas-v1:0")}
+    assert names == {
+        "Invocations",
+        "InvocationLatency",
+        "InvocationThrottles",
+        "InvocationServerErrors",
+        "InvocationClientErrors",
+    }
+    titles = [w["properties"].get("markdown") for w in _dashboard_body(wired)["widgets"] if w["type"] == "text"]
+    assert "## Bedrock amazon.nova-canvas-v1:0 (images)" in titles
+
+
+def test_image_model_row_graphs_the_images_the_router_returned_per_alias(wired: Template) -> None:
+    images = [m for m in _metrics(_dashboard_body(wired)) if m[:2] == ["GenAiKit/Api", "Images"]]
+    assert [dict(zip(m[2:6:2], m[3:6:2], strict=True)) for m in images] == [
+        {"service": "genai-kit-api", "model": "nova-canvas"}
+    ]
+    assert images[0][-1]["stat"] == "Sum"
+
+
+@pytest.mark.parametrize("metric", ["InvocationThrottles", "InvocationServerErrors"])
+def test_image_model_pages_on_throttles_and_server_errors(wired: Template, metric: str) -> None:
+    wired.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": metric,
+            "Namespace": "AWS/Bedrock",
+            "Dimensions": [{"Name": "ModelId", "Value": "amazon.nova-canvas-v1:0"}],
+            "AlarmActions": [Match.any_value()],
+        },
+    )
 
 
 def test_pipeline_row_graphs_started_succeeded_and_failed(wired: Template) -> None:
@@ -239,3 +279,17 @@ def test_pipeline_row_graphs_started_succeeded_and_failed(wired: Template) -> No
 def test_training_jobs_row_searches_the_stage_s_training_hosts(wired: Template) -> None:
     expressions = [m[0].get("expression", "") for m in _metrics(_dashboard_body(wired)) if isinstance(m[0], dict)]
     assert any("/aws/sagemaker/TrainingJobs" in e and "genai-kit-dev-" in e for e in expressions)
+
+
+def test_a_stage_with_an_image_model_gives_it_an_image_row_not_a_token_row(synth: Any) -> None:
+    models = [
+        {"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "nova-canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+    ]
+    template = synth("dev", stages={"dev": {"bedrock": {"models": models}}}).template("Monitoring")
+    assert "InputTokenCount" in {m[1] for m in _bedrock_metrics(template, "us.amazon.nova-lite-v1:0")}
+    image_metrics = {m[1] for m in _bedrock_metrics(template, "amazon.nova-canvas-v1:0")}
+    assert "Invocations" in image_metrics
+    assert not image_metrics & {"InputTokenCount", "OutputTokenCount"}
+    images = [m for m in _metrics(_dashboard_body(template)) if m[:2] == ["GenAiKit/Api", "Images"]]
+    assert ["model", "nova-canvas"] in [m[2:4] for m in images] + [m[4:6] for m in images]
