@@ -22,13 +22,13 @@ from constructs import Construct
 from genai_kit.config.operations import MonitoringAlarmsConfig, MonitoringConfig
 from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
 from genai_kit.names import StageNames
+from stacks.constructs.bedrock_dashboard import bedrock_metric, bedrock_widgets
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
 from stacks.constructs.stage_budget import monthly_budget
 from stacks.foundation_stack import FoundationStack
 from stacks.inference_stack import InferenceStack
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-BEDROCK_NAMESPACE = "AWS/Bedrock"
 TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 _FIVE_MINUTES = cdk.Duration.minutes(5)
 _WIDTH = 24
@@ -175,81 +175,18 @@ class MonitoringStack(cdk.Stack):
     def _bedrock_row(
         self, model_id: str, thresholds: MonitoringAlarmsConfig, *, image_aliases: Sequence[str] | None = None
     ) -> None:
-        """A Bedrock model's row and alarms. A token model (``image_aliases`` None) graphs its token counts; an image
-        model has none (InvokeModel image generation counts no tokens) and graphs the images the router returned
-        under each of ``image_aliases`` instead."""
-
-        def metric(name: str, statistic: str = "Sum", *, labelled: bool = True) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=BEDROCK_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"ModelId": model_id},
-                statistic=statistic,
-                period=_FIVE_MINUTES,
-                # A label turns an alarm's metric into a metric-math query; alarms get the plain metric.
-                label=f"{name} ({statistic})" if labelled else None,
-            )
-
-        images = image_aliases is not None
-        width = 6 if not images or image_aliases else 8
-        widgets: list[cloudwatch.IWidget] = [
-            cloudwatch.TextWidget(
-                markdown=f"## Bedrock {model_id}" + (" (images)" if images else ""), width=_WIDTH, height=1
-            ),
-            cloudwatch.GraphWidget(title="Invocations", left=[metric("Invocations")], width=width),
-            cloudwatch.GraphWidget(
-                title="Invocation latency (ms)",
-                left=[metric("InvocationLatency", "p50"), metric("InvocationLatency", "p90")],
-                width=width,
-            ),
-        ]
-        if not images:
-            widgets.append(
-                cloudwatch.GraphWidget(
-                    title="Tokens", left=[metric("InputTokenCount"), metric("OutputTokenCount")], width=width
-                )
-            )
-        widgets.append(
-            cloudwatch.GraphWidget(
-                title="Throttles and errors",
-                left=[
-                    metric("InvocationThrottles"),
-                    metric("InvocationServerErrors"),
-                    metric("InvocationClientErrors"),
-                ],
-                width=width,
-            )
-        )
-        if image_aliases:
-            # The router's Images count, in its {service, model} dimension set (model: the API alias).
-            widgets.append(
-                cloudwatch.GraphWidget(
-                    title="Images returned by the API",
-                    left=[
-                        cloudwatch.Metric(
-                            namespace=METRICS_NAMESPACE,
-                            metric_name="Images",
-                            dimensions_map={"service": SERVICE_NAME, "model": alias},
-                            statistic="Sum",
-                            period=_FIVE_MINUTES,
-                            label=alias,
-                        )
-                        for alias in image_aliases
-                    ],
-                    width=width,
-                )
-            )
-        self.dashboard.add_widgets(*widgets)
+        """A Bedrock model's row (``stacks.constructs.bedrock_dashboard``) and its throttle and server-error alarms."""
+        self.dashboard.add_widgets(*bedrock_widgets(model_id, image_aliases=image_aliases, width=_WIDTH))
         self._alarm(
             f"Bedrock{_pascal(model_id)}Throttles",
-            metric("InvocationThrottles", labelled=False),
+            bedrock_metric(model_id, "InvocationThrottles", labelled=False),
             thresholds.bedrock_throttles,
             f"Bedrock {model_id}: {thresholds.bedrock_throttles} or more throttled invocations in 5 minutes "
             "(raise the on-demand quota, or use a cross-region inference profile).",
         )
         self._alarm(
             f"Bedrock{_pascal(model_id)}ServerErrors",
-            metric("InvocationServerErrors", labelled=False),
+            bedrock_metric(model_id, "InvocationServerErrors", labelled=False),
             thresholds.bedrock_server_errors,
             f"Bedrock {model_id}: {thresholds.bedrock_server_errors} or more server errors in 5 minutes.",
         )
