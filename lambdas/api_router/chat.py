@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -20,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from lambdas.api_router.backends import complete, open_stream
 from lambdas.api_router.chat_request import ChatRequest, parse_chat_request
 from lambdas.api_router.completion import DONE, ChunkWriter, chat_completion
-from lambdas.api_router.errors import ApiError, bad_request, internal_error, not_found
+from lambdas.api_router.errors import ApiError, internal_error
 from lambdas.api_router.events import (
     Completion,
     Finish,
@@ -31,13 +31,11 @@ from lambdas.api_router.events import (
     ToolCallStart,
     Usage,
 )
-from lambdas.api_router.handling import model_call, read_body, wait_for
+from lambdas.api_router.handling import model_call, read_body, route_target, wait_for
 from lambdas.api_router.observability import RequestScope, current_scope, logger
 from lambdas.api_router.parameters import Kind
 from lambdas.api_router.parameters import check as check_parameters
 from lambdas.api_router.settings import (
-    BedrockEmbeddingTarget,
-    BedrockImageTarget,
     BedrockTarget,
     EndpointTarget,
     settings,
@@ -52,14 +50,8 @@ async def chat_completions(http_request: Request) -> Response:
     config = settings()
     body = await read_body(http_request, config.max_body_bytes)
     request = parse_chat_request(body, max_body_bytes=config.max_body_bytes)
-    target = config.models.get(request.model)
-    if target is None:
-        raise not_found(request.model, list(config.models))
-    scope.set_model(request.model)
-    if isinstance(target, BedrockEmbeddingTarget):
-        raise bad_request("model", f"'{request.model}' is an embedding model; use POST /v1/embeddings")
-    if isinstance(target, BedrockImageTarget):
-        raise bad_request("model", f"'{request.model}' is an image model; use POST /v1/images/generations")
+    # A chat target: either kind (route_target checked it; its TypeVar cannot name the union).
+    target = cast(BedrockTarget | EndpointTarget, route_target(scope, request.model, (BedrockTarget, EndpointTarget)))
     check_parameters(request.parameters, parameter_kind(target))
     if config.log_payloads:
         logger.info("chat request", extra={"request_body": body.decode("utf-8", errors="replace")})

@@ -20,11 +20,11 @@ from starlette.responses import Response
 
 from lambdas.api_router.backends import embed
 from lambdas.api_router.chat_request import parse_json_body
-from lambdas.api_router.errors import bad_request, not_found
-from lambdas.api_router.handling import model_call, read_body
+from lambdas.api_router.errors import bad_request
+from lambdas.api_router.handling import model_call, read_body, route_target
 from lambdas.api_router.observability import current_scope, logger
 from lambdas.api_router.parameters import EMBEDDING_RULES
-from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
+from lambdas.api_router.settings import BedrockEmbeddingTarget, settings
 
 MAX_INPUTS = 2048
 
@@ -34,17 +34,8 @@ async def embeddings(http_request: Request) -> Response:
     scope = current_scope()
     config = settings()
     data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
-    model = data.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad_request("model", "'model' is required and must be a non-empty string")
-    target = config.models.get(model)
-    if target is None:
-        raise not_found(model, list(config.models))
-    scope.set_model(model)
-    if not isinstance(target, BedrockEmbeddingTarget):
-        if isinstance(target, BedrockImageTarget):
-            raise bad_request("model", f"'{model}' is an image model; use POST /v1/images/generations")
-        raise bad_request("model", f"'{model}' is a chat model; use POST /v1/chat/completions")
+    target = route_target(scope, data.get("model"), (BedrockEmbeddingTarget,))
+    model = data["model"]
     for name, value in data.items():
         if value is not None and name not in EMBEDDING_RULES:
             raise bad_request(name, f"'{name}' is not a parameter of this API's embeddings")

@@ -1,5 +1,6 @@
-"""What every route does around its model call: read the body within its limit, and run the blocking model call
-in a worker thread under the request's deadline.
+"""What every route does around its model call: read the body within its limit, resolve the model the request
+names to a target the route serves, and run the blocking model call in a worker thread under the request's
+deadline.
 
 Every wait for the model is bounded by the earlier of the request's deadline and the longest single wait
 (``MODEL_WAIT_SECONDS``); a wait that runs out is a 504 (``ApiError``). A failed model call is counted
@@ -15,11 +16,38 @@ import anyio
 import anyio.to_thread
 from starlette.requests import Request
 
-from lambdas.api_router.errors import ApiError, bad_request
+from lambdas.api_router.errors import ApiError, bad_request, not_found
 from lambdas.api_router.observability import RequestScope, logger
-from lambdas.api_router.settings import settings
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
 
 T = TypeVar("T")
+Target = TypeVar("Target")
+
+# The route that serves a target of each kind other than chat, for a request that names it on another route.
+_OTHER_ROUTES = {
+    BedrockEmbeddingTarget: ("an embedding", "POST /v1/embeddings"),
+    BedrockImageTarget: ("an image", "POST /v1/images/generations"),
+}
+_CHAT_ROUTE = ("a chat", "POST /v1/chat/completions")
+
+
+def route_target(scope: RequestScope, model: Any, kinds: tuple[type[Target], ...]) -> Target:
+    """The configured target of ``model`` (the request's alias), which must be one of ``kinds``; the scope records
+    the alias for metrics and logs.
+
+    Raises ``ApiError``: 400 naming ``model`` when it is missing or not a string, or when it names a model of
+    another kind (with the route that serves it); 404 for an alias the API does not know."""
+    if not isinstance(model, str) or not model:
+        raise bad_request("model", "'model' is required and must be a non-empty string")
+    config = settings()
+    target = config.models.get(model)
+    if target is None:
+        raise not_found(model, list(config.models))
+    scope.set_model(model)
+    if not isinstance(target, kinds):
+        kind, route = _OTHER_ROUTES.get(type(target), _CHAT_ROUTE)
+        raise bad_request("model", f"'{model}' is {kind} model; use {route}")
+    return target
 
 
 async def read_body(http_request: Request, limit: int) -> bytes:

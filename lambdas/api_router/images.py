@@ -27,12 +27,12 @@ from lambdas.api_router.backends.bedrock_images import (
     check_size,
 )
 from lambdas.api_router.chat_request import parse_json_body
-from lambdas.api_router.errors import bad_request, not_found
-from lambdas.api_router.handling import model_call, read_body, wait_for
+from lambdas.api_router.errors import bad_request
+from lambdas.api_router.handling import model_call, read_body, route_target, wait_for
 from lambdas.api_router.image_store import store
 from lambdas.api_router.observability import current_scope, logger
 from lambdas.api_router.parameters import IMAGE_RULES
-from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
+from lambdas.api_router.settings import BedrockImageTarget, settings
 
 # OpenAI's default size for DALL-E 3, and Nova Canvas's own default resolution.
 DEFAULT_SIZE = (1024, 1024)
@@ -52,16 +52,8 @@ async def image_generations(http_request: Request) -> Response:
     scope = current_scope()
     config = settings()
     data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
-    model = data.get("model")
-    if not isinstance(model, str) or not model:
-        raise bad_request("model", "'model' is required and must be a non-empty string")
-    target = config.models.get(model)
-    if target is None:
-        raise not_found(model, list(config.models))
-    scope.set_model(model)
-    if not isinstance(target, BedrockImageTarget):
-        kind = "an embedding" if isinstance(target, BedrockEmbeddingTarget) else "a chat"
-        raise bad_request("model", f"'{model}' is {kind} model, not an image model")
+    target = route_target(scope, data.get("model"), (BedrockImageTarget,))
+    model = data["model"]
     for name, value in data.items():
         if value is None:
             continue
