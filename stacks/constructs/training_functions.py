@@ -210,13 +210,7 @@ def _evaluate_function(
         timeout=cdk.Duration.seconds(60),
         **common.kwargs(),
     )
-    evaluate.role.add_to_policy(
-        iam.PolicyStatement(
-            sid="DescribeOwnTrainingJobs",
-            actions=["sagemaker:DescribeTrainingJob"],
-            resources=[training_job_arn(job_prefix)],
-        )
-    )
+    evaluate.role.add_to_policy(_describe_own_training_jobs(job_prefix))
     evaluate.role.add_to_policy(
         iam.PolicyStatement(
             sid="WriteEvaluationReports", actions=["s3:PutObject"], resources=[f"{artifacts}/{EVALUATION_PREFIX}*"]
@@ -241,16 +235,19 @@ def _describe_failure_function(scope: Construct, common: _Common, job_prefix: st
         timeout=cdk.Duration.seconds(30),
         **common.kwargs(),
     )
-    describe_failure.role.add_to_policy(
-        iam.PolicyStatement(
-            sid="DescribeOwnTrainingJobs",
-            actions=["sagemaker:DescribeTrainingJob"],
-            resources=[training_job_arn(job_prefix)],
-        )
-    )
+    describe_failure.role.add_to_policy(_describe_own_training_jobs(job_prefix))
     acknowledge_wildcards(
         describe_failure.role.node.find_child("DefaultPolicy"),
         resources=[training_job_arn(job_prefix)],
         reason="Training jobs are named per execution under the pipeline's own prefix.",
     )
     return describe_failure
+
+
+def _describe_own_training_jobs(job_prefix: str) -> iam.PolicyStatement:
+    """DescribeTrainingJob on the pipeline's own training jobs (named ``<job_prefix>...`` per execution)."""
+    return iam.PolicyStatement(
+        sid="DescribeOwnTrainingJobs",
+        actions=["sagemaker:DescribeTrainingJob"],
+        resources=[training_job_arn(job_prefix)],
+    )
