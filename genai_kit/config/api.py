@@ -110,8 +110,9 @@ class ApiConfig(StrictModel):
         ge=1,
         le=PRESIGNED_URL_MAX_SECONDS,
         description="Lifetime of the presigned S3 URL POST /v1/images/generations returns per image with "
-        'response_format "url", in seconds (SigV4 allows 1 to 604800). A URL signed with the router\'s temporary '
-        "role credentials stops working when they expire, which can be sooner.",
+        'response_format "url", in seconds: 1 to 604800 (SigV4) and at most image_retention_days x 86400 (a URL '
+        "never outlives its image). A URL signed with the router's temporary role credentials stops working when "
+        "they expire, which can be sooner.",
     )
     image_retention_days: int = Field(
         1,
