@@ -18,8 +18,9 @@ S3DataType = Literal["S3Prefix", "S3Object"]
 Compression = Literal["None", "Gzip"]
 # What the serving container speaks, so an API router can translate an OpenAI chat request:
 # lmi = DJL/LMI (djl-inference), tgi = Hugging Face TGI, vllm = Hugging Face vLLM DLC,
+# txt2img = a JumpStart text-to-image model (Stable Diffusion), which the API serves image requests;
 # other = a container whose request format the kit does not translate.
-PayloadFamily = Literal["lmi", "tgi", "vllm", "other"]
+PayloadFamily = Literal["lmi", "tgi", "vllm", "txt2img", "other"]
 
 
 class _Frozen(BaseModel):
@@ -98,7 +99,7 @@ class HostingFacts(_Frozen):
     environment: dict[str, str] = Field(description="spec defaults the SDK's JumpStartModel sends")
     s3_data_type: S3DataType
     compression: Compression
-    network_isolation: bool
+    network_isolation: bool | None = Field(description="None where the source does not say (see CatalogEntry.missing)")
     model_data_download_timeout: int | None = None
     container_startup_health_check_timeout: int | None = None
     payload: Payload
@@ -149,6 +150,19 @@ class CatalogEntry(_Frozen):
     neuron_twin: ModelRef | None = Field(description="the Neuron variant a GPU spec names, if any")
     hosting: HostingFacts
     training: TrainingFacts | None
+    missing: tuple[str, ...] = Field(
+        (),
+        description="facts the source lacks, each '<field>: <why it matters>'; the entry leaves them null and the "
+        "stage decides or asks for them (empty for entries converted from a whole JumpStart spec)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_missing(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Entries converted from a whole spec lack nothing: their files stay as the spec converter wrote them.
+        data: dict[str, object] = handler(self)
+        if not data.get("missing"):
+            data.pop("missing", None)
+        return data
 
 
 class RegionBuckets(_Frozen):
@@ -209,7 +223,7 @@ class HostingSpec(_Frozen):
     model_data_download_timeout: int | None
     container_startup_health_check_timeout: int | None
     volume_size_gb: int | None
-    enable_network_isolation: bool
+    enable_network_isolation: bool | None = Field(description="None where the catalog's source does not say")
     supported_instance_types: tuple[str, ...]
     default_instance_type: str
     neuron: bool

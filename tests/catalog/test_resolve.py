@@ -118,8 +118,9 @@ def test_unknown_model_lists_catalog_models() -> None:
     with pytest.raises(CatalogError) as excinfo:
         resolve_hosting("llama-9", V, region="us-east-1", instance_type="ml.inf2.xlarge")
     assert str(excinfo.value) == (
-        "unknown model id 'llama-9'; the catalog has: "
-        "meta-textgeneration-llama-3-1-70b, meta-textgenerationneuron-llama-2-7b"
+        "unknown model id 'llama-9'; the catalog has: huggingface-txt2imgneuron-stabilityai-stable-diffusion-v2-1, "
+        "huggingface-txt2imgneuron-stabilityai-stable-diffusion-xl-base-1-0, meta-textgeneration-llama-3-1-70b, "
+        "meta-textgenerationneuron-llama-2-7b"
     )
 
 
@@ -200,4 +201,9 @@ def test_entries_are_cached() -> None:
 
 
 def test_list_models_names_the_shipped_entries() -> None:
-    assert [(r.model_id, r.version) for r in list_models()] == [LLAMA31, (LLAMA2, V)]
+    assert [(r.model_id, r.version) for r in list_models()] == [
+        ("huggingface-txt2imgneuron-stabilityai-stable-diffusion-v2-1", "1.1.15"),
+        ("huggingface-txt2imgneuron-stabilityai-stable-diffusion-xl-base-1-0", "1.1.15"),
+        LLAMA31,
+        (LLAMA2, V),
+    ]

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from genai_kit.catalog.errors import CatalogError
 from genai_kit.catalog.loader import DEFAULT_ROOT
-from genai_kit.catalog.refresh import BucketSource, FolderSource, SpecSource, parse_model_arg, refresh
+from genai_kit.catalog.refresh import (
+    BucketSource,
+    FolderSource,
+    SpecSource,
+    parse_model_arg,
+    refresh,
+    refresh_from_extract,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     origin = parser.add_mutually_exclusive_group(required=True)
     origin.add_argument("--from-dir", type=Path, metavar="DIR", help="folder in the SDK's local-override layout")
     origin.add_argument("--from-bucket", action="store_true", help="read the live jumpstart-cache-prod-<region> bucket")
+    origin.add_argument(
+        "--from-gacc-extract",
+        type=Path,
+        metavar="FILE",
+        help="a generative-ai-cdk-constructs catalog extract (JSON rows by key); give the rows with --key",
+    )
+    parser.add_argument("--key", action="append", metavar="KEY", help="row of the extract to convert (repeatable)")
     parser.add_argument("--region", help="region of the bucket (with --from-bucket)")
     parser.add_argument(
         "--model",
@@ -46,6 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         datetime.date.fromisoformat(args.date)
     except ValueError:
         parser.error(f"--date {args.date!r} is not an ISO date (YYYY-MM-DD)")
+    if args.from_gacc_extract:
+        if not args.key:
+            parser.error("--from-gacc-extract needs --key")
+        try:
+            written = refresh_from_extract(args.from_gacc_extract, out=args.out, date=args.date, keys=args.key)
+        except CatalogError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+        sys.stdout.write("".join(f"wrote {path}\n" for path in written))
+        return 0
     source: SpecSource
     images_dir: Path | None = args.images_from
     if args.from_bucket:
