@@ -21,11 +21,11 @@ from genai_kit.config.api import ApiConfig
 from genai_kit.contracts.api_router import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
-    BedrockEmbeddingTarget,
     BedrockImageTarget,
-    BedrockTarget,
+    EndpointImageTarget,
     EndpointTarget,
     RouterEnvironment,
+    Target,
 )
 from genai_kit.lambda_layers import powertools_layer_arn, web_adapter_layer_arn
 from genai_kit.names import StageNames
@@ -64,7 +64,7 @@ class ApiStack(cdk.Stack):
         *,
         names: StageNames,
         api: ApiConfig,
-        endpoints: Mapping[str, EndpointTarget],
+        endpoints: Mapping[str, EndpointTarget | EndpointImageTarget],
         foundation: FoundationStack,
         bedrock: BedrockStack | None = None,
         **kwargs: object,
@@ -73,9 +73,7 @@ class ApiStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.api_key_id: str | None = None
         self.stage_names = names
-        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget] = dict(
-            endpoints
-        )
+        models: dict[str, Target] = dict(endpoints)
         endpoint_names = [target.endpoint for target in endpoints.values()]
         guardrail: tuple[str, str] | None = None
         if bedrock is not None:
@@ -83,7 +81,7 @@ class ApiStack(cdk.Stack):
             if bedrock.guardrail_id is not None and bedrock.guardrail_version is not None:
                 guardrail = (bedrock.guardrail_id, bedrock.guardrail_version)
 
-        images = any(isinstance(target, BedrockImageTarget) for target in models.values())
+        images = any(isinstance(target, BedrockImageTarget | EndpointImageTarget) for target in models.values())
         self.function = self._router(api, foundation, models, guardrail, images=images)
         if bedrock is not None:
             bedrock.grant_invoke(self.function)
@@ -102,7 +100,7 @@ class ApiStack(cdk.Stack):
         self,
         api_config: ApiConfig,
         foundation: FoundationStack,
-        models: dict[str, BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget],
+        models: dict[str, Target],
         guardrail: tuple[str, str] | None,
         *,
         images: bool,

@@ -196,7 +196,11 @@ class AlarmThresholds(StrictModel):
 class DataCaptureConfig(StrictModel):
     """Request/response capture to the artifacts bucket (KMS-encrypted), for monitoring and evaluation."""
 
-    enabled: bool = Field(True, description="Capture requests and responses.")
+    enabled: bool = Field(
+        True,
+        description="Capture requests and responses. An image model's endpoint captures only when this is set "
+        "explicitly: its responses are base64 images, each a copy of generated content in the bucket.",
+    )
     sampling_percentage: int = Field(10, ge=0, le=100, description="Share of requests captured, in percent.")
 
 
@@ -212,6 +216,34 @@ class BlueGreenConfig(StrictModel):
     maximum_execution_timeout_seconds: int = Field(
         14400, ge=600, le=28800, description="Upper bound of the whole deployment before it is rolled back."
     )
+
+
+# "<width>x<height>" in pixels; the JumpStart text-to-image request wants each side a multiple of 8
+# (lambdas/api_router/backends/sagemaker_images.py cites the source).
+_IMAGE_SIZE_RE = re.compile(r"^([1-9][0-9]{0,4})x([1-9][0-9]{0,4})$")
+IMAGE_SIDE_MULTIPLE = 8
+
+
+def _image_size(value: str) -> str:
+    match = _IMAGE_SIZE_RE.match(value)
+    if match is None or any(int(side) % IMAGE_SIDE_MULTIPLE for side in match.groups()):
+        raise ValueError(
+            f"got '{value}'; expected WIDTHxHEIGHT in pixels, each side a multiple of {IMAGE_SIDE_MULTIPLE} "
+            "(e.g. 1024x1024)"
+        )
+    return value
+
+
+class ImageOptions(StrictModel):
+    """What the API lets a request ask of a text-to-image model's endpoint (JumpStart Stable Diffusion on Neuron)."""
+
+    sizes: tuple[Annotated[str, AfterValidator(_image_size)], ...] = Field(
+        (),
+        description="WIDTHxHEIGHT sizes the model serves, which OpenAI's size maps to (a Neuron-compiled model "
+        "serves the shapes it was compiled for, and the catalog's source does not give them); empty: size must be "
+        "absent or auto, and the model uses its own.",
+    )
+    max_images: int = Field(1, ge=1, le=10, description="Most images one request may ask for (OpenAI's n, 1 to 10).")
 
 
 class EndpointConfig(StrictModel):
@@ -241,3 +273,6 @@ class EndpointConfig(StrictModel):
     data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Data capture.")
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds, description="Alarm thresholds.")
     blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")
+    images: ImageOptions | None = Field(
+        None, description="Image requests (text-to-image models only); default: the model's own size, one image."
+    )

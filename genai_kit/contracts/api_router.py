@@ -4,6 +4,8 @@
 
     {"tinyllama": {"backend": "sagemaker", "endpoint": "genai-kit-dev-tinyllama", "format": "messages",
                    "streams": true, "stream_usage": true},
+     "sdxl": {"backend": "sagemaker-image", "endpoint": "genai-kit-dev-sdxl", "family": "jumpstart-txt2img",
+              "sizes": ["1024x1024"], "max_images": 1},
      "nova-lite": {"backend": "bedrock", "model": "arn:aws:bedrock:...:application-inference-profile/..."}}
 
 The other variables are scalars. At synth time some values are CDK tokens (an inference profile ARN from
@@ -96,8 +98,35 @@ class EndpointTarget(_Frozen):
     max_total_tokens: int | None = Field(None, ge=1)
 
 
+# A SageMaker endpoint's image request format: ``jumpstart-txt2img`` is the JumpStart text-to-image inference script's
+# JSON request (prompt, width, height, num_images_per_prompt...) answered as base64 JPEGs with Accept
+# application/json;jpeg (lambdas/api_router/backends/sagemaker_images.py cites the source).
+EndpointImageFamily = Literal["jumpstart-txt2img"]
+# "<width>x<height>" in pixels, as OpenAI's size parameter spells it.
+IMAGE_SIZE_PATTERN = r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$"
+# OpenAI's range of n (images per request).
+OPENAI_MAX_IMAGES = 10
+
+
+class EndpointImageTarget(_Frozen):
+    """A SageMaker real-time endpoint serving a text-to-image model (``family``: its request format).
+
+    ``sizes``: the ``WxH`` sizes the configuration says the model serves (a Neuron-compiled model serves the shapes
+    it was compiled for, which the catalog's source does not give); OpenAI's ``size`` maps to width and height only
+    for these, and empty means only the model's own size (``size`` absent or ``auto``). ``max_images``: the most
+    images one request may ask for (``n``).
+    """
+
+    backend: Literal["sagemaker-image"] = "sagemaker-image"
+    endpoint: str = Field(min_length=1)
+    family: EndpointImageFamily
+    sizes: tuple[Annotated[str, Field(pattern=IMAGE_SIZE_PATTERN)], ...] = ()
+    max_images: int = Field(1, ge=1, le=OPENAI_MAX_IMAGES)
+
+
 Target = Annotated[
-    BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget, Field(discriminator="backend")
+    BedrockTarget | BedrockEmbeddingTarget | BedrockImageTarget | EndpointTarget | EndpointImageTarget,
+    Field(discriminator="backend"),
 ]
 
 
@@ -108,9 +137,10 @@ class RouterEnvironment(FunctionEnvironment):
     the request deadline and the longest single wait for the model (the clients' read timeout).
 
     ``images_bucket``, ``images_prefix`` and ``image_url_seconds`` (set together, only on a stage with an image
-    model): where ``POST /v1/images/generations`` stores the PNGs it answers with ``response_format: "url"`` (the
-    stage's artifacts bucket, SSE-KMS by its default encryption; keys under the prefix, which ends with ``/``), and
-    the lifetime of the presigned GET URL it returns for each, in seconds (1 to 604800, SigV4's range).
+    model, Bedrock's or an endpoint's): where ``POST /v1/images/generations`` stores the images it answers with
+    ``response_format: "url"`` (the stage's artifacts bucket, SSE-KMS by its default encryption; keys under the
+    prefix, which ends with ``/``), and the lifetime of the presigned GET URL it returns for each, in seconds (1 to
+    604800, SigV4's range).
 
     A missing or malformed variable fails the router at start-up, with the variable's name in its log, before it
     accepts a request (``FunctionEnvironment.from_environment``).

@@ -10,7 +10,13 @@ from __future__ import annotations
 from genai_kit.catalog import CatalogError
 from genai_kit.catalog.containers import ContainerContract, contract_for_image
 from genai_kit.config.bedrock import BedrockModelConfig
-from genai_kit.contracts.api_router import BedrockEmbeddingTarget, BedrockImageTarget, BedrockTarget, EndpointTarget
+from genai_kit.contracts.api_router import (
+    BedrockEmbeddingTarget,
+    BedrockImageTarget,
+    BedrockTarget,
+    EndpointImageTarget,
+    EndpointTarget,
+)
 from genai_kit.names import FINETUNED
 from genai_kit.stage.loader import ResolvedStage
 
@@ -31,15 +37,23 @@ def endpoint_target(
     )
 
 
-def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget]:
-    """The router's endpoint targets by alias: each configured endpoint under its short name, and the fine-tuned
-    endpoint under ``finetuned`` when training rolls approved versions out (served by the model's hosting image)."""
-    targets = {
-        endpoint.name: endpoint_target(
-            endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
-        )
-        for endpoint in stage.endpoints
-    }
+def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | EndpointImageTarget]:
+    """The router's endpoint targets by alias: each configured endpoint under its short name (a text-to-image
+    model's as an image target, which only the images route serves), and the fine-tuned endpoint under
+    ``finetuned`` when training rolls approved versions out (served by the model's hosting image)."""
+    targets: dict[str, EndpointTarget | EndpointImageTarget] = {}
+    for endpoint in stage.endpoints:
+        if endpoint.images is not None:
+            targets[endpoint.name] = EndpointImageTarget(
+                endpoint=endpoint.endpoint_name,
+                family="jumpstart-txt2img",
+                sizes=endpoint.images.sizes,
+                max_images=endpoint.images.max_images,
+            )
+        else:
+            targets[endpoint.name] = endpoint_target(
+                endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
+            )
     training = stage.training
     if training is not None and training.config.rollout.enabled:
         try:

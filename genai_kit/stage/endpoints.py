@@ -26,6 +26,7 @@ from genai_kit.catalog.startup import Setting, StartupContract, startup_versions
 from genai_kit.config.endpoints import (
     EndpointConfig,
     HuggingFaceSource,
+    ImageOptions,
     JumpStartSource,
     S3WeightsSource,
     ServingOptions,
@@ -126,6 +127,10 @@ class ResolvedEndpoint:
     preparation: Preparation | None = field(
         default=None, metadata={"doc": "how the kit prepares the model into the artifacts bucket, if it does"}
     )
+    images: ImageOptions | None = field(
+        default=None, metadata={"doc": "a text-to-image model's image options; None for a chat model"}
+    )
+    data_capture_enabled: bool = field(default=True, metadata={"doc": "whether the endpoint captures data"})
 
     @property
     def request_format(self) -> Literal["messages", "prompt"]:
@@ -137,11 +142,16 @@ def resolve_endpoint(config: EndpointConfig, *, stage: str, region: str) -> Reso
     """Resolve one endpoint; raise EndpointError naming the key below ``endpoints.<i>`` on any problem."""
     if isinstance(config.source, JumpStartSource):
         return _resolve_jumpstart(config, config.source, stage=stage, region=region)
+    if config.images is not None:
+        raise EndpointError("images", "only a JumpStart text-to-image model takes 'images'; remove it")
     return _resolve_container(config, config.source, stage=stage, region=region)
 
 
 def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage: str, region: str) -> ResolvedEndpoint:
     spec = _jumpstart_hosting(config, source, region=region)
+    image_model = spec.payload.family == "txt2img"
+    if config.images is not None and not image_model:
+        raise EndpointError("images", f"{source.model_id} is not a text-to-image model; remove 'images'")
     container = _contract_for_image(spec.image_uri)
     if container is not None:
         check_degree_variables(spec.environment, config.environment, container, neuron_instance(spec.instance_type))
@@ -169,10 +179,24 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
             config.container_startup_health_check_timeout_seconds or spec.container_startup_health_check_timeout
         ),
         volume_size_gb=config.volume_size_gb or spec.volume_size_gb,
-        enable_network_isolation=spec.enable_network_isolation,
+        # Where the catalog's source does not say (the Stable Diffusion entries), isolated: a JumpStart prepacked
+        # artifact holds the model and its inference code (SAGEMAKER_SUBMIT_DIRECTORY under /opt/ml/model), which
+        # SageMaker mounts from S3, so the container needs no network.
+        enable_network_isolation=True if spec.enable_network_isolation is None else spec.enable_network_isolation,
         model_label=f"{source.model_id}@{source.version}",
         container=container,
+        images=(config.images or ImageOptions()) if image_model else None,
+        data_capture_enabled=_data_capture_enabled(config, image_model=image_model),
     )
+
+
+def _data_capture_enabled(config: EndpointConfig, *, image_model: bool) -> bool:
+    """Capture as configured; an image model's endpoint only when ``data_capture.enabled`` is set explicitly: each
+    response is base64 images (each a copy of generated content, hundreds of kilobytes or more), which sampled
+    capture would keep in the artifacts bucket beside what ``response_format: "url"`` stores on purpose."""
+    if image_model and "enabled" not in config.data_capture.model_fields_set:
+        return False
+    return config.data_capture.enabled
 
 
 def _jumpstart_hosting(config: EndpointConfig, source: JumpStartSource, *, region: str) -> HostingSpec:
@@ -269,6 +293,7 @@ def _resolve_container(
         ),
         container=container,
         preparation=preparation,
+        data_capture_enabled=config.data_capture.enabled,
     )
 
 

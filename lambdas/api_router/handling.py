@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from lambdas.api_router.errors import ApiError, bad_request, not_found
 from lambdas.api_router.observability import RequestScope, logger
-from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, settings
+from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, EndpointImageTarget, settings
 
 T = TypeVar("T")
 Target = TypeVar("Target")
@@ -27,6 +27,7 @@ Target = TypeVar("Target")
 _OTHER_ROUTES = {
     BedrockEmbeddingTarget: ("an embedding", "POST /v1/embeddings"),
     BedrockImageTarget: ("an image", "POST /v1/images/generations"),
+    EndpointImageTarget: ("an image", "POST /v1/images/generations"),
 }
 _CHAT_ROUTE = ("a chat", "POST /v1/chat/completions")
 

@@ -1,7 +1,8 @@
-"""Images answered by URL (``response_format: "url"``): each PNG stored in the stage's artifacts bucket, and a
+"""Images answered by URL (``response_format: "url"``): each image stored in the stage's artifacts bucket, and a
 presigned S3 GET URL to it.
 
-Each image is one object, ``<IMAGES_PREFIX><random hex>.png`` (``image/png``), encrypted by the bucket's default
+Each image is one object, ``<IMAGES_PREFIX><random hex>.png`` (``image/png``; a JPEG-answering model's ``.jpg``,
+``image/jpeg``), encrypted by the bucket's default
 encryption (SSE-KMS with the stage's key; nothing is asked of it per request). A lifecycle rule on the prefix
 (``api.image_retention_days``) deletes the objects; nothing else does. The URL is a SigV4 query-string GET of that
 object valid for ``IMAGE_URL_SECONDS`` (``X-Amz-Expires``, 1 to 604800 s: Amazon S3 API reference,
@@ -30,10 +31,13 @@ from lambdas.api_router.errors import ApiError, model_failed
 from lambdas.api_router.observability import logger
 from lambdas.api_router.settings import settings
 
+# The media types the image models answer in, and the file extension each is stored under.
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg"}
 
-def store(images: tuple[str, ...]) -> tuple[str, ...]:
-    """Store every image (base64 PNGs, as the model answered them) and return a presigned GET URL to each, in
-    order; blocking (botocore), so the route runs it in a worker thread.
+
+def store(images: tuple[str, ...], media_type: str = "image/png") -> tuple[str, ...]:
+    """Store every image (base64 images of ``media_type``, a key of ``EXTENSIONS``, as the model answered them)
+    and return a presigned GET URL to each, in order; blocking (botocore), so the route runs it in a worker thread.
 
     All or nothing for the answer: if any image cannot be decoded or stored, raises ``ApiError`` (502) and no URL
     is returned (objects already stored are left to the lifecycle rule). Requires the stage's image storage
@@ -46,12 +50,12 @@ def store(images: tuple[str, ...]) -> tuple[str, ...]:
     urls = []
     for image in images:
         try:
-            png = base64.b64decode(image, validate=True)
+            data = base64.b64decode(image, validate=True)
         except (binascii.Error, ValueError):
             raise model_failed("The image model answered with an image that is not base64") from None
-        key = f"{config.images_prefix}{secrets.token_hex(16)}.png"
+        key = f"{config.images_prefix}{secrets.token_hex(16)}.{EXTENSIONS[media_type]}"
         try:
-            s3.put_object(Bucket=config.images_bucket, Key=key, Body=png, ContentType="image/png")
+            s3.put_object(Bucket=config.images_bucket, Key=key, Body=data, ContentType=media_type)
         except (ClientError, BotoCoreError) as error:
             code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
             logger.warning("image not stored", extra={"error": code or type(error).__name__})

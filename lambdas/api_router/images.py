@@ -1,4 +1,5 @@
-"""The images route: OpenAI's ``POST /v1/images/generations`` over the Bedrock image models the stage configures.
+"""The images route: OpenAI's ``POST /v1/images/generations`` over the Bedrock image models and the text-to-image
+endpoints the stage configures.
 
 Request (each parameter honoured, mapped or refused by name; ``parameters.IMAGE_RULES``): ``model`` (an image
 alias), ``prompt``, ``n`` (the model's numberOfImages), ``size`` (``"WxH"``, checked against the model's
@@ -7,6 +8,10 @@ resolutions), ``quality`` (``standard``/``hd`` to the model's ``standard``/``pre
 Answer: ``{"created": <unix seconds>, "data": [{"b64_json": <base64 PNG>}, ...]}``, or with ``url`` each item
 ``{"url": <presigned S3 GET URL>}`` to the PNG the router stored (``image_store``: where, for how long, and why a
 URL may stop working before its expiry).
+
+An endpoint's model (``EndpointImageTarget``, the JumpStart text-to-image request) takes the parameters of
+``image_parameters.ENDPOINT_IMAGE_RULES``: ``n`` up to its ``max_images``, ``size`` only among its configured
+``sizes``, no ``quality`` or ``style``; its images are JPEGs, in ``b64_json`` or stored for ``url``.
 """
 
 from __future__ import annotations
@@ -14,25 +19,28 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lambdas.api_router.backends import generate_images
+from lambdas.api_router.backends import generate_endpoint_images, generate_images
 from lambdas.api_router.backends.bedrock_images import (
     NOVA_MAX_IMAGES,
     NOVA_MAX_PROMPT_CHARACTERS,
     ImageRequest,
     check_size,
 )
+from lambdas.api_router.backends.sagemaker_images import MEDIA_TYPE as ENDPOINT_MEDIA_TYPE
+from lambdas.api_router.backends.sagemaker_images import EndpointImageRequest
 from lambdas.api_router.chat_request import parse_json_body
 from lambdas.api_router.errors import bad_request
 from lambdas.api_router.handling import model_call, read_body, route_target, wait_for
+from lambdas.api_router.image_parameters import ENDPOINT_IMAGE_RULES
 from lambdas.api_router.image_store import store
 from lambdas.api_router.observability import current_scope, logger
 from lambdas.api_router.parameters import IMAGE_RULES
-from lambdas.api_router.settings import BedrockImageTarget, settings
+from lambdas.api_router.settings import BedrockImageTarget, EndpointImageTarget, settings
 
 # OpenAI's default size for DALL-E 3, and Nova Canvas's own default resolution.
 DEFAULT_SIZE = (1024, 1024)
@@ -52,53 +60,76 @@ async def image_generations(http_request: Request) -> Response:
     scope = current_scope()
     config = settings()
     data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
-    target = route_target(scope, data.get("model"), (BedrockImageTarget,))
+    target = cast(
+        BedrockImageTarget | EndpointImageTarget,
+        route_target(scope, data.get("model"), (BedrockImageTarget, EndpointImageTarget)),
+    )
     model = data["model"]
+    rules = IMAGE_RULES if isinstance(target, BedrockImageTarget) else ENDPOINT_IMAGE_RULES
     for name, value in data.items():
         if value is None:
             continue
-        rule = IMAGE_RULES.get(name)
+        rule = rules.get(name)
         if rule is None:
             raise bad_request(name, f"'{name}' is not a parameter of this API's image generation")
         if rule.status == "refused":
             raise bad_request(name, f"'{name}' is not supported for this model: {rule.note}")
-    request = ImageRequest(
-        prompt=_prompt(data.get("prompt")),
-        count=_count(data.get("n")),
-        width=(size := _size(data.get("size")))[0],
-        height=size[1],
-        quality=_quality(data.get("quality")),
-    )
     response_format = _response_format(data.get("response_format"))
-
-    images = await model_call(scope, generate_images, request, target)
+    images: tuple[str, ...]
+    if isinstance(target, BedrockImageTarget):
+        request = ImageRequest(
+            prompt=_prompt(data.get("prompt"), NOVA_MAX_PROMPT_CHARACTERS),
+            count=_count(data.get("n"), NOVA_MAX_IMAGES),
+            width=(size := _size(data.get("size")))[0],
+            height=size[1],
+            quality=_quality(data.get("quality")),
+        )
+        asked, media_type = request.count, "image/png"
+        images = await model_call(scope, generate_images, request, target)
+    else:
+        endpoint_request = EndpointImageRequest(
+            prompt=_prompt(data.get("prompt"), None),
+            count=_count(data.get("n"), target.max_images),
+            size=_endpoint_size(data.get("size"), target.sizes),
+        )
+        asked, media_type = endpoint_request.count, ENDPOINT_MEDIA_TYPE
+        images = await model_call(scope, generate_endpoint_images, endpoint_request, target)
     scope.milliseconds("Latency", scope.elapsed_ms())
     scope.count("Images", len(images))
-    logger.info("images generated", extra={"model": model, "asked": request.count, "images": len(images)})
+    logger.info("images generated", extra={"model": model, "asked": asked, "images": len(images)})
     if response_format == "url":
-        items = [{"url": url} for url in await wait_for(scope, store, images)]
+        items = [{"url": url} for url in await wait_for(scope, store, images, media_type)]
     else:
         items = [{"b64_json": image} for image in images]
     body = {"created": int(time.time()), "data": items}
     return Response(json.dumps(body), media_type="application/json")
 
 
-def _prompt(value: Any) -> str:
+def _prompt(value: Any, max_characters: int | None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad_request("prompt", "'prompt' is required and must be a non-empty string")
-    if len(value) > NOVA_MAX_PROMPT_CHARACTERS:
-        raise bad_request(
-            "prompt", f"'prompt' has {len(value)} characters; this model takes up to {NOVA_MAX_PROMPT_CHARACTERS}"
-        )
+    if max_characters is not None and len(value) > max_characters:
+        raise bad_request("prompt", f"'prompt' has {len(value)} characters; this model takes up to {max_characters}")
     return value
 
 
-def _count(value: Any) -> int:
+def _count(value: Any, most: int) -> int:
     if value is None:
         return 1
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= NOVA_MAX_IMAGES:
-        raise bad_request("n", f"'n' must be an integer from 1 to {NOVA_MAX_IMAGES} for this model; got {value!r:.40}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise bad_request("n", f"'n' must be an integer from 1 to {most} for this model; got {value!r:.40}")
     return value
+
+
+def _endpoint_size(value: Any, sizes: tuple[str, ...]) -> tuple[int, int] | None:
+    """The width and height of a size the endpoint serves, or None (absent or auto) for the model's own size."""
+    if value is None or value == "auto":
+        return None
+    if not isinstance(value, str) or value not in sizes:
+        served = f"one of {', '.join(sizes)}, or auto" if sizes else "auto (this model's own size)"
+        raise bad_request("size", f"'size' must be {served} for this model; got {value!r:.40}")
+    width, _, height = value.partition("x")
+    return int(width), int(height)
 
 
 def _size(value: Any) -> tuple[int, int]:

@@ -348,6 +348,10 @@ def render() -> str:
     ]
     rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in IMAGE_RULES.items()]
     sections.append("\n".join(rows))
+    # Imported here: that module builds its rules from this one's Rule.
+    from lambdas.api_router import image_parameters  # noqa: PLC0415
+
+    sections.append(image_parameters.render())
     return "\n\n".join(sections)
 
 

@@ -10,6 +10,7 @@ from genai_kit.contracts.api_router import (
     BedrockEmbeddingTarget,
     BedrockImageTarget,
     BedrockTarget,
+    EndpointImageTarget,
     EndpointTarget,
     RouterEnvironment,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "BedrockEmbeddingTarget",
     "BedrockImageTarget",
     "BedrockTarget",
+    "EndpointImageTarget",
     "EndpointTarget",
     "RouterEnvironment",
     "settings",

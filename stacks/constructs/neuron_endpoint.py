@@ -206,7 +206,7 @@ class NeuronEndpoint(Construct):
     ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
         capture = endpoint.config.data_capture
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-            enable_capture=capture.enabled,
+            enable_capture=endpoint.data_capture_enabled,
             initial_sampling_percentage=capture.sampling_percentage,
             destination_s3_uri=f"s3://{bucket_name}/{prefix}",
             kms_key_id=key.key_arn,

@@ -57,7 +57,8 @@ def test_image_uris_match_sdk_table_in_every_region(sdk: SimpleNamespace, model:
     assert len(uris) >= 20
     for region, uri in uris.items():
         tag = _TAG.match(uri)
-        assert tag is not None and tag["region"] == region, uri
+        assert tag is not None, uri
+        assert tag["region"] == region
         theirs = sdk.image_uris.retrieve(
             framework="huggingface",
             region=region,

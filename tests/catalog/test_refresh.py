@@ -27,9 +27,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def _spec_files(root: Path) -> dict[str, bytes]:
     """The catalog's files less the entries converted from the third-party extract (test_gacc_entries.py)."""
     return {
-        name: text
-        for name, text in _files(root).items()
-        if not is_gacc_source(str(json.loads(text).get("source", "")))
+        name: text for name, text in _files(root).items() if not is_gacc_source(str(json.loads(text).get("source", "")))
     }
 
 

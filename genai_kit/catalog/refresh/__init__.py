@@ -14,8 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from genai_kit.catalog.errors import CatalogError
-from genai_kit.catalog.loader import entry_path, list_models
-from genai_kit.catalog.loader import load_entry
+from genai_kit.catalog.loader import entry_path, list_models, load_entry
 from genai_kit.catalog.refresh.convert import convert_spec
 from genai_kit.catalog.refresh.gacc import convert_gacc, is_gacc_source
 from genai_kit.catalog.refresh.sources import BucketSource, FolderSource, SpecSource, select_row

@@ -19,7 +19,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from lambdas.api_router.backends import bedrock, bedrock_embeddings, bedrock_images, sagemaker
+from lambdas.api_router.backends import bedrock, bedrock_embeddings, bedrock_images, sagemaker, sagemaker_images
 from lambdas.api_router.chat_request import ChatRequest
 from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
 from lambdas.api_router.events import (
@@ -36,6 +36,7 @@ from lambdas.api_router.settings import (
     BedrockEmbeddingTarget,
     BedrockImageTarget,
     BedrockTarget,
+    EndpointImageTarget,
     EndpointTarget,
     settings,
 )
@@ -84,6 +85,14 @@ def generate_images(request: bedrock_images.ImageRequest, target: BedrockImageTa
     ``content_policy_violation``)."""
     with _mapped_errors():
         return bedrock_images.generate(request, target)
+
+
+def generate_endpoint_images(
+    request: sagemaker_images.EndpointImageRequest, target: EndpointImageTarget
+) -> tuple[str, ...]:
+    """The images an endpoint generated (base64 JPEGs); raises ``ApiError``."""
+    with _mapped_errors():
+        return sagemaker_images.generate(request, target)
 
 
 class _WholeAnswer:
