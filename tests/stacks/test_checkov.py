@@ -59,6 +59,16 @@ EVERYTHING_ON = {
             },
         },
         {
+            # A text-to-image endpoint: isolated, data capture off unless set (docs/catalog.md).
+            "name": "sdxl",
+            "source": {
+                "kind": "jumpstart",
+                "model_id": "huggingface-txt2imgneuron-stabilityai-stable-diffusion-xl-base-1-0",
+                "version": "1.1.15",
+            },
+            "images": {"sizes": ["1024x1024"]},
+        },
+        {
             "name": "mine",
             "source": {
                 "kind": "s3",
