@@ -77,6 +77,19 @@ def test_the_image_endpoint_is_an_image_target_of_the_api() -> None:
     assert isinstance(targets["llama2"], EndpointTarget)
 
 
+def test_images_on_a_hugging_face_endpoint_is_named() -> None:
+    tinyllama = {
+        "kind": "huggingface",
+        "model_id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        "revision": "fe8a4ea1ffedaf415f4da2f062534de366a451e6",
+        "container": "huggingface-llm-neuronx",
+        "container_version": "0.3.0",
+    }
+    assert _problem({"name": "tiny", "source": tinyllama, "images": {}}) == (
+        "stages.dev.endpoints.0.images: only a JumpStart text-to-image model takes 'images'; remove it"
+    )
+
+
 @pytest.mark.parametrize(
     ("endpoint", "says"),
     [
@@ -97,8 +110,8 @@ def test_the_image_endpoint_is_an_image_target_of_the_api() -> None:
         (
             {"name": "sdxl", "source": SDXL, "instance_type": "ml.g5.2xlarge"},
             "stages.dev.endpoints.0.instance_type: got 'ml.g5.2xlarge'; huggingface-txt2imgneuron-stabilityai-"
-            "stable-diffusion-xl-base-1-0@1.1.15 is served on Inferentia2 by the kit, expected one of: ml.inf2.24xlarge, "
-            "ml.inf2.48xlarge, ml.inf2.8xlarge, ml.inf2.xlarge",
+            "stable-diffusion-xl-base-1-0@1.1.15 is served on Inferentia2 by the kit, expected one of: "
+            "ml.inf2.24xlarge, ml.inf2.48xlarge, ml.inf2.8xlarge, ml.inf2.xlarge",
         ),
     ],
 )
