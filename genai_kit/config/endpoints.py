@@ -196,12 +196,19 @@ class AlarmThresholds(StrictModel):
 class DataCaptureConfig(StrictModel):
     """Request/response capture to the artifacts bucket (KMS-encrypted), for monitoring and evaluation."""
 
+    enabled: bool = Field(True, description="Capture requests and responses.")
+    sampling_percentage: int = Field(10, ge=0, le=100, description="Share of requests captured, in percent.")
+
+
+class EndpointDataCaptureConfig(DataCaptureConfig):
+    """An endpoint's data capture: as for any endpoint, except a text-to-image model's, off unless set."""
+
     enabled: bool = Field(
         True,
-        description="Capture requests and responses. An image model's endpoint captures only when this is set "
-        "explicitly: its responses are base64 images, each a copy of generated content in the bucket.",
+        description="Capture requests and responses. A text-to-image model's endpoint captures only when this is "
+        "set explicitly: each response is base64 images (hundreds of kilobytes or more), every sampled one a copy "
+        "of generated content in the bucket.",
     )
-    sampling_percentage: int = Field(10, ge=0, le=100, description="Share of requests captured, in percent.")
 
 
 class BlueGreenConfig(StrictModel):
@@ -270,7 +277,9 @@ class EndpointConfig(StrictModel):
         None, ge=1, le=512, description="ML storage volume per instance; default: the catalog's."
     )
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Instance range.")
-    data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Data capture.")
+    data_capture: EndpointDataCaptureConfig = Field(
+        default_factory=EndpointDataCaptureConfig, description="Data capture."
+    )
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds, description="Alarm thresholds.")
     blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")
     images: ImageOptions | None = Field(
