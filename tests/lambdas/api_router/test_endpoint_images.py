@@ -28,10 +28,20 @@ from tests.lambdas.api_router.conftest import ENVIRONMENT, MODELS, Http
 from tests.lambdas.api_router.fake_aws import FakeAws
 
 ALIAS = "sdxl"
-ENDPOINT = str(MODELS[ALIAS]["endpoint"])
+ENDPOINT = "genai-kit-dev-sdxl"
 BUCKET = ENVIRONMENT["IMAGES_BUCKET"]
 PREFIX = ENVIRONMENT["IMAGES_PREFIX"]
 MOTO_RESULTS = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
+
+
+def test_the_alias_is_the_configured_endpoint() -> None:
+    assert MODELS[ALIAS] == {
+        "backend": "sagemaker-image",
+        "endpoint": ENDPOINT,
+        "family": "jumpstart-txt2img",
+        "sizes": ["1024x1024", "768x768"],
+        "max_images": 2,
+    }
 
 
 def jpeg(index: int) -> bytes:
