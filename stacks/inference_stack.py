@@ -18,7 +18,10 @@ SAMPLE_PROMPT = "What is AWS Inferentia2?"
 
 def sample_payload(endpoint: ResolvedEndpoint) -> dict[str, object]:
     """A request body the endpoint's container understands, for the invoke command in the outputs: the chat
-    schema where the container takes it (as the API sends it), else "inputs" with generation "parameters"."""
+    schema where the container takes it (as the API sends it), a text-to-image model's JumpStart request (as
+    lambdas/api_router/backends/sagemaker_images.py sends it), else "inputs" with generation "parameters"."""
+    if endpoint.images is not None:
+        return {"prompt": SAMPLE_PROMPT, "num_images_per_prompt": 1}
     if endpoint.request_format == "messages":
         return {"messages": [{"role": "user", "content": SAMPLE_PROMPT}], "max_tokens": 64}
     return {"inputs": SAMPLE_PROMPT, "parameters": {"max_new_tokens": 64}}
@@ -27,9 +30,11 @@ def sample_payload(endpoint: ResolvedEndpoint) -> dict[str, object]:
 def invoke_command(endpoint: ResolvedEndpoint, region: str) -> str:
     """The exact AWS CLI v2 line that calls the endpoint once and prints the answer."""
     body = json.dumps(sample_payload(endpoint), separators=(",", ":"))
+    # A text-to-image model answers base64 JPEGs when asked (otherwise nested RGB arrays).
+    accept = "--accept 'application/json;jpeg' " if endpoint.images is not None else ""
     return (
         f"aws sagemaker-runtime invoke-endpoint --region {region} --endpoint-name {endpoint.endpoint_name} "
-        f"--content-type application/json --cli-binary-format raw-in-base64-out --body '{body}' /dev/stdout"
+        f"--content-type application/json {accept}--cli-binary-format raw-in-base64-out --body '{body}' /dev/stdout"
     )
 
 

@@ -110,6 +110,14 @@ def test_the_api_serves_both_image_models_and_stores_their_images(images_stage: 
     assert environment.image_urls
 
 
+def test_the_invoke_command_sends_the_text_to_image_request(images_stage: SynthResult) -> None:
+    outputs = images_stage.templates["Inference"]["Outputs"]
+    (command,) = [o["Value"] for name, o in outputs.items() if name.startswith("SdxlInvokeCommand")]
+    assert "--accept 'application/json;jpeg'" in command
+    assert """--body '{"prompt":""" in command
+    assert '"num_images_per_prompt":1}' in command
+
+
 def _text(value: Any) -> str:
     """A variable's value with each CloudFormation value in it (another stack's output) shown as TOKEN."""
     if isinstance(value, str):
