@@ -118,7 +118,9 @@ class KitStage(cdk.Stage):
 def _serves_images(config: ResolvedStage) -> bool:
     """Whether the stage's API serves an image model (and so stores images for ``response_format: "url"``)."""
     settings = config.settings
-    return settings.api.enabled and any(model.kind == "image" for model in settings.bedrock.models)
+    bedrock_images = any(model.kind == "image" for model in settings.bedrock.models)
+    endpoint_images = any(endpoint.images is not None for endpoint in config.endpoints)
+    return settings.api.enabled and (bedrock_images or endpoint_images)
 
 
 def _image_models(config: ResolvedStage) -> dict[str, list[str]]:

@@ -118,6 +118,24 @@ def test_the_invoke_command_sends_the_text_to_image_request(images_stage: SynthR
     assert '"num_images_per_prompt":1}' in command
 
 
+def test_an_image_endpoint_alone_gets_the_image_storage_and_its_expiry(synth: Callable[..., SynthResult]) -> None:
+    # GIVEN a stage whose only image model is the endpoint
+    result = synth("dev", stages={"dev": {"endpoints": [SDXL_ENDPOINT]}})
+    # THEN the artifacts bucket expires the stored images and the router may store them
+    rules = [
+        rule
+        for bucket in result.template("Foundation").find_resources("AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    ]
+    assert "ExpireApiImages" in [rule.get("Id") for rule in rules]
+    api = result.template("Api")
+    (policy,) = api.find_resources("AWS::IAM::Policy").values()
+    sids = {s.get("Sid") for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert {"StoreApiImages", "EncryptApiImages"} <= sids
+    parts = {r["Properties"]["PathPart"] for r in api.find_resources("AWS::ApiGateway::Resource").values()}
+    assert {"images", "generations"} <= parts
+
+
 def _text(value: Any) -> str:
     """A variable's value with each CloudFormation value in it (another stack's output) shown as TOKEN."""
     if isinstance(value, str):
