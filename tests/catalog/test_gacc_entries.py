@@ -16,6 +16,7 @@ import pytest
 from genai_kit.catalog import load_entry, resolve_hosting
 from genai_kit.catalog.loader import DEFAULT_ROOT, entry_path, list_models
 from genai_kit.catalog.refresh import refresh_from_extract
+from genai_kit.catalog.refresh.__main__ import main
 from genai_kit.catalog.refresh.convert import RefreshError
 from genai_kit.catalog.refresh.gacc import MISSING, convert_gacc, is_gacc_source
 
@@ -98,3 +99,17 @@ def test_only_text_to_image_neuron_rows_are_converted(extract: Path) -> None:
     rows = json.loads(extract.read_text())
     with pytest.raises(RefreshError, match="only the text-to-image Neuron models"):
         convert_gacc("HUGGINGFACE_LLM_MISTRAL_7B_2_9_0", rows["HUGGINGFACE_LLM_MISTRAL_7B_2_9_0"], date="2000-01-01")
+
+
+def test_cli_converts_extract_rows_and_names_an_unknown_row(
+    extract: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--from-gacc-extract", str(extract), "--out", str(tmp_path), "--date", "2000-01-01"]
+    assert main([*argv, "--key", KEYS[SD21]]) == 0
+    written = entry_path(tmp_path, *SD21)
+    assert f"wrote {written}" in capsys.readouterr().out
+    assert json.loads(written.read_text())["source"] == (
+        f"gacc-extract:awslabs/generative-ai-cdk-constructs@9d49b9d3:jumpstart-models.json#{KEYS[SD21]}"
+    )
+    assert main([*argv, "--key", "NOPE"]) == 2
+    assert "row 'NOPE' is not in" in capsys.readouterr().err

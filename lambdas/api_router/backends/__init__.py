@@ -91,7 +91,7 @@ def generate_endpoint_images(
     request: sagemaker_images.EndpointImageRequest, target: EndpointImageTarget
 ) -> tuple[str, ...]:
     """The images an endpoint generated (base64 JPEGs); raises ``ApiError``."""
-    with _mapped_errors():
+    with _mapped_errors(param=None):
         return sagemaker_images.generate(request, target)
 
 
@@ -129,7 +129,8 @@ class _MappedStream:
 
 
 @contextmanager
-def _mapped_errors() -> Iterator[None]:
+def _mapped_errors(param: str | None = "messages") -> Iterator[None]:
+    """Map AWS and transport failures to ``ApiError``; ``param``: what a request botocore refuses is blamed on."""
     try:
         yield
     except (ReadTimeoutError, ConnectTimeoutError):
@@ -142,7 +143,7 @@ def _mapped_errors() -> Iterator[None]:
     except ParamValidationError as error:
         # botocore refused the request before sending it: a value this API let through that the model's API
         # refuses (the router checks what it knows; this names the rest).
-        raise bad_request("messages", f"The model's API refuses the request: {error}") from None
+        raise bad_request(param, f"The model's API refuses the request: {error}") from None
 
 
 def client_error(error: ClientError) -> ApiError:
