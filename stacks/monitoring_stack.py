@@ -91,7 +91,9 @@ class MonitoringStack(cdk.Stack):
             )
         )
         for endpoint in inference.endpoints.values() if inference else ():
-            self._endpoint_row(endpoint.endpoint_name)
+            # A text-to-image endpoint's alias: the router counts the images it returns (on a stage with the API).
+            images_alias = endpoint.spec.name if endpoint.spec.images is not None and api is not None else None
+            self._endpoint_row(endpoint.endpoint_name, images_alias=images_alias)
         for model_id in bedrock_model_ids:
             self._bedrock_row(model_id, self.thresholds)
         for model_id, aliases in (bedrock_image_models or {}).items():
@@ -119,8 +121,20 @@ class MonitoringStack(cdk.Stack):
             description="CloudWatch dashboard of the stage",
         )
 
-    def _endpoint_row(self, endpoint_name: str) -> None:
+    def _endpoint_row(self, endpoint_name: str, *, images_alias: str | None = None) -> None:
         dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
+        # The router's Images count of the alias, in its {service, model} dimension set, beside the invocations.
+        images = [
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="Images",
+                dimensions_map={"service": SERVICE_NAME, "model": alias},
+                statistic="Sum",
+                period=_FIVE_MINUTES,
+                label=f"Images returned by the API ({alias})",
+            )
+            for alias in ([images_alias] if images_alias else [])
+        ]
 
         def metric(
             name: str, statistic: str, namespace: str = SAGEMAKER_NAMESPACE, label: str | None = None
@@ -138,7 +152,7 @@ class MonitoringStack(cdk.Stack):
             cloudwatch.TextWidget(markdown=f"## Endpoint {endpoint_name}", width=_WIDTH, height=1),
             cloudwatch.GraphWidget(
                 title="Invocations and errors",
-                left=[metric("Invocations", "Sum")],
+                left=[metric("Invocations", "Sum"), *images],
                 right=[metric("Invocation4XXErrors", "Sum"), metric("Invocation5XXErrors", "Sum")],
                 width=6,
             ),

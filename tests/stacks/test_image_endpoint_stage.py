@@ -6,6 +6,7 @@ isolation on and data capture off (its responses are images; docs/catalog.md); t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -134,6 +135,19 @@ def test_an_image_endpoint_alone_gets_the_image_storage_and_its_expiry(synth: Ca
     assert {"StoreApiImages", "EncryptApiImages"} <= sids
     parts = {r["Properties"]["PathPart"] for r in api.find_resources("AWS::ApiGateway::Resource").values()}
     assert {"images", "generations"} <= parts
+
+
+def test_the_dashboard_shows_the_images_the_api_returned_from_the_endpoint(images_stage: SynthResult) -> None:
+    (dashboard,) = images_stage.template("Monitoring").find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.loads(_text(dashboard["Properties"]["DashboardBody"]))
+    graphs = {
+        widget["properties"].get("title"): widget["properties"].get("metrics", [])
+        for widget in body["widgets"]
+        if widget["type"] == "metric"
+    }
+    namespace, name, *dimensions, _options = graphs["Invocations and errors"][1]
+    assert (namespace, name) == ("GenAiKit/Api", "Images")
+    assert dict(zip(dimensions[::2], dimensions[1::2], strict=True)) == {"service": "genai-kit-api", "model": "sdxl"}
 
 
 def _text(value: Any) -> str:
