@@ -1,6 +1,7 @@
 """Monitoring stack: the stage's CloudWatch dashboard, the alarms that page a human, and a monthly cost budget.
 
-The dashboard has a row per endpoint (from the inference stack), per Bedrock model (token models with their
+The dashboard has a row per endpoint (from the inference stack; a text-to-image endpoint's also graphs the images
+the API returned from it), per Bedrock model (token models with their
 token counts; image models, called through InvokeModel, with the images the API generated instead), for the API,
 the training pipeline and the training jobs, each only when the stage has it. Endpoint alarms live with each
 endpoint (they also roll back a bad update); this stack adds alarms on Bedrock throttling and server errors, API
