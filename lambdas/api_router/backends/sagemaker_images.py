@@ -30,19 +30,6 @@ CONTENT_TYPE = "application/json"
 # Each image a base64 JPEG (the default Accept, application/json, answers nested RGB arrays instead).
 ACCEPT = "application/json;jpeg"
 MEDIA_TYPE = "image/jpeg"
-# The documented request parameters and their JSON types (notebook section 2.4).
-REQUEST_PARAMETERS: dict[str, type | tuple[type, ...]] = {
-    "prompt": str,
-    "width": int,
-    "height": int,
-    "num_images_per_prompt": int,
-    "num_inference_steps": int,
-    "guidance_scale": (int, float),
-    "negative_prompt": str,
-    "seed": int,
-}
-# "If specified, it must be a positive integer divisible by 8" (width and height, notebook section 2.4).
-SIDE_MULTIPLE = 8
 OUTPUT_KEY = "generated_images"
 
 

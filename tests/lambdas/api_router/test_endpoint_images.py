@@ -23,7 +23,6 @@ from moto import mock_aws
 from moto.sagemakerruntime.models import sagemakerruntime_backends
 
 from lambdas.api_router.backends import clients
-from lambdas.api_router.backends.sagemaker_images import REQUEST_PARAMETERS, SIDE_MULTIPLE
 from tests.lambdas.api_router.conftest import ENVIRONMENT, MODELS, Http
 from tests.lambdas.api_router.fake_aws import FakeAws
 
@@ -32,6 +31,21 @@ ENDPOINT = "genai-kit-dev-sdxl"
 BUCKET = ENVIRONMENT["IMAGES_BUCKET"]
 PREFIX = ENVIRONMENT["IMAGES_PREFIX"]
 MOTO_RESULTS = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
+# The JumpStart text-to-image request as the SageMaker example notebook documents it (aws/amazon-sagemaker-examples
+# @ 0bbf7c52, introduction_to_amazon_algorithms/jumpstart_text_to_image/JumpStart_Stable_Diffusion_Inference_Only.ipynb,
+# "2.4. Supported Inference parameters"), written out here independently of the router's copy.
+DOCUMENTED: dict[str, type | tuple[type, ...]] = {
+    "prompt": str,
+    "width": int,
+    "height": int,
+    "num_inference_steps": int,
+    "guidance_scale": (int, float),
+    "negative_prompt": str,
+    "num_images_per_prompt": int,
+    "seed": int,
+}
+# "If specified, it must be a positive integer divisible by 8" (width, height).
+SIDE_MULTIPLE = 8
 
 
 def test_the_alias_is_the_configured_endpoint() -> None:
@@ -91,9 +105,9 @@ def moto_endpoint(router_environment: None) -> Iterator[MotoEndpoint]:
 
 def check_documented(body: dict[str, Any]) -> None:
     """The body is a JumpStart text-to-image request: documented keys with their types, sides multiples of 8."""
-    assert set(body) <= set(REQUEST_PARAMETERS), body
+    assert set(body) <= set(DOCUMENTED), body
     for key, value in body.items():
-        assert isinstance(value, REQUEST_PARAMETERS[key]), (key, value)
+        assert isinstance(value, DOCUMENTED[key]), (key, value)
     assert isinstance(body["prompt"], str)
     assert body["num_images_per_prompt"] >= 1
     for side in ("width", "height"):
