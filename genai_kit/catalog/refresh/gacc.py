@@ -8,11 +8,14 @@ lacks are left null and listed in the entry's ``missing``, never filled in. What
 - ``instanceTypes``, ``defaultInstanceType``: the supported and default hosting instance types;
 - ``prepackedArtifactKey`` (else ``artifactKey``): the model data, as the SDK prefers the prepacked artifact; a key
   ending in ``/`` is an uncompressed ``S3Prefix`` (the catalog's rule for JumpStart specs);
-- ``environment``: the container's variables (values as strings, as SageMaker takes them);
+- ``environment``: the container's variables (values as strings, as SageMaker takes them); the generator keeps every
+  ``inference_environment_variables`` default, not only those ``required_for_model_class`` (its
+  ``code-generation/generate-jumpstart-models.ts`` at 4f0750d0, the newest copy read);
 - ``instanceVariants``: family rows give the image alias (``$alias_ecr_uri_1``), instance-type rows the variant
   variables (e.g. ``NEURON_RT_NUM_CORES``); ``instanceAliases``: alias -> region -> image URI;
-- ``gatedBucket`` / ``requiresEula``: present only for gated models (the extract's Llama 3 row has them, the
-  Stable Diffusion rows do not), so their absence is an ungated model without a EULA.
+- ``gatedBucket`` / ``requiresEula``: carried by the extract's gated row (Llama 3), absent from the Stable Diffusion
+  rows, so read as ungated without a EULA. The generator version that writes these keys was not read (the copies
+  read predate them): this reading is unverified, and the entry's ``missing`` says so.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ MISSING = (
     "default_payloads) and the image sizes it was compiled for; the API sends the JumpStart text-to-image request "
     "and takes only the sizes the endpoint's configuration lists (images.sizes)",
     "training: the extract has no training facts",
+    "gated_bucket, eula_key: the extract's rows carry gatedBucket/requiresEula only where gated (its Llama 3 row); "
+    "these rows have neither, read as ungated without a EULA (unverified: the generator that writes the keys was "
+    "not read); a gated artifact would fail the deploy with access denied on jumpstart-cache-prod-<region>",
 )
 
 
