@@ -1,9 +1,11 @@
 """The images route: OpenAI's ``POST /v1/images/generations`` over the Bedrock image models the stage configures.
 
-Request (each parameter honoured, mapped or refused by name; ``parameters.IMAGE_RULES``): ``model`` (an image
-alias), ``prompt``, ``n`` (the model's numberOfImages), ``size`` (``"WxH"``, checked against the model's
-resolutions), ``quality`` (``standard``/``hd`` to the model's ``standard``/``premium``), ``style`` (refused),
-``response_format`` (``b64_json``, the default here although OpenAI's is ``url``; or ``url``), ``user`` (ignored).
+Request (each parameter honoured, mapped or refused by name; ``parameters.IMAGE_RULES_BY_FAMILY``): ``model`` (an
+image alias), ``prompt``, ``n`` (Nova Canvas's numberOfImages; 1 only for Stable Image Core), ``size`` (``"WxH"``,
+checked against Nova Canvas's resolutions, or mapped to Stable Image Core's aspect_ratio by exact ratio),
+``quality`` (``standard``/``hd`` to Nova's ``standard``/``premium``; Stable Image Core takes standard only),
+``style`` (refused), ``response_format`` (``b64_json``, the default here although OpenAI's is ``url``; or
+``url``), ``user`` (ignored).
 Answer: ``{"created": <unix seconds>, "data": [{"b64_json": <base64 PNG>}, ...]}``, or with ``url`` each item
 ``{"url": <presigned S3 GET URL>}`` to the PNG the router stored (``image_store``: where, for how long, and why a
 URL may stop working before its expiry).
@@ -26,15 +28,17 @@ from lambdas.api_router.backends.bedrock_images import (
     ImageRequest,
     check_size,
 )
+from lambdas.api_router.backends.stability_images import CORE_MAX_PROMPT_CHARACTERS, CoreRequest, aspect_ratio
 from lambdas.api_router.chat_request import parse_json_body
 from lambdas.api_router.errors import bad_request
 from lambdas.api_router.handling import model_call, read_body, route_target, wait_for
 from lambdas.api_router.image_store import store
 from lambdas.api_router.observability import current_scope, logger
-from lambdas.api_router.parameters import IMAGE_RULES
+from lambdas.api_router.parameters import IMAGE_RULES_BY_FAMILY
 from lambdas.api_router.settings import BedrockImageTarget, settings
 
-# OpenAI's default size for DALL-E 3, and Nova Canvas's own default resolution.
+# OpenAI's default size for DALL-E 3, Nova Canvas's own default resolution, and (1:1) Stable Image Core's default
+# aspect_ratio.
 DEFAULT_SIZE = (1024, 1024)
 # OpenAI's quality values to Nova Canvas's (imageGenerationConfig.quality: standard | premium); auto is the
 # model's choice, which for Nova is its default, standard.
@@ -54,21 +58,16 @@ async def image_generations(http_request: Request) -> Response:
     data = parse_json_body(await read_body(http_request, config.max_body_bytes), max_body_bytes=config.max_body_bytes)
     target = route_target(scope, data.get("model"), (BedrockImageTarget,))
     model = data["model"]
+    rules = IMAGE_RULES_BY_FAMILY[target.family]
     for name, value in data.items():
         if value is None:
             continue
-        rule = IMAGE_RULES.get(name)
+        rule = rules.get(name)
         if rule is None:
             raise bad_request(name, f"'{name}' is not a parameter of this API's image generation")
         if rule.status == "refused":
             raise bad_request(name, f"'{name}' is not supported for this model: {rule.note}")
-    request = ImageRequest(
-        prompt=_prompt(data.get("prompt")),
-        count=_count(data.get("n")),
-        width=(size := _size(data.get("size")))[0],
-        height=size[1],
-        quality=_quality(data.get("quality")),
-    )
+    request = _core_request(data) if target.family == "stable-image-core" else _nova_request(data)
     response_format = _response_format(data.get("response_format"))
 
     images = await model_call(scope, generate_images, request, target)
@@ -83,13 +82,38 @@ async def image_generations(http_request: Request) -> Response:
     return Response(json.dumps(body), media_type="application/json")
 
 
-def _prompt(value: Any) -> str:
+def _nova_request(data: dict[str, Any]) -> ImageRequest:
+    prompt = _prompt(data.get("prompt"), NOVA_MAX_PROMPT_CHARACTERS)
+    count = _count(data.get("n"))
+    width, height = _size(data.get("size"))
+    check_size(width, height)
+    return ImageRequest(prompt=prompt, count=count, width=width, height=height, quality=_quality(data.get("quality")))
+
+
+def _core_request(data: dict[str, Any]) -> CoreRequest:
+    """Stable Image Core: one image per call (so ``n`` is 1: fanning out n calls would multiply the cost and the
+    wait behind one request, and a partly filtered batch has no OpenAI shape), no quality setting."""
+    prompt = _prompt(data.get("prompt"), CORE_MAX_PROMPT_CHARACTERS)
+    count = data.get("n")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count != 1):
+        raise bad_request(
+            "n", f"'n' must be 1 for this model: Stable Image Core generates one image per call; got {count!r:.40}"
+        )
+    quality = data.get("quality")
+    if quality not in (None, "standard", "auto"):
+        raise bad_request(
+            "quality",
+            f"'quality' must be standard or auto for this model: Stable Image Core has no quality setting; "
+            f"got {quality!r:.40}",
+        )
+    return CoreRequest(prompt=prompt, aspect_ratio=aspect_ratio(*_size(data.get("size"))))
+
+
+def _prompt(value: Any, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad_request("prompt", "'prompt' is required and must be a non-empty string")
-    if len(value) > NOVA_MAX_PROMPT_CHARACTERS:
-        raise bad_request(
-            "prompt", f"'prompt' has {len(value)} characters; this model takes up to {NOVA_MAX_PROMPT_CHARACTERS}"
-        )
+    if len(value) > limit:
+        raise bad_request("prompt", f"'prompt' has {len(value)} characters; this model takes up to {limit}")
     return value
 
 
@@ -107,9 +131,7 @@ def _size(value: Any) -> tuple[int, int]:
     match = _SIZE_RE.match(value) if isinstance(value, str) else None
     if match is None:
         raise bad_request("size", f"'size' must be WIDTHxHEIGHT in pixels (e.g. 1024x1024) or auto; got {value!r:.40}")
-    width, height = int(match.group(1)), int(match.group(2))
-    check_size(width, height)
-    return width, height
+    return int(match.group(1)), int(match.group(2))
 
 
 def _quality(value: Any) -> str:
