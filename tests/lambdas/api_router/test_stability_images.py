@@ -57,6 +57,7 @@ def test_the_client_gets_a_b64_json_image_from_the_documented_request(
     request = fake_aws.requests["InvokeModel"][0]
     assert request.url.endswith("/model/stability.stable-image-core-v1%3A1/invoke")
     assert request.headers["Content-Type"] == b"application/json"
+    assert fake_aws.invalid == []  # the InvokeModel call is valid against botocore's bedrock-runtime model
 
 
 @pytest.mark.parametrize(
