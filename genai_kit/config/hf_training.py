@@ -5,7 +5,7 @@ the model (a hub id, or S3 weights), its ``model_type`` (checked at synth agains
 can train in the catalog's training image), the instances, the Secrets Manager ARN of a Hugging Face token for gated
 models, and the typed ``hyperparameters`` of ``model_artifacts/training`` with their ranges. An execution's
 overrides are checked again with ``check_hyperparameter_overrides`` at its start, with the same messages.
-``genai_kit.contracts.hf_training_job`` turns the result into CreateTrainingJob's HyperParameters and Environment.
+``genai_kit.stage.hf_training_job`` turns the result into CreateTrainingJob's HyperParameters and Environment.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def build_tokenizer(chat_template: str | None = CHAT_TEMPLATE) -> object:
         vocab.setdefault(word, len(vocab))
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call, unused-ignore]
         tokenizer_object=backend,
         unk_token="<unk>",
         bos_token="<s>",

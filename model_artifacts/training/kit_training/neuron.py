@@ -10,7 +10,7 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
 - ``NeuronModelForCausalLM.from_pretrained(name_or_path, trn_config, token=, torch_dtype=)``
   models/training/modeling_auto.py:35-41 -> modeling_utils.py:679-689 (the training class, not
   ``optimum.neuron.NeuronModelForCausalLM``, which is the inference one); ``args.trn_config`` is built in
-  ``NeuronTrainingArguments.__post_init__`` (trainers/training_args.py:626-640);
+  ``NeuronTrainingArguments.__post_init__`` (trainers/training_args.py:627-641);
 - ``trainer.train()`` transformers.py:1036 (returns None; no ``resume_from_checkpoint``, :1040-1041);
   ``trainer.save_model(dir)`` :1183; ``is_main_worker()`` utils/misc.py:51;
 - ``consolidate_model_parallel_checkpoints_to_unified_checkpoint(checkpoint_dir, output_dir)``
@@ -19,7 +19,7 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
 Held-out evaluation: the 0.4.1 trainer refuses an ``eval_dataset`` (transformers.py:132-133) and ``do_eval``
 (training_args.py:585-586), so ``held_out_loss`` runs the forward pass itself, reusing the trainer's own pieces:
 trl's ``_prepare_dataset`` (the same tokenization and padding as the training set, copied onto the trainer class at
-sft_trainer.py:68-72), ``_get_dataloader`` (the same data-parallel sharding, transformers.py:479-518),
+sft_trainer.py:66-70), ``_get_dataloader`` (the same data-parallel sharding, transformers.py:479-518),
 ``autocast_smart_context_manager`` (:727) and the all-reduce over data-parallel groups the trainer uses for its
 logged loss (:997).
 """
@@ -71,9 +71,13 @@ def run(args: ScriptArgs) -> None:
 
     token = hf_token(args.hf_token_secret_arn)
     base = args.base_model
-    tokenizer = AutoTokenizer.from_pretrained(base, token=token)
+    # transformers is typed where the kit's tests install it and absent where they do not: either ignore may go unused.
+    tokenizer = AutoTokenizer.from_pretrained(base, token=token)  # type: ignore[no-untyped-call, unused-ignore]
     if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token  # padding to max_seq_length needs one; labels mask it out
+        # Padding to max_seq_length needs a pad token, and the collator masks every pad id out of the labels
+        # (DataCollatorForLanguageModeling): prefer <unk> so the end-of-sequence token stays learnt; a model without
+        # either pads with EOS, which then is not learnt where a chat template does not close turns otherwise.
+        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
     tokenizer.padding_side = "right"
     texts = format_records(read_records(args.train_dir), tokenizer)
     if args.validation_dir is not None:
@@ -111,7 +115,7 @@ def run(args: ScriptArgs) -> None:
         )
         if metrics is not None:
             write_report(args.model_dir / REPORT_FILE, metrics, len(held_out))
-    xm.rendezvous("genai_kit_model_written")
+    # No barrier after: the other ranks have nothing left to do, and a merge on CPU can outlast a collective's timeout.
 
 
 def held_out_loss(trainer: Any, dataset: Any) -> float:
@@ -181,7 +185,7 @@ def _merger(token: str | None, dtype: Any) -> Any:
 def _metrics_callback() -> Any:
     from transformers import TrainerCallback  # noqa: PLC0415
 
-    class KitMetrics(TrainerCallback):  # type: ignore[misc]
+    class KitMetrics(TrainerCallback):  # type: ignore[misc, unused-ignore]
         """Prints the kit's training metric line for each trainer log entry, on the main process only."""
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ What ``NeuronTrainer.save_model(dir)`` writes first (optimum-neuron 0.4.1): with
 weights in ``dir/shards`` plus ``config.json`` and ``generation_config.json`` (``NeuronModel.save_pretrained``,
 optimum/neuron/models/training/modeling_utils.py:1352-1475); for LoRA, always sharded adapter weights in
 ``dir/adapter_default/adapter_shards`` next to ``adapter_config.json`` (``NeuronPeftModel.save_pretrained``,
-optimum/neuron/peft/peft_model.py:209-293); the tokenizer in ``dir`` (trainers/transformers.py:1227-1228). Shards
+optimum/neuron/peft/peft_model.py:209-293); the tokenizer in ``dir`` (trainers/transformers.py:1228-1229). Shards
 become one Hugging Face checkpoint with ``consolidate_model_parallel_checkpoints_to_unified_checkpoint``
 (models/training/checkpointing.py:160), which writes ``adapter_default`` straight into its output folder
 (:196-204); a LoRA adapter is merged into the base weights with peft (optimum-neuron has no merge helper). Both are

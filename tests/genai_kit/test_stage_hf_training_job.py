@@ -11,7 +11,7 @@ from botocore.validate import validate_parameters
 
 from genai_kit.catalog import CatalogError
 from genai_kit.config.hf_training import HfTrainingConfig
-from genai_kit.contracts.hf_training_job import EFA_ENVIRONMENT, HfTrainingJobSettings, training_job_settings
+from genai_kit.stage.hf_training_job import EFA_ENVIRONMENT, HfTrainingJobSettings, training_job_settings
 from tests.service_model import violations
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbC123"

@@ -1,8 +1,10 @@
 """What a CreateTrainingJob request of the kit's Hugging Face training script carries, from its configuration.
 
-``training_job_settings`` gives the parts that depend on the script and its hyperparameters: the image, the
-``HyperParameters`` map, the ``Environment`` and the ``MetricDefinitions``; the caller adds names, roles, channels,
-output, checkpoints and stopping conditions. Plain Python: no AWS call, no SageMaker SDK.
+``training_job_settings`` gives the parts that depend on the script, its hyperparameters and the stage's region: the
+image, the ``HyperParameters`` map, the ``Environment`` and the ``MetricDefinitions``; the caller adds names, roles,
+channels, output, checkpoints and stopping conditions. Plain Python: no AWS call, no SageMaker SDK. Resolved at
+synth (the image is per region), with an execution's checked hyperparameters
+(``genai_kit.config.hf_training.check_hyperparameter_overrides``) passed in when it starts.
 
 Facts it encodes, with their sources:
 
