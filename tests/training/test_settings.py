@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from kit_training.args import parse_args
-from kit_training.neuron import hf_token
+from kit_training.neuron import OPTIMUM_NEURON_VERSION, check_optimum_neuron, hf_token
 from kit_training.settings import lora_config_kwargs, sft_config_kwargs
 
+from genai_kit.catalog import training_image
 from tests.training.conftest import SCRIPT_DIR
 
 ENV = {"SM_CHANNEL_TRAIN": "/data/train"}
@@ -85,3 +86,11 @@ def test_the_script_modules_import_without_torch_or_optimum_neuron() -> None:
         [sys.executable, "-c", code, str(SCRIPT_DIR)], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_script_is_written_for_the_optimum_neuron_of_the_catalogs_image() -> None:
+    packages = training_image().packages or {}
+    assert packages["optimum-neuron"] == OPTIMUM_NEURON_VERSION
+    check_optimum_neuron(OPTIMUM_NEURON_VERSION)
+    with pytest.raises(RuntimeError, match=r"optimum-neuron 0\.4\.5 is installed; this script is written for 0\.4\.1"):
+        check_optimum_neuron("0.4.5")

@@ -38,6 +38,19 @@ from kit_training.outputs import REPORT_FILE, write_model_dir
 from kit_training.settings import TEXT_FIELD, lora_config_kwargs, sft_config_kwargs
 
 FINAL_SAVE = "final"  # under checkpoint_dir: the trainer's own save, turned into the model layout by rank 0
+# The optimum-neuron release this module is written against: the training image's (catalog
+# images/huggingface-neuronx.json "packages"; tests/training/test_settings.py keeps the two equal). Another release
+# fails the job at its start.
+OPTIMUM_NEURON_VERSION = "0.4.1"
+
+
+def check_optimum_neuron(installed: str) -> None:
+    """Raise RuntimeError unless ``installed`` (optimum.neuron.version.__version__) is the release the script knows."""
+    if installed != OPTIMUM_NEURON_VERSION:
+        raise RuntimeError(
+            f"optimum-neuron {installed} is installed; this script is written for {OPTIMUM_NEURON_VERSION} "
+            "(its trainer, checkpoint layout and trl version differ between releases): use the catalog's training image"
+        )
 
 
 def hf_token(secret_arn: str | None, client: Any = None) -> str | None:
@@ -66,9 +79,11 @@ def run(args: ScriptArgs) -> None:
     from optimum.neuron import NeuronSFTConfig, NeuronSFTTrainer  # noqa: PLC0415
     from optimum.neuron.models.training import NeuronModelForCausalLM  # noqa: PLC0415
     from optimum.neuron.utils.misc import is_main_worker  # noqa: PLC0415
+    from optimum.neuron.version import __version__  # noqa: PLC0415
     from peft import LoraConfig  # noqa: PLC0415
     from transformers import AutoTokenizer  # noqa: PLC0415
 
+    check_optimum_neuron(__version__)
     token = hf_token(args.hf_token_secret_arn)
     base = args.base_model
     # transformers is typed where the kit's tests install it and absent where they do not: either ignore may go unused.
