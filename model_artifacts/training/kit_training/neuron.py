@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,10 @@ def run(args: ScriptArgs) -> None:
             print(metric_line(metrics), flush=True)  # noqa: T201 - the job's metric definitions read stdout
 
     saved = args.checkpoint_dir / FINAL_SAVE
+    if is_main_worker():
+        # A restarted job gets the previous attempt's checkpoint folder back from S3: never mix its files in. The
+        # other ranks write only after save_model's own barrier, which they reach after this.
+        shutil.rmtree(saved, ignore_errors=True)
     trainer.save_model(str(saved))
     xm.rendezvous("genai_kit_saved")
     if is_main_worker():
