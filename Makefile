@@ -76,7 +76,7 @@ outputs: $(VENV)/.runtime ## Show the deployed stacks' outputs of a stage (ARGS=
 cost: $(VENV)/.runtime ## Estimate a stage's cost from cdk.out (run make synth first)
 	@$(OPS_CLI) cost $(OPS_ARGS)
 
-prices: $(VENV)/.runtime ## Rewrite the table's SageMaker prices from the AWS Price List (AWS credentials; ARGS="--region R")
+prices: $(VENV)/.runtime ## Rewrite the table's SageMaker and Bedrock token prices from the AWS Price List (AWS credentials; ARGS="--region R")
 	@$(BIN)/python -m genai_kit.pricing.refresh $(ARGS)
 
 clean: ## Remove cdk.out and every installed tool (.venv*, node_modules, .tools, tools/node/node_modules)

@@ -101,8 +101,13 @@ EMBEDDING_FAMILIES: dict[str, Literal["titan-v2", "cohere-v3", "cohere-v4"]] = {
 
 # The image models the API's /v1/images/generations speaks to, by foundation model id, with their request format:
 # Amazon Nova Canvas's TEXT_IMAGE task (Amazon Nova user guide, "Request and response structure for image
-# generation", https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html). A family is
-# listed only once its request schema and limits are checked against AWS's documentation.
-IMAGE_FAMILIES: dict[str, Literal["nova-canvas"]] = {
+# generation", https://docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html), and Stability
+# AI's Stable Image Core 1.1 (Bedrock user guide, "Stable Image Core request and response",
+# https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-diffusion-stable-image-core-text-image-request-response.html;
+# the model id as AWS's code library invokes it in us-west-2). A family is listed only once its request schema and
+# limits are checked against AWS's documentation.
+ImageFamilyName = Literal["nova-canvas", "stable-image-core"]
+IMAGE_FAMILIES: dict[str, ImageFamilyName] = {
     "amazon.nova-canvas-v1:0": "nova-canvas",
+    "stability.stable-image-core-v1:1": "stable-image-core",
 }

@@ -7,7 +7,14 @@ SageMaker SDK. Entries live in ``model_artifacts/catalog`` and are regenerated b
 
 from genai_kit.catalog.errors import CatalogError
 from genai_kit.catalog.hyperparameters import validate_hyperparameters
-from genai_kit.catalog.images import NEURON_DLC_FRAMEWORKS, resolve_dlc_image
+from genai_kit.catalog.images import (
+    NEURON_DLC_FRAMEWORKS,
+    NEURON_TRAINING_FRAMEWORK,
+    TRAINING_IMAGE_VERSION,
+    resolve_dlc_image,
+    resolve_training_image,
+    training_image,
+)
 from genai_kit.catalog.loader import list_models, load_entry
 from genai_kit.catalog.resolve import require_neuron_hosting, resolve_hosting, resolve_training
 from genai_kit.catalog.schema import (
@@ -23,6 +30,8 @@ from genai_kit.catalog.schema import (
 
 __all__ = [
     "NEURON_DLC_FRAMEWORKS",
+    "NEURON_TRAINING_FRAMEWORK",
+    "TRAINING_IMAGE_VERSION",
     "CatalogEntry",
     "CatalogError",
     "HostingSpec",
@@ -38,5 +47,7 @@ __all__ = [
     "resolve_dlc_image",
     "resolve_hosting",
     "resolve_training",
+    "resolve_training_image",
+    "training_image",
     "validate_hyperparameters",
 ]

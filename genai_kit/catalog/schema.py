@@ -182,10 +182,23 @@ class RegionTable(_Frozen):
 
 
 class ImageVersion(_Frozen):
-    """One framework version of a Neuron DLC: its ``repository:tag`` and the regions that have it."""
+    """One framework version of a Neuron DLC: its ``repository:tag`` and the regions that have it.
+
+    A training image also records the Python packages it ships that the kit's training script is written
+    against (``packages``, name -> version) and the ``model_type`` values its trainer can train
+    (``model_types``); serving images leave both unset.
+    """
 
     image: str
     regions: tuple[str, ...]
+    packages: dict[str, str] | None = None
+    model_types: tuple[str, ...] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Serving images have neither: their files stay as they were.
+        data: dict[str, object] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
 
 
 class ImageTable(_Frozen):

@@ -339,7 +339,8 @@ def _availability_check(
             name,
             "FAIL",
             f"{foundation_model} is not offered in {region}",
-            "use a cross-region inference profile (e.g. us.<model id>) or a region that offers the model",
+            "use a region that offers the model, or for a chat or embedding model a cross-region inference profile "
+            "(e.g. us.<model id>; image models are called by foundation model id only)",
         )
     if availability.get("authorizationStatus") == "NOT_AUTHORIZED":
         return Check(

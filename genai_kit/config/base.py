@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 UNKNOWN_KEY_ERROR = "unknown_key"
@@ -76,3 +76,26 @@ def _log_retention(value: int) -> int:
 
 
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
+def describe_errors(error: ValidationError, *, prefix: str) -> list[str]:
+    """One line per pydantic error: ``<prefix>.<key path>: <what is wrong>``, quoting the bad value.
+
+    Used for the stage configuration (prefix ``stages.<name>``) and for values checked again at run time, such
+    as an execution's hyperparameters (prefix ``hyperparameters``).
+    """
+    lines = []
+    for detail in error.errors(include_url=False):
+        loc = [prefix, *(str(part) for part in detail["loc"])]
+        if detail["type"] == UNKNOWN_KEY_ERROR:
+            loc.append(detail["ctx"]["key"])
+        path = ".".join(loc)
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] in ("value_error", UNKNOWN_KEY_ERROR) or "input" not in detail:
+            # Our own validators already quote the bad value and say what is valid.
+            lines.append(f"{path}: {message}")
+        elif detail["type"] == "missing":
+            lines.append(f"{path}: is required")
+        else:
+            lines.append(f"{path}: got {detail['input']!r}; {message[0].lower()}{message[1:]}")
+    return lines

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from genai_kit.bedrock_ids import EMBEDDING_FAMILIES, IMAGE_FAMILIES, ModelRef, parse_model_id
+from genai_kit.bedrock_ids import EMBEDDING_FAMILIES, IMAGE_FAMILIES, ImageFamilyName, ModelRef, parse_model_id
 from genai_kit.config.base import LogRetentionDays, StrictModel
 from genai_kit.config.guardrail_policies import (
     ContentFiltersConfig,
@@ -86,7 +86,8 @@ class BedrockModelConfig(StrictModel):
         "chat",
         description="`chat` (POST /v1/chat/completions, Converse), `embedding` (POST /v1/embeddings, InvokeModel: "
         "amazon.titan-embed-text-v2:0, cohere.embed-english-v3, cohere.embed-multilingual-v3, cohere.embed-v4:0) "
-        "or `image` (POST /v1/images/generations, InvokeModel: amazon.nova-canvas-v1:0, by foundation model id).",
+        "or `image` (POST /v1/images/generations, InvokeModel: amazon.nova-canvas-v1:0 or "
+        "stability.stable-image-core-v1:1, by foundation model id).",
     )
     tags: BedrockTags = Field(
         default_factory=dict, description="Cost-allocation tags of this model's application inference profile."
@@ -119,7 +120,7 @@ class BedrockModelConfig(StrictModel):
         return EMBEDDING_FAMILIES.get(self.ref.foundation_model_id) if self.kind == "embedding" else None
 
     @property
-    def image_family(self) -> Literal["nova-canvas"] | None:
+    def image_family(self) -> ImageFamilyName | None:
         """The request format of an image model (None for a chat or embedding model)."""
         return IMAGE_FAMILIES.get(self.ref.foundation_model_id) if self.kind == "image" else None
 
@@ -142,7 +143,8 @@ class BedrockModelConfig(StrictModel):
                 f"id: '{self.id}' is not an embedding model the API speaks to; supported: "
                 f"{', '.join(sorted(EMBEDDING_FAMILIES))} (or their inference profiles)"
             )
-        # By foundation model id only: no system inference profile of an image model is documented here.
+        # By foundation model id only: no AWS page read here documents a system inference profile of either image
+        # model (AWS's own Stable Image Core example calls the foundation model id in us-west-2).
         if self.kind == "image" and self.id not in IMAGE_FAMILIES:
             raise ValueError(
                 f"id: '{self.id}' is not an image model the API speaks to; supported: "

@@ -67,12 +67,12 @@ class BedrockEmbeddingTarget(_Frozen):
     family: EmbeddingFamily
 
 
-ImageFamily = Literal["nova-canvas"]
+ImageFamily = Literal["nova-canvas", "stable-image-core"]
 
 
 class BedrockImageTarget(_Frozen):
     """A Bedrock image model, called through InvokeModel in its family's request format (``nova-canvas``: Amazon
-    Nova Canvas's TEXT_IMAGE task)."""
+    Nova Canvas's TEXT_IMAGE task; ``stable-image-core``: Stability AI's Stable Image Core text-to-image)."""
 
     backend: Literal["bedrock-image"] = "bedrock-image"
     model: str = Field(min_length=1)

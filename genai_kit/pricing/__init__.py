@@ -55,6 +55,14 @@ class ImagePrice(_Sourced):
     usd_per_image: float = Field(gt=0)
 
 
+class PriceListName(StrictModel):
+    """The name the AWS Price List gives a Bedrock model (its ``AmazonBedrock`` products' ``model`` attribute)."""
+
+    model_id: str
+    price_list_model: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+
 class PriceTable(StrictModel):
     """The whole table: what it is, as of when, and the sourced prices."""
 
@@ -66,6 +74,8 @@ class PriceTable(StrictModel):
     sagemaker_training: tuple[InstancePrice, ...]
     bedrock_tokens: tuple[TokenPrice, ...]
     bedrock_images: tuple[ImagePrice, ...] = ()
+    # Which price list products are which model, for the refresh (genai_kit.pricing.bedrock_refresh).
+    bedrock_price_list_names: tuple[PriceListName, ...] = ()
 
     def hosting(self, region: str, instance_type: str) -> InstancePrice | None:
         """Real-time inference price of ``instance_type`` in ``region``, if the table has it."""

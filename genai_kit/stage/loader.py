@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from genai_kit.config.base import UNKNOWN_KEY_ERROR
+from genai_kit.config.base import describe_errors
 from genai_kit.config.stage import StageConfig
 from genai_kit.names import STAGE_NAME_RE, STAGE_TAG, StageNames
 from genai_kit.stage.bedrock import resolve_bedrock
@@ -92,7 +92,7 @@ def load_stage(context: Mapping[str, Any]) -> ResolvedStage:
         try:
             settings = StageConfig.model_validate(_decode(raw, f"{STAGES_CONTEXT_KEY}.{name}"))
         except ValidationError as error:
-            problems.extend(_describe(error, prefix=f"{STAGES_CONTEXT_KEY}.{name}"))
+            problems.extend(describe_errors(error, prefix=f"{STAGES_CONTEXT_KEY}.{name}"))
             continue
         stage = _resolve(name, settings, problems)
         if stage is not None:
@@ -169,21 +169,3 @@ def _decode(value: Any, path: str) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as error:
         raise ConfigError([f"{path}: got {value!r}, which is not JSON ({error.msg})"]) from None
-
-
-def _describe(error: ValidationError, *, prefix: str) -> list[str]:
-    lines = []
-    for detail in error.errors(include_url=False):
-        loc = [prefix, *(str(part) for part in detail["loc"])]
-        if detail["type"] == UNKNOWN_KEY_ERROR:
-            loc.append(detail["ctx"]["key"])
-        path = ".".join(loc)
-        message = detail["msg"].removeprefix("Value error, ")
-        if detail["type"] in ("value_error", UNKNOWN_KEY_ERROR) or "input" not in detail:
-            # Our own validators already quote the bad value and say what is valid.
-            lines.append(f"{path}: {message}")
-        elif detail["type"] == "missing":
-            lines.append(f"{path}: is required")
-        else:
-            lines.append(f"{path}: got {detail['input']!r}; {message[0].lower()}{message[1:]}")
-    return lines

@@ -292,6 +292,30 @@ IMAGE_RULES: dict[str, Rule] = {
     "partial_images": Rule("refused", "images are answered whole"),
 }
 
+# Stable Image Core (Bedrock user guide, "Stable Image Core request and response"; backends/stability_images.py).
+STABLE_IMAGE_CORE_RULES: dict[str, Rule] = {
+    **IMAGE_RULES,
+    "prompt": Rule("honoured", "prompt: 1 to 10,000 characters (Stable Image Core's limit)"),
+    "n": Rule("honoured", "1 only (or absent): the model generates one image per call; the API makes no extra calls"),
+    "size": Rule(
+        "honoured",
+        "WxH becomes aspect_ratio by its exact ratio (1024x1024 is 1:1, 1536x1024 3:2, 1024x1536 2:3; also 16:9, "
+        "21:9, 4:5, 5:4, 9:16, 9:21), each side 640 to 1536 pixels; auto or absent is 1:1. The model chooses the "
+        "pixel dimensions for the ratio",
+    ),
+    "quality": Rule("honoured", "standard or auto (or absent) only: the model has no quality setting"),
+    "style": Rule("refused", "Stable Image Core's Bedrock request has no vivid or natural control"),
+    "background": Rule("refused", "Stable Image Core's text-to-image request has no background control"),
+    "moderation": Rule("refused", "Stable Image Core's own content filters always apply"),
+    "output_format": Rule("refused", "this API answers PNG only (it asks the model for output_format png)"),
+    "output_compression": Rule("refused", "this API answers PNG only (it asks the model for output_format png)"),
+}
+IMAGE_RULES_BY_FAMILY: dict[str, dict[str, Rule]] = {
+    "nova-canvas": IMAGE_RULES,
+    "stable-image-core": STABLE_IMAGE_CORE_RULES,
+}
+_IMAGE_TITLES = {"nova-canvas": "Amazon Nova Canvas", "stable-image-core": "Stability AI Stable Image Core"}
+
 
 def check(parameters: dict[str, Any], kind: Kind) -> None:
     """Refuse with a 400 naming it the first parameter ``kind`` does not honour or ignore (with its value).
@@ -340,14 +364,15 @@ def render() -> str:
     ]
     rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in EMBEDDING_RULES.items()]
     sections.append("\n".join(rows))
-    rows = [
-        "#### Images (`POST /v1/images/generations`, Bedrock)",
-        "",
-        "| parameter | | what happens |",
-        "| --- | --- | --- |",
-    ]
-    rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in IMAGE_RULES.items()]
-    sections.append("\n".join(rows))
+    for family, rules in IMAGE_RULES_BY_FAMILY.items():
+        rows = [
+            f"#### Images (`POST /v1/images/generations`, Bedrock: {_IMAGE_TITLES[family]})",
+            "",
+            "| parameter | | what happens |",
+            "| --- | --- | --- |",
+        ]
+        rows += [f"| `{name}` | {rule.status} | {rule.note} |" for name, rule in rules.items()]
+        sections.append("\n".join(rows))
     # Imported here: that module builds its rules from this one's Rule.
     from lambdas.api_router import image_parameters  # noqa: PLC0415
 

@@ -36,7 +36,14 @@ from typing import Any
 
 import pytest
 
-from genai_kit.catalog import CatalogError, load_entry, resolve_dlc_image, resolve_hosting, resolve_training
+from genai_kit.catalog import (
+    CatalogError,
+    load_entry,
+    resolve_dlc_image,
+    resolve_hosting,
+    resolve_training,
+    resolve_training_image,
+)
 from genai_kit.catalog.loader import list_models, load_regions
 from genai_kit.catalog.schema import HostingSpec, TrainingSpec
 
@@ -263,3 +270,53 @@ def test_dlc_images_match_sdk_for_every_version_and_region(sdk: SimpleNamespace,
     }
     assert len(cases) > 100
     assert ours == theirs
+
+
+# --- the Hugging Face Neuron training image -----------------------------------------------
+
+
+def test_training_image_matches_the_sdk_table_in_every_region(sdk: SimpleNamespace, reference_dir: Path) -> None:
+    """Registry, host, repository and every tag part the SDK's table gives, in every region it lists.
+
+    The SDK cannot build this URI itself (next test), so the oracle is its table read through its own helpers
+    (``_registry_from_region``, botocore's ECR hostname, ``ECR_URI_TEMPLATE``, ``_format_tag``). The one part the
+    table gets wrong is the PyTorch version: it labels 4.55.4 ``pytorch2.7.0`` while the image is 2.8.0
+    (genai_kit/catalog/refresh/tables.py cites the DLC build), so the tag prefix is compared apart from it.
+    """
+    raw = json.loads((reference_dir / "sdk_image_uri_config" / "huggingface-neuronx.json").read_text())
+    config = raw["training"]["versions"]["4.55.4"]["pytorch2.7.0"]
+    tag = sdk.image_uris._format_tag(
+        "2.8.0-transformers4.55.4",
+        None,
+        config["py_versions"][0],
+        f"{config['sdk_versions'][0]}-{config['container_version']['inf']}",
+        inference_tool="neuronx",
+    )
+    resolver = sdk.image_uris.utils._botocore_resolver()
+    theirs = {
+        region: sdk.image_uris.ECR_URI_TEMPLATE.format(
+            registry=sdk.image_uris._registry_from_region(region, config["registries"]),
+            hostname=(resolver.construct_endpoint("ecr", region) or {"hostname": f"ecr.{region}.amazonaws.com"})[
+                "hostname"
+            ],
+            repository=f"{config['repository']}:{tag}",
+        )
+        for region in config["registries"]
+    }
+    ours = {region: resolve_training_image("4.55.4", region=region) for region in config["registries"]}
+    assert len(ours) == 24
+    assert ours == theirs
+
+
+def test_sdk_cannot_resolve_the_training_image_on_trainium(sdk: SimpleNamespace) -> None:
+    """Why the kit composes the URI itself: the SDK allows only the "pytorch" framework on Trainium."""
+    with pytest.raises(ValueError, match="Supported framework\\(s\\) for Trainium instances: pytorch"):
+        sdk.image_uris.retrieve(
+            framework="huggingface-neuronx",
+            version="4.55.4",
+            base_framework_version="pytorch2.7.0",
+            py_version="py310",
+            instance_type="ml.trn1.32xlarge",
+            image_scope="training",
+            region="us-east-1",
+        )

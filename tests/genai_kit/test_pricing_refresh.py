@@ -123,7 +123,7 @@ def test_refresh_rewrites_the_regions_sagemaker_prices_from_the_price_list(table
     assert hosting.source.startswith("AWS Price List Query API, GetProducts AmazonSageMaker (productFamily=ML Instance")
     assert "SKU ABCDEFGH12345678" in hosting.source
     assert str(refreshed.as_of) == "2026-12-01"
-    # Bedrock token prices are not the command's: kept as they were.
+    # Given only --instance-type, the refresh leaves the Bedrock token prices as they were.
     assert refreshed.bedrock_tokens == PriceTable.model_validate_json(PRICE_TABLE.read_text()).bedrock_tokens
     assert "no price in the price list: training ml.inf2.xlarge in us-east-1" in out.getvalue()
 

@@ -257,6 +257,20 @@ def test_an_image_model_adds_the_images_route_and_its_invoke_permission(with_ima
     )
 
 
+def test_stable_image_core_is_routed_in_its_request_format(synth: Callable[..., SynthResult]) -> None:
+    models = [
+        {"alias": "nova-lite", "id": "us.amazon.nova-lite-v1:0"},
+        {"alias": "core", "id": "stability.stable-image-core-v1:1", "kind": "image"},
+    ]
+    stage = {"region": "us-west-2", "bedrock": {"models": models}}
+    template = synth("dev", stages={"dev": stage}).template("Api")
+    environment = RouterEnvironment.from_environment(_variables(_router(template)))
+    assert environment.models["core"] == BedrockImageTarget(
+        model="stability.stable-image-core-v1:1", family="stable-image-core"
+    )
+    assert environment.image_urls
+
+
 def _statements(template: Template) -> dict[str, dict[str, Any]]:
     """The router role's policy statements, by Sid (those with one)."""
     (policy,) = template.find_resources("AWS::IAM::Policy").values()

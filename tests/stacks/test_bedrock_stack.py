@@ -21,6 +21,7 @@ from genai_kit.stage import load_stage
 from genai_kit.synth_summary import validation_findings
 from stacks.kit_stage import KitStage
 from tests.cfn_lint import cfn_lint_problems
+from tests.stacks.test_checkov import _scan as checkov_scan
 from tests.synth import SynthResult
 
 ACCOUNT = {"Ref": "AWS::AccountId"}
@@ -333,6 +334,51 @@ def test_an_image_model_gets_no_application_profile(with_images: SynthResult) ->
 def test_a_stage_with_an_image_model_is_nag_and_cfn_lint_clean(with_images: SynthResult) -> None:
     assert validation_findings(with_images.assembly_dir) == []
     assert cfn_lint_problems(with_images.assembly_dir) == []
+
+
+CORE = "stability.stable-image-core-v1:1"
+# Stable Image Core beside a chat profile, in us-west-2: the region AWS's own Stable Image Core example calls it in.
+WITH_STABILITY = {
+    "region": "us-west-2",
+    "bedrock": {
+        "models": [{"alias": "chat", "id": f"us.{NOVA}"}, {"alias": "core", "id": CORE, "kind": "image"}],
+        "guardrail": {"enforce_with_iam": True},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def with_stability(synth: Callable[..., SynthResult]) -> SynthResult:
+    result: SynthResult = synth("dev", stages={"dev": WITH_STABILITY})
+    return result
+
+
+def test_stable_image_core_is_invoked_by_its_foundation_model_in_the_stage_region_only(
+    with_stability: SynthResult,
+) -> None:
+    # The image statement names exactly the configured model in the stage's region: no wildcard region, no profile,
+    # no streaming, no guardrail requirement (an image call names no guardrail).
+    statements = _statements(with_stability.template("Bedrock"))
+    assert statements["InvokeImageModels"] == {
+        "Sid": "InvokeImageModels",
+        "Effect": "Allow",
+        "Action": "bedrock:InvokeModel",
+        "Resource": f"arn:aws:bedrock:us-west-2::foundation-model/{CORE}",
+    }
+    for sid, statement in statements.items():
+        if sid != "InvokeImageModels":
+            assert CORE not in json.dumps(statement), sid
+    template = with_stability.template("Bedrock")
+    template.resource_count_is("AWS::Bedrock::ApplicationInferenceProfile", 1)
+    assert CORE not in json.dumps(template.find_resources("AWS::Bedrock::ApplicationInferenceProfile"))
+
+
+def test_a_stage_with_stable_image_core_is_nag_cfn_lint_and_checkov_clean(with_stability: SynthResult) -> None:
+    assert validation_findings(with_stability.assembly_dir) == []
+    assert cfn_lint_problems(with_stability.assembly_dir) == []
+    report = checkov_scan(with_stability.assembly_dir)
+    assert [f"{c['check_id']} {c['resource']}" for c in report["results"]["failed_checks"]] == []
+    assert report["summary"]["parsing_errors"] == 0
 
 
 # --- invoke policy without application profiles or guardrail ---

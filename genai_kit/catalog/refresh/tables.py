@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from genai_kit.catalog.errors import CatalogError
-from genai_kit.catalog.images import NEURON_DLC_FRAMEWORKS
+from genai_kit.catalog.images import NEURON_DLC_FRAMEWORKS, NEURON_TRAINING_FRAMEWORK
 from genai_kit.catalog.schema import SCHEMA_VERSION, ImageTable, ImageVersion, RegionBuckets, RegionTable
 
 # Instance type the tables are resolved for: the tag only depends on the family (inf2).
@@ -59,8 +59,9 @@ def region_table(images_dir: Path, *, date: str) -> RegionTable:
 
 
 def image_tables(images_dir: Path, *, date: str) -> list[ImageTable]:
-    """One compact table per Neuron DLC framework the resolver serves."""
-    return [image_table(images_dir, framework, date=date) for framework in NEURON_DLC_FRAMEWORKS]
+    """One compact table per Neuron DLC framework the resolver serves, serving images then the training one."""
+    serving = [image_table(images_dir, framework, date=date) for framework in NEURON_DLC_FRAMEWORKS]
+    return [*serving, training_image_table(images_dir, date=date)]
 
 
 def image_table(images_dir: Path, framework: str, *, date: str) -> ImageTable:
@@ -89,6 +90,78 @@ def image_table(images_dir: Path, framework: str, *, date: str) -> ImageTable:
         refreshed=date,
         registries=dict(sorted(registries.items())),
         version_aliases=dict(sorted((config.get("version_aliases") or {}).items())),
+        versions=versions,
+    )
+
+
+# What the kit knows about a Hugging Face Neuron training image that the SDK's table does not say, or says wrongly.
+# The SDK's table labels transformers 4.55.4 "pytorch2.7.0", but the image is PyTorch 2.8.0: the DLC buildspec tags
+# it VERSION 2.8.0 and its Dockerfile pins torch-neuronx 2.8.0.2.10.13553 (aws/deep-learning-containers @ed7cbf3,
+# huggingface/pytorch/training/buildspec-neuronx.yml and docker/2.8/py3/sdk2.26.0/Dockerfile.neuronx; the tag
+# "2.8.0-transformers4.55.4-neuronx-py310-sdk2.26.0-ubuntu22.04" is listed in
+# docs/src/data/huggingface-pytorch-training-neuronx/2.8-neuronx-sdk2.26.0.yml @e0ecede). The SDK itself cannot
+# build these URIs: image_uris.retrieve refuses "huggingface" on Trainium (TRAINIUM_ALLOWED_FRAMEWORKS = "pytorch").
+# Packages: the Dockerfile's OPTIMUM_NEURON_VERSION / TRANSFORMERS_VERSION / DATASETS_VERSION arguments, and the
+# trl / peft pins of optimum-neuron 0.4.1's "training" extra (pyproject.toml @ tag v0.4.1, a3ded34). Model types:
+# register_neuron_model_for_training("llama" | "granite" | "qwen3", "text-generation") in
+# optimum/neuron/models/training/auto_models.py:35-37 @ v0.4.1, the only causal LMs its trainer can build.
+_TRAINING_IMAGE_FACTS: dict[str, dict[str, Any]] = {
+    "4.55.4": {
+        "pytorch": "2.8.0",
+        "packages": {
+            "datasets": "4.1.1",
+            "optimum-neuron": "0.4.1",
+            "peft": "0.17.0",
+            "torch-neuronx": "2.8.0.2.10.13553",
+            "transformers": "4.55.4",
+            "trl": "0.11.4",
+        },
+        "model_types": ("granite", "llama", "qwen3"),
+    },
+}
+# Device part of every huggingface-pytorch-training-neuronx tag (DEVICE_TYPE in the DLC buildspec).
+_TRAINING_DEVICE = "neuronx"
+
+
+def training_image_table(images_dir: Path, *, date: str) -> ImageTable:
+    """The Hugging Face Neuron training images the kit's training script supports, from the SDK's ``training`` scope.
+
+    Registries, regions, Python, Neuron SDK and OS versions come from the SDK's table; the PyTorch version, the
+    packages and the trainable model types from ``_TRAINING_IMAGE_FACTS`` (versions the kit has not checked are
+    left out, so nothing unverified is ever resolved). Raises CatalogError if the SDK's table lacks a known version.
+    """
+    framework = NEURON_TRAINING_FRAMEWORK
+    config: dict[str, Any] = _load(images_dir / f"{framework}.json")["training"]
+    registries: dict[str, str] = {}
+    versions: dict[str, ImageVersion] = {}
+    for version, facts in _TRAINING_IMAGE_FACTS.items():
+        if version not in config["versions"]:
+            raise CatalogError(f"{framework} training {version} is not in the SDK's table; known: {config['versions']}")
+        version_config = config["versions"][version]
+        (resolved,) = (value for key, value in version_config.items() if key != "version_aliases")
+        (py_version,) = resolved["py_versions"]
+        (sdk_version,) = resolved["sdk_versions"]
+        (os_version,) = resolved["container_version"].values()
+        prefix = f"{facts['pytorch']}-transformers{version}"
+        tag = "-".join((prefix, _TRAINING_DEVICE, py_version, sdk_version, os_version))
+        for region, account in resolved["registries"].items():
+            host = ecr_host(account, region)
+            if registries.setdefault(region, host) != host:
+                raise CatalogError(f"{framework}: region {region} has two registries, {registries[region]} and {host}")
+        versions[version] = ImageVersion(
+            image=f"{resolved['repository']}:{tag}",
+            regions=tuple(sorted(resolved["registries"])),
+            packages=facts["packages"],
+            model_types=facts["model_types"],
+        )
+    aliases = {alias: target for alias, target in (config.get("version_aliases") or {}).items() if target in versions}
+    return ImageTable(
+        schema_version=SCHEMA_VERSION,
+        framework=framework,
+        source=f"sagemaker-sdk:image_uri_config/{framework}.json#training",
+        refreshed=date,
+        registries=dict(sorted(registries.items())),
+        version_aliases=dict(sorted(aliases.items())),
         versions=versions,
     )
 

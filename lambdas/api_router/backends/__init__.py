@@ -19,7 +19,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from lambdas.api_router.backends import bedrock, bedrock_embeddings, bedrock_images, sagemaker, sagemaker_images
+from lambdas.api_router.backends import (
+    bedrock,
+    bedrock_embeddings,
+    bedrock_images,
+    sagemaker,
+    sagemaker_images,
+    stability_images,
+)
 from lambdas.api_router.chat_request import ChatRequest
 from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
 from lambdas.api_router.events import (
@@ -80,10 +87,14 @@ def embed(
         return bedrock_embeddings.embed(inputs, target, dimensions=dimensions, input_type=input_type)
 
 
-def generate_images(request: bedrock_images.ImageRequest, target: BedrockImageTarget) -> tuple[str, ...]:
-    """The generated images (base64 PNGs); raises ``ApiError`` (a content-filter refusal is a 400
-    ``content_policy_violation``)."""
+def generate_images(
+    request: bedrock_images.ImageRequest | stability_images.CoreRequest, target: BedrockImageTarget
+) -> tuple[str, ...]:
+    """The generated images (base64 PNGs), in the request's model family's format; raises ``ApiError`` (a
+    content-filter refusal is a 400 ``content_policy_violation``)."""
     with _mapped_errors():
+        if isinstance(request, stability_images.CoreRequest):
+            return stability_images.generate(request, target)
         return bedrock_images.generate(request, target)
 
 

@@ -206,3 +206,19 @@ def test_an_image_model_without_a_price_is_said_not_guessed(dev: SynthResult) ->
     assert json.loads(render_json(result))["bedrock_images"] == [
         {"model_id": "amazon.nova-canvas-v1:0", "per_image": None}
     ]
+
+
+def test_stable_image_core_is_listed_unpriced_per_image(dev: SynthResult) -> None:
+    # No per-image figure for Stable Image Core is in the table: the report says so and points at the pricing page.
+    settings = SimpleNamespace(
+        bedrock=SimpleNamespace(models=[SimpleNamespace(id="stability.stable-image-core-v1:1", kind="image")])
+    )
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-west-2", settings=settings, stacks=stacks, table=table())
+    assert [i.model_id for i in result.bedrock_images] == ["stability.stable-image-core-v1:1"]
+    assert result.bedrock == []
+    text = render_text(result)
+    assert "- images of stability.stable-image-core-v1:1: https://aws.amazon.com/bedrock/pricing/ (us-west-2)" in text
+    assert json.loads(render_json(result))["bedrock_images"] == [
+        {"model_id": "stability.stable-image-core-v1:1", "per_image": None}
+    ]

@@ -238,6 +238,16 @@ def test_model_without_access_fails(aws: FakeAws, overrides: dict[str, Any], det
     assert (check.status, check.detail) == ("FAIL", detail)
 
 
+def test_stable_image_core_where_the_region_does_not_offer_it_fails_with_the_fix(aws: FakeAws) -> None:
+    core = "stability.stable-image-core-v1:1"
+    answer = availability(modelId=core, regionAvailability="NOT_AVAILABLE")
+    aws.stub("bedrock").add_response("get_foundation_model_availability", answer, {"modelId": core})
+    check = preflight(aws).check_bedrock_model(core)
+    assert (check.status, check.detail) == ("FAIL", f"{core} is not offered in us-east-1")
+    assert "use a region that offers the model" in check.fix
+    assert "image models are called by foundation model id only" in check.fix
+
+
 def test_models_come_from_the_bedrock_section_when_the_stage_has_one(aws: FakeAws) -> None:
     settings = SimpleNamespace(
         bedrock=SimpleNamespace(models=[SimpleNamespace(alias="lite", id="amazon.nova-lite-v1:0")])

@@ -382,11 +382,13 @@ def test_an_image_model_names_its_request_format() -> None:
     models = [
         {"alias": "chat", "id": "us.amazon.nova-lite-v1:0"},
         {"alias": "canvas", "id": "amazon.nova-canvas-v1:0", "kind": "image"},
+        {"alias": "core", "id": "stability.stable-image-core-v1:1", "kind": "image"},
     ]
     config = _bedrock({"models": models})
     assert [(model.kind, model.image_family, model.embedding_family) for model in config.models] == [
         ("chat", None, None),
         ("image", "nova-canvas", None),
+        ("image", "stable-image-core", None),
     ]
 
 
@@ -396,25 +398,33 @@ def test_the_default_models_have_no_image_model() -> None:
 
 @pytest.mark.parametrize(
     "model_id",
-    ["amazon.titan-image-generator-v2:0", "stability.sd3-5-large-v1:0", "amazon.nova-lite-v1:0"],
+    [
+        "amazon.titan-image-generator-v2:0",
+        "stability.sd3-5-large-v1:0",
+        "stability.stable-image-core-v1:0",
+        "stability.stable-image-ultra-v1:1",
+        "amazon.nova-lite-v1:0",
+    ],
 )
 def test_an_image_model_the_api_does_not_speak_to_is_refused_with_the_supported_ones(model_id: str) -> None:
     assert _problems({"models": [{"alias": "img", "id": model_id, "kind": "image"}]}) == [
         f"stages.dev.bedrock.models.0: id: '{model_id}' is not an image model the API speaks to; supported: "
-        "amazon.nova-canvas-v1:0 (by foundation model id)"
+        "amazon.nova-canvas-v1:0, stability.stable-image-core-v1:1 (by foundation model id)"
     ]
 
 
-def test_an_image_model_is_called_by_its_foundation_model_id_only() -> None:
-    assert _problems({"models": [{"alias": "img", "id": "us.amazon.nova-canvas-v1:0", "kind": "image"}]}) == [
-        "stages.dev.bedrock.models.0: id: 'us.amazon.nova-canvas-v1:0' is not an image model the API speaks to; "
-        "supported: amazon.nova-canvas-v1:0 (by foundation model id)"
+@pytest.mark.parametrize("model_id", ["us.amazon.nova-canvas-v1:0", "us.stability.stable-image-core-v1:1"])
+def test_an_image_model_is_called_by_its_foundation_model_id_only(model_id: str) -> None:
+    assert _problems({"models": [{"alias": "img", "id": model_id, "kind": "image"}]}) == [
+        f"stages.dev.bedrock.models.0: id: '{model_id}' is not an image model the API speaks to; "
+        "supported: amazon.nova-canvas-v1:0, stability.stable-image-core-v1:1 (by foundation model id)"
     ]
 
 
-def test_an_image_model_served_as_chat_is_refused_with_the_fix() -> None:
-    assert _problems({"models": [{"alias": "canvas", "id": "amazon.nova-canvas-v1:0"}]}) == [
-        "stages.dev.bedrock.models.0: kind: 'amazon.nova-canvas-v1:0' is an image model, which Converse cannot chat "
+@pytest.mark.parametrize("model_id", ["amazon.nova-canvas-v1:0", "stability.stable-image-core-v1:1"])
+def test_an_image_model_served_as_chat_is_refused_with_the_fix(model_id: str) -> None:
+    assert _problems({"models": [{"alias": "canvas", "id": model_id}]}) == [
+        f"stages.dev.bedrock.models.0: kind: '{model_id}' is an image model, which Converse cannot chat "
         'with; set "kind": "image" to serve it on POST /v1/images/generations'
     ]
 

@@ -32,8 +32,8 @@ API_REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 # One alias per kind of backend: TGI 0.3.0 (chat schema, streams with usage), vLLM (likewise), LMI 0.29 (chat
 # schema, streams without usage), TGI 0.0.25 (generate schema, streams), LMI 0.24 (generate schema, no stream);
 # Bedrock chat models (Nova, with a forced tool for structured output; Claude, with native structured output and
-# effort; Nova 2, with its reasoningConfig), embedding models (Titan V2, Cohere v4), an image model (Nova Canvas) and
-# a text-to-image endpoint (JumpStart Stable Diffusion XL on Neuron).
+# effort; Nova 2, with its reasoningConfig), embedding models (Titan V2, Cohere v4), image models (Nova Canvas,
+# Stable Image Core) and a text-to-image endpoint (JumpStart Stable Diffusion XL on Neuron).
 MODELS = {
     "tinyllama": {
         "backend": "sagemaker",
@@ -78,6 +78,11 @@ MODELS = {
     "titan-embed": {"backend": "bedrock-embedding", "model": "amazon.titan-embed-text-v2:0", "family": "titan-v2"},
     "cohere-embed": {"backend": "bedrock-embedding", "model": "cohere.embed-v4:0", "family": "cohere-v4"},
     "nova-canvas": {"backend": "bedrock-image", "model": "amazon.nova-canvas-v1:0", "family": "nova-canvas"},
+    "stable-image-core": {
+        "backend": "bedrock-image",
+        "model": "stability.stable-image-core-v1:1",
+        "family": "stable-image-core",
+    },
     "sdxl": {
         "backend": "sagemaker-image",
         "endpoint": "genai-kit-dev-sdxl",
