@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.base import StrictModel
+from genai_kit.contracts.schedule import EndpointSchedule
 
 # SageMaker's EndpointName pattern, less the kit's prefix "genai-kit-<stage>-" (at most 22 characters).
 _ENDPOINT_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
@@ -214,6 +215,13 @@ class BlueGreenConfig(StrictModel):
     )
 
 
+class ScheduleConfig(StrictModel, EndpointSchedule):
+    """When the endpoint runs (``genai_kit.contracts.schedule``): outside the window it is deleted, so its instances
+    cost nothing, and the API answers 503 with Retry-After; it is created again from its endpoint config at the next
+    start. A real-time endpoint cannot scale below one instance, so stopping means deleting it (SageMaker developer
+    guide, "Delete endpoints and resources")."""
+
+
 class EndpointConfig(StrictModel):
     """One Inferentia2 real-time endpoint."""
 
@@ -241,3 +249,9 @@ class EndpointConfig(StrictModel):
     data_capture: DataCaptureConfig = Field(default_factory=DataCaptureConfig, description="Data capture.")
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds, description="Alarm thresholds.")
     blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")
+    schedule: ScheduleConfig | None = Field(
+        None,
+        description="Days and local hours the endpoint runs; outside them it is deleted (no instance charges) and "
+        "recreated at the next start. Default: always on. Adding or removing it on a deployed endpoint needs a new "
+        "endpoint name (see 'Scheduled endpoints').",
+    )

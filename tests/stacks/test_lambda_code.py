@@ -39,7 +39,7 @@ def test_router_asset_holds_its_code_the_contract_and_its_pinned_libraries(route
     top = sorted(p.name for p in router_asset.iterdir() if not p.name.endswith(".dist-info"))
     assert top == [
         "anyio", "botocore", "click", "dateutil", "genai_kit", "h11", "idna", "jmespath", "lambdas", "six.py",
-        "starlette", "typing_extensions.py", "urllib3", "uvicorn",
+        "starlette", "typing_extensions.py", "tzdata", "urllib3", "uvicorn",
     ]  # fmt: skip
     assert sorted(p.name for p in (router_asset / "lambdas").iterdir()) == ["__init__.py", "api_router"]
     assert sorted(p.name for p in (router_asset / "genai_kit").iterdir()) == ["__init__.py", "contracts"]
