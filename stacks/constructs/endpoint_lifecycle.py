@@ -85,6 +85,7 @@ class EndpointLifecycle(Construct):
         self.role = self._preparation_role(stage, encryption_key)
         self._images: set[str] = set()
         self._scaling_granted = False
+        self._scheduled_granted = False
         # The permissions every use shares; prepare and scale add those of each endpoint.
         self.on_event.role.add_to_policy(
             iam.PolicyStatement(
@@ -341,6 +342,20 @@ class EndpointLifecycle(Construct):
         self.is_complete.role.add_to_policy(
             iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], resources=[endpoint])
         )
+        if not self._scheduled_granted:
+            self._scheduled_granted = True
+            # SageMaker encrypts the endpoint's storage volumes with the config's key through grants it creates as
+            # the caller of CreateEndpoint/UpdateEndpoint; only grants for AWS resources are allowed.
+            self.on_event.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant"],
+                    resources=[self._key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+            self.on_event.role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[self._key.key_arn])
+            )
         acknowledge_wildcards(
             self.on_event.role.node.find_child("DefaultPolicy"),
             resources=[endpoint_configs],

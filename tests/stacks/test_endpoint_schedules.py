@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 
+from genai_kit.cli.assembly import stage_stacks
+from genai_kit.cli.cost import estimate
+from genai_kit.cli.cost_report import render_json, render_text
 from genai_kit.contracts.endpoint_scheduler import SchedulerEnvironment
+from genai_kit.pricing import InstancePrice, PriceTable
 from genai_kit.synth_summary import validation_findings
 from tests.cfn_lint import cfn_lint_problems
 from tests.synth import SynthResult
@@ -143,3 +149,32 @@ def test_the_api_5xx_alarm_leaves_out_the_scheduled_503s(scheduled: SynthResult,
 def test_nag_and_cfn_lint_are_clean_with_a_scheduled_endpoint(scheduled: SynthResult) -> None:
     assert validation_findings(scheduled.assembly_dir) == []
     assert cfn_lint_problems(scheduled.assembly_dir) == []
+
+
+def test_cost_prices_a_scheduled_endpoint_by_its_window_and_shows_the_saving(scheduled: SynthResult) -> None:
+    # GIVEN a price of 1.0 per instance-hour (a test figure, not a real price) and 730 hours a month
+    source = {"source": "https://example.com/test-prices", "retrieved": date(2026, 1, 1)}
+    prices = PriceTable(
+        about="test",
+        currency="USD",
+        as_of=date(2026, 1, 1),
+        hours_per_month=730,
+        sagemaker_hosting=(
+            InstancePrice(region="us-east-1", instance_type="ml.inf2.xlarge", usd_per_hour=1.0, **source),
+        ),
+        sagemaker_training=(),
+        bedrock_tokens=(),
+        bedrock_images=(),
+    )
+    stacks = stage_stacks(scheduled.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=prices)
+    # THEN the scheduled endpoint (3 days x 10.5 h = 31.5 h of 168) costs 730 x 31.5 / 168 = 136.875 a month
+    office = next(e for e in result.endpoints if e.name == "genai-kit-dev-office")
+    assert office.per_month(1, 730) == pytest.approx(136.875)
+    assert result.monthly("min") == pytest.approx(730 + 136.875)
+    text = render_text(result)
+    assert "genai-kit-dev-office  mon,wed,fri 07:30-18:00 America/New_York  31.5 of 168" in text
+    assert "$136.88    $730.00    $593.12" in text
+    document = json.loads(render_json(result))
+    (entry,) = [e for e in document["endpoints"] if e["name"] == "genai-kit-dev-office"]
+    assert (entry["hours_per_week"], entry["always_on_per_month_min"]) == (31.5, 730.0)
