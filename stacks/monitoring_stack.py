@@ -231,7 +231,16 @@ class MonitoringStack(cdk.Stack):
             ),
             cloudwatch.GraphWidget(
                 title="Model errors and failed streams",
-                left=[router("ModelErrors", "Sum", "Model errors"), router("StreamErrors", "Sum", "Stream errors")],
+                left=[
+                    router("ModelErrors", "Sum", "Model errors"),
+                    router("StreamErrors", "Sum", "Stream errors"),
+                    # Only with a scheduled endpoint, so a stage without one keeps its dashboard as it is.
+                    *(
+                        [router(SCHEDULED_UNAVAILABLE_METRIC, "Sum", "Scheduled endpoint stopped or starting")]
+                        if scheduled_endpoints
+                        else []
+                    ),
+                ],
                 width=8,
             ),
             cloudwatch.GraphWidget(

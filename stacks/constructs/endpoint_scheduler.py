@@ -156,8 +156,9 @@ class EndpointScheduler(Construct):
         role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function.function_arn])
         )
-        # Scheduler sends an event it could not deliver to the dead-letter queue with this role (SQS SSE-KMS: a data
-        # key from the kit's key).
+        # Scheduler delivers an event it could not deliver to the dead-letter queue with this role ("your schedule
+        # execution role needs ... sqs:SendMessage", Scheduler user guide, "Configuring a schedule's dead-letter
+        # queue"); the queue is SSE-KMS, so sending needs a data key from the kit's key.
         role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.failure_queue.queue_arn]))
         if self.failure_queue.encryption_master_key is not None:
             role.add_to_policy(
