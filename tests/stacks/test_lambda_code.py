@@ -264,3 +264,12 @@ def test_every_function_of_the_stage_imports_its_handler_from_its_asset_alone(de
             if name.split(".")[0] in KIT_PACKAGES and path and not path.startswith(str(asset))
         )
         assert outside == [], f"{stack} {function['Handler']} imported from outside its asset: {outside}"
+
+
+@pytest.mark.parametrize("name", ["endpoint_scheduler", "endpoint_lifecycle"])
+def test_functions_that_evaluate_a_schedule_ship_the_time_zone_database(name: str) -> None:
+    # zoneinfo reads the system's database first, then the tzdata package: the function does not rely on the
+    # runtime image having one.
+    staged = lambda_code.stage_function(name, include=("lambdas/shared", "genai_kit/contracts"))
+    assert (staged / "tzdata" / "zoneinfo" / "Europe" / "Paris").is_file()
+    assert (staged / "genai_kit" / "contracts" / "schedule.py").is_file()
