@@ -31,6 +31,10 @@ _ENV_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 
+# The endpoint scheduler's reserved concurrency (when a stage schedules an endpoint): starts of several endpoints at
+# the same minute run side by side, Lambda queues the rest. Read by the construct and by preflight.
+SCHEDULER_RESERVED_CONCURRENCY = 2
+
 NeuronContainer = Literal["djl-neuronx", "huggingface-llm-neuronx", "huggingface-vllm-neuronx"]
 # SageMaker's limits for ProductionVariant ModelDataDownloadTimeoutInSeconds and
 # ContainerStartupHealthCheckTimeoutInSeconds.

@@ -35,7 +35,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from genai_kit.config.endpoints import BlueGreenConfig
+from genai_kit.config.endpoints import SCHEDULER_RESERVED_CONCURRENCY, BlueGreenConfig
 from genai_kit.contracts.endpoint_scheduler import ScheduledEndpointSettings, SchedulerEnvironment
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
@@ -50,8 +50,6 @@ ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 # a start or stop an hour late is no longer worth running (the function ignores it outside its window anyway).
 DELIVERY_RETRIES = 2
 MAXIMUM_EVENT_AGE = cdk.Duration.hours(1)
-# Starts of several endpoints at the same minute run side by side; Lambda queues the rest.
-RESERVED_CONCURRENCY = 2
 
 
 def deployment_config(blue_green: BlueGreenConfig, alarms: Sequence[cloudwatch.IAlarm]) -> dict[str, Any]:
@@ -104,7 +102,7 @@ class EndpointScheduler(Construct):
             log_retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=removal_policy,
             timeout=cdk.Duration.minutes(1),
-            reserved_concurrency=RESERVED_CONCURRENCY,
+            reserved_concurrency=SCHEDULER_RESERVED_CONCURRENCY,
         )
         skip_checks(
             self.function.function,

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from genai_kit.cli.needs import concurrency_reservations
+from genai_kit.config.endpoints import SCHEDULER_RESERVED_CONCURRENCY
 from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.stage import ConfigError, load_stage
 from genai_kit.stage.api import endpoint_targets
@@ -61,3 +63,10 @@ def test_an_invalid_schedule_fails_synth_naming_the_key(changes: dict[str, Any],
     with pytest.raises(ConfigError) as caught:
         load_stage(_stage({**SCHEDULE, **changes}))
     assert expected in str(caught.value)
+
+
+def test_a_scheduled_endpoint_reserves_the_schedulers_concurrency_for_preflight() -> None:
+    with_schedule = load_stage(_stage(SCHEDULE)).settings
+    without = load_stage({"stages": {"dev": {"endpoints": [ENDPOINT]}}}).settings
+    assert concurrency_reservations(with_schedule)["the endpoint scheduler"] == SCHEDULER_RESERVED_CONCURRENCY
+    assert "the endpoint scheduler" not in concurrency_reservations(without)
