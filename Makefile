@@ -88,7 +88,7 @@ $(VENV)/.python:
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@touch $@
 
-$(VENV)/.runtime: requirements.txt lambdas/api_router/requirements.txt jobs/model_preparation/requirements.txt $(VENV)/.python
+$(VENV)/.runtime: requirements.txt lambdas/api_router/requirements.txt lambdas/endpoint_lifecycle/requirements.txt lambdas/endpoint_scheduler/requirements.txt jobs/model_preparation/requirements.txt $(VENV)/.python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 

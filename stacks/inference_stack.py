@@ -7,10 +7,13 @@ import json
 import aws_cdk as cdk
 from constructs import Construct
 
+from genai_kit.contracts.endpoint_scheduler import ScheduledEndpointSettings, VariantScaling
+from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.names import StageNames
 from genai_kit.stage.endpoints import ResolvedEndpoint
 from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
-from stacks.constructs.neuron_endpoint import NeuronEndpoint
+from stacks.constructs.endpoint_scheduler import EndpointScheduler
+from stacks.constructs.neuron_endpoint import VARIANT_NAME, NeuronEndpoint
 from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack
 
 SAMPLE_PROMPT = "What is AWS Inferentia2?"
@@ -38,12 +41,35 @@ def invoke_command(endpoint: ResolvedEndpoint, region: str) -> str:
     )
 
 
+def scheduled_settings(construct: NeuronEndpoint) -> ScheduledEndpointSettings:
+    """What the scheduler needs to start a scheduled endpoint (``genai_kit.contracts.endpoint_scheduler``)."""
+    if construct.schedule is None:
+        raise ValueError(f"endpoint {construct.endpoint_name} has no schedule")
+    scaling = construct.spec.config.autoscaling
+    return ScheduledEndpointSettings(
+        endpoint_config_name=construct.endpoint_config_name,
+        deployment_config=construct.deployment_config,
+        schedule=EndpointSchedule.model_validate(construct.schedule.model_dump()),
+        scaling=VariantScaling(
+            variant_name=VARIANT_NAME,
+            min_capacity=scaling.min_instances,
+            max_capacity=scaling.max_instances,
+            target_value=scaling.target_invocations_per_instance,
+            scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+            scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+            # The name the lifecycle's Scaling resources give the policy (stacks/constructs/endpoint_lifecycle.py).
+            policy_name=f"{construct.endpoint_name}-invocations-per-instance",
+        ),
+    )
+
+
 def _output_prefix(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
 
 
 class InferenceStack(cdk.Stack):
-    """The configured Inferentia2 endpoints; ``endpoints`` maps each endpoint's short name to its construct."""
+    """The configured Inferentia2 endpoints; ``endpoints`` maps each endpoint's short name to its construct;
+    ``scheduler`` starts and stops those with a schedule (None when none has one)."""
 
     def __init__(
         self,
@@ -81,6 +107,25 @@ class InferenceStack(cdk.Stack):
             )
             self.endpoints[endpoint.name] = construct
             self._outputs(endpoint, construct)
+        scheduled = {
+            construct.endpoint_name: scheduled_settings(construct)
+            for construct in self.endpoints.values()
+            if construct.schedule is not None
+        }
+        self.scheduler = (
+            EndpointScheduler(
+                self,
+                "Scheduler",
+                stage=names.stage,
+                endpoints=scheduled,
+                encryption_key=foundation.key,
+                topic=foundation.alarm_topic,
+                tags=tags,
+                removal_policy=foundation.removal_policy,
+            )
+            if scheduled
+            else None
+        )
 
     def _outputs(self, endpoint: ResolvedEndpoint, construct: NeuronEndpoint) -> None:
         scaling = endpoint.config.autoscaling

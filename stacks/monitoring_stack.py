@@ -21,7 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from genai_kit.config.operations import MonitoringAlarmsConfig, MonitoringConfig
-from genai_kit.contracts.api_router import METRICS_NAMESPACE, SERVICE_NAME
+from genai_kit.contracts.api_router import METRICS_NAMESPACE, SCHEDULED_UNAVAILABLE_METRIC, SERVICE_NAME
 from genai_kit.names import StageNames
 from stacks.constructs.bedrock_dashboard import bedrock_metric, bedrock_widgets
 from stacks.constructs.neuron_endpoint import ENDPOINT_METRICS_NAMESPACE, VARIANT_NAME
@@ -101,7 +101,8 @@ class MonitoringStack(cdk.Stack):
             # The router counts the images it returns per alias only when the stage has the API.
             self._bedrock_row(model_id, self.thresholds, image_aliases=aliases if api is not None else ())
         if api is not None:
-            self._api_row(api, self.thresholds)
+            scheduled = inference is not None and any(e.schedule is not None for e in inference.endpoints.values())
+            self._api_row(api, self.thresholds, scheduled_endpoints=scheduled)
         if api_router is not None:
             self._router_capacity_row(api_router, self.thresholds)
         if training_pipeline is not None:
@@ -206,7 +207,7 @@ class MonitoringStack(cdk.Stack):
             f"Bedrock {model_id}: {thresholds.bedrock_server_errors} or more server errors in 5 minutes.",
         )
 
-    def _api_row(self, api: ApiMetricsSource, thresholds: MonitoringAlarmsConfig) -> None:
+    def _api_row(self, api: ApiMetricsSource, thresholds: MonitoringAlarmsConfig, *, scheduled_endpoints: bool) -> None:
         server_errors = api.metric_server_error().with_(statistic="Sum", period=_FIVE_MINUTES)
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(markdown="## API", width=_WIDTH, height=1),
@@ -245,7 +246,16 @@ class MonitoringStack(cdk.Stack):
             ),
             cloudwatch.GraphWidget(
                 title="Model errors and failed streams",
-                left=[router("ModelErrors", "Sum", "Model errors"), router("StreamErrors", "Sum", "Stream errors")],
+                left=[
+                    router("ModelErrors", "Sum", "Model errors"),
+                    router("StreamErrors", "Sum", "Stream errors"),
+                    # Only with a scheduled endpoint, so a stage without one keeps its dashboard as it is.
+                    *(
+                        [router(SCHEDULED_UNAVAILABLE_METRIC, "Sum", "Scheduled endpoint stopped or starting")]
+                        if scheduled_endpoints
+                        else []
+                    ),
+                ],
                 width=8,
             ),
             cloudwatch.GraphWidget(
@@ -254,11 +264,26 @@ class MonitoringStack(cdk.Stack):
                 width=8,
             ),
         )
+        api_errors: cloudwatch.IMetric = server_errors
+        if scheduled_endpoints:
+            # The router's 503s for a scheduled endpoint that is stopped or starting are the schedule working: the
+            # alarm counts API Gateway's 5XX less those (missing points count as none, as the alarm treats them).
+            api_errors = cloudwatch.MathExpression(
+                expression="FILL(errors, 0) - FILL(stopped, 0)",
+                using_metrics={"errors": server_errors, "stopped": router(SCHEDULED_UNAVAILABLE_METRIC, "Sum")},
+                label="5XX responses, less the scheduled endpoints' stopped and starting 503s",
+                period=_FIVE_MINUTES,
+            )
         self._alarm(
             "Api5xxAlarm",
-            server_errors,
+            api_errors,
             thresholds.api_5xx_errors,
-            f"API: {thresholds.api_5xx_errors} or more 5XX responses in 5 minutes.",
+            f"API: {thresholds.api_5xx_errors} or more 5XX responses in 5 minutes"
+            + (
+                ", not counting the 503s of scheduled endpoints while stopped or starting."
+                if scheduled_endpoints
+                else "."
+            ),
         )
         self._alarm(
             "ApiStreamErrorsAlarm",

@@ -1,7 +1,8 @@
 """``cost``: what a stage costs to run, from its synthesized templates, its configuration and the price table.
 
 - endpoints (from the templates): instances per type, per hour and per month at their minimum and maximum
-  instance counts;
+  instance counts; a scheduled endpoint (``Custom::ScheduledEndpoint``) is billed only for its window's hours
+  (its instances are deleted outside it), shown beside its always-on figure and the saving;
 - model preparation (from the templates): the job's instance type, its price per hour and the most one run can
   cost (its longest run), paid once per model, revision and serving settings;
 - training (from the configuration): per hour of the configured training instances, and at most per run (the
@@ -22,6 +23,7 @@ from typing import Any
 
 from genai_kit.cli.assembly import SynthesizedStack
 from genai_kit.cli.needs import bedrock_image_model_ids, bedrock_token_model_ids, training_needs
+from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.pricing import ImagePrice, InstancePrice, PriceTable, TokenPrice
 
 
@@ -34,9 +36,24 @@ class EndpointCost:
     min_instances: int
     max_instances: int
     price: InstancePrice | None
+    # When the endpoint runs, if it is scheduled (None: always on).
+    schedule: EndpointSchedule | None = None
+
+    HOURS_PER_WEEK = 168
 
     def per_hour(self, instances: int) -> float | None:
         return None if self.price is None else self.price.usd_per_hour * instances
+
+    @property
+    def running_share(self) -> float:
+        """The share of the time it runs: its window's hours per week over 168, or 1 (always on)."""
+        return 1.0 if self.schedule is None else self.schedule.weekly_hours() / self.HOURS_PER_WEEK
+
+    def per_month(self, instances: int, hours_per_month: float, *, always_on: bool = False) -> float | None:
+        """Its cost per month at ``instances``: for the hours it runs, or every hour with ``always_on``."""
+        hourly = self.per_hour(instances)
+        share = 1.0 if always_on else self.running_share
+        return None if hourly is None else hourly * hours_per_month * share
 
 
 @dataclass(frozen=True)
@@ -105,13 +122,16 @@ class CostEstimate:
     bedrock_images: list[BedrockImageCost] = field(default_factory=list)
 
     def monthly(self, instances: str) -> float | None:
-        """Sum over the priced endpoints at their ``min`` or ``max`` instance counts, per month (None: none priced)."""
-        hourly = [
-            endpoint.per_hour(endpoint.min_instances if instances == "min" else endpoint.max_instances)
+        """Sum over the priced endpoints at their ``min`` or ``max`` instance counts, per month, a scheduled one for
+        its window's hours (None: none priced)."""
+        monthly = [
+            endpoint.per_month(
+                endpoint.min_instances if instances == "min" else endpoint.max_instances, self.table.hours_per_month
+            )
             for endpoint in self.endpoints
         ]
-        priced = [value for value in hourly if value is not None]
-        return sum(priced) * self.table.hours_per_month if priced else None
+        priced = [value for value in monthly if value is not None]
+        return sum(priced) if priced else None
 
 
 def synthesized_endpoints(stacks: list[SynthesizedStack]) -> list[tuple[str, str, int, int]]:
@@ -129,7 +149,11 @@ def synthesized_endpoints(stacks: list[SynthesizedStack]) -> list[tuple[str, str
             for props in _of_type(resources, "Custom::EndpointScaling").values()
             if isinstance(props.get("EndpointName"), str)
         }
-        for props in _of_type(resources, "AWS::SageMaker::Endpoint").values():
+        endpoints = [
+            *_of_type(resources, "AWS::SageMaker::Endpoint").values(),
+            *_of_type(resources, "Custom::ScheduledEndpoint").values(),
+        ]
+        for props in endpoints:
             name = props.get("EndpointName")
             config_ref = props.get("EndpointConfigName", {})
             config_id = config_ref.get("Fn::GetAtt", [None])[0] if isinstance(config_ref, dict) else None
@@ -140,6 +164,17 @@ def synthesized_endpoints(stacks: list[SynthesizedStack]) -> list[tuple[str, str
                 low, high = scaling.get(name, (initial, initial))
                 found.append((name, variant["InstanceType"], low, high))
     return sorted(found)
+
+
+def synthesized_schedules(stacks: list[SynthesizedStack]) -> dict[str, EndpointSchedule]:
+    """The schedule of every scheduled endpoint in the templates (its ``Custom::ScheduledEndpoint``), by name."""
+    found = {}
+    for stack in stacks:
+        for props in _of_type(stack.template.get("Resources", {}), "Custom::ScheduledEndpoint").values():
+            name, schedule = props.get("EndpointName"), props.get("Schedule")
+            if isinstance(name, str) and isinstance(schedule, str):
+                found[name] = EndpointSchedule.model_validate_json(schedule)
+    return found
 
 
 def synthesized_preparations(stacks: list[SynthesizedStack]) -> list[tuple[str, str, float]]:
@@ -193,8 +228,9 @@ def estimate(
     """Price the stage's synthesized endpoints and its configured training and Bedrock models (token models per
     token, image models per image); a training run is priced at most ``training_max_hours`` (its time limit) when
     given."""
+    schedules = synthesized_schedules(stacks)
     endpoints = [
-        EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type))
+        EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type), schedules.get(name))
         for name, instance_type, low, high in synthesized_endpoints(stacks)
     ]
     preparations = [

@@ -31,6 +31,8 @@ def render_text(result: CostEstimate) -> str:
     sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
     if result.endpoints:
         sections.append(_endpoints_table(result))
+    if any(e.schedule is not None for e in result.endpoints):
+        sections.append(_schedules_table(result))
     if result.preparations:
         sections.append(_preparations_table(result))
     if result.training:
@@ -121,20 +123,49 @@ def _endpoints_table(result: CostEstimate) -> str:
     hours = result.table.hours_per_month
     rows = [
         [
-            endpoint.name,
+            endpoint.name + (" (scheduled)" if endpoint.schedule is not None else ""),
             endpoint.instance_type,
             f"{endpoint.min_instances}-{endpoint.max_instances}",
             _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
             _range(endpoint.per_hour(endpoint.min_instances), endpoint.per_hour(endpoint.max_instances)),
             _range(
-                _times(endpoint.per_hour(endpoint.min_instances), hours),
-                _times(endpoint.per_hour(endpoint.max_instances), hours),
+                endpoint.per_month(endpoint.min_instances, hours), endpoint.per_month(endpoint.max_instances, hours)
             ),
         ]
         for endpoint in result.endpoints
     ]
     headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
-    return "Endpoints (always on, from the synthesized templates)\n" + render_table(headers, rows)
+    title = "Endpoints (from the synthesized templates; always on, a scheduled one for its window's hours only)"
+    return f"{title}\n" + render_table(headers, rows)
+
+
+def _schedules_table(result: CostEstimate) -> str:
+    """Each scheduled endpoint's window, and its cost per month at its minimum instances: running only in the
+    window, always on, and the difference (deleted outside the window, it has no instance charges then)."""
+    hours = result.table.hours_per_month
+    rows = []
+    for endpoint in result.endpoints:
+        schedule = endpoint.schedule
+        if schedule is None:
+            continue
+        scheduled = endpoint.per_month(endpoint.min_instances, hours)
+        always_on = endpoint.per_month(endpoint.min_instances, hours, always_on=True)
+        saving = None if scheduled is None or always_on is None else always_on - scheduled
+        rows.append(
+            [
+                endpoint.name,
+                f"{','.join(schedule.days)} {schedule.start}-{schedule.stop} {schedule.time_zone}",
+                f"{schedule.weekly_hours():g} of 168",
+                _usd(scheduled),
+                _usd(always_on),
+                _usd(saving),
+            ]
+        )
+    headers = ["ENDPOINT", "WINDOW", "HOURS PER WEEK", "PER MONTH", "ALWAYS ON", "SAVED"]
+    return (
+        "Scheduled endpoints (deleted outside the window: no instance charges; at their minimum instances)\n"
+        + render_table(headers, rows)
+    )
 
 
 def _preparations_table(result: CostEstimate) -> str:
@@ -196,10 +227,6 @@ def _bedrock_images_table(result: CostEstimate) -> str:
     )
 
 
-def _times(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
 def render_json(result: CostEstimate) -> str:
     """The same figures for scripts; a missing price is ``null``."""
     hours = result.table.hours_per_month
@@ -218,8 +245,11 @@ def render_json(result: CostEstimate) -> str:
                 "per_instance_hour": e.price.usd_per_hour if e.price else None,
                 "per_hour_min": e.per_hour(e.min_instances),
                 "per_hour_max": e.per_hour(e.max_instances),
-                "per_month_min": _times(e.per_hour(e.min_instances), hours),
-                "per_month_max": _times(e.per_hour(e.max_instances), hours),
+                "per_month_min": e.per_month(e.min_instances, hours),
+                "per_month_max": e.per_month(e.max_instances, hours),
+                "schedule": e.schedule.model_dump(mode="json") if e.schedule is not None else None,
+                "hours_per_week": e.schedule.weekly_hours() if e.schedule is not None else None,
+                "always_on_per_month_min": e.per_month(e.min_instances, hours, always_on=True),
             }
             for e in result.endpoints
         ],

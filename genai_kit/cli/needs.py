@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from genai_kit.config.endpoints import SCHEDULER_RESERVED_CONCURRENCY
 from genai_kit.config.training import ROLLOUT_RESERVED_CONCURRENCY
 
 
@@ -84,7 +85,8 @@ def concurrency_reservations(settings: Any) -> dict[str, int]:
     """The reserved concurrency each of the stage's functions takes from the account, by who takes it.
 
     The router reserves ``api.concurrency`` when the API is enabled, the deploy-on-approval function
-    ``ROLLOUT_RESERVED_CONCURRENCY`` when training and its rollout are; nothing else reserves.
+    ``ROLLOUT_RESERVED_CONCURRENCY`` when training and its rollout are, the endpoint scheduler
+    ``SCHEDULER_RESERVED_CONCURRENCY`` when an endpoint has a schedule; nothing else reserves.
     """
     reservations: dict[str, int] = {}
     api = getattr(settings, "api", None)
@@ -94,6 +96,8 @@ def concurrency_reservations(settings: Any) -> dict[str, int]:
     rollout = getattr(training, "rollout", None)
     if getattr(training, "enabled", False) and getattr(rollout, "enabled", False):
         reservations["the deploy-on-approval function"] = ROLLOUT_RESERVED_CONCURRENCY
+    if any(getattr(endpoint, "schedule", None) is not None for endpoint in getattr(settings, "endpoints", ())):
+        reservations["the endpoint scheduler"] = SCHEDULER_RESERVED_CONCURRENCY
     return reservations
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.config.base import StrictModel
+from genai_kit.contracts.schedule import EndpointSchedule
 
 # SageMaker's EndpointName pattern, less the kit's prefix "genai-kit-<stage>-" (at most 22 characters).
 _ENDPOINT_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
@@ -29,6 +30,10 @@ _S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$"
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+
+# The endpoint scheduler's reserved concurrency (when a stage schedules an endpoint): starts of several endpoints at
+# the same minute run side by side, Lambda queues the rest. Read by the construct and by preflight.
+SCHEDULER_RESERVED_CONCURRENCY = 2
 
 NeuronContainer = Literal["djl-neuronx", "huggingface-llm-neuronx", "huggingface-vllm-neuronx"]
 # SageMaker's limits for ProductionVariant ModelDataDownloadTimeoutInSeconds and
@@ -253,6 +258,13 @@ class ImageOptions(StrictModel):
     max_images: int = Field(1, ge=1, le=10, description="Most images one request may ask for (OpenAI's n, 1 to 10).")
 
 
+class ScheduleConfig(StrictModel, EndpointSchedule):
+    """When the endpoint runs (``genai_kit.contracts.schedule``): outside the window it is deleted, so its instances
+    cost nothing, and the API answers 503 with Retry-After; it is created again from its endpoint config at the next
+    start. A real-time endpoint cannot scale below one instance, so stopping means deleting it (SageMaker developer
+    guide, "Delete endpoints and resources")."""
+
+
 class EndpointConfig(StrictModel):
     """One Inferentia2 real-time endpoint."""
 
@@ -284,4 +296,10 @@ class EndpointConfig(StrictModel):
     blue_green: BlueGreenConfig = Field(default_factory=BlueGreenConfig, description="Safe update policy.")
     images: ImageOptions | None = Field(
         None, description="Image requests (text-to-image models only); default: the model's own size, one image."
+    )
+    schedule: ScheduleConfig | None = Field(
+        None,
+        description="Days and local hours the endpoint runs; outside them it is deleted (no instance charges) and "
+        "recreated at the next start. Default: always on. Adding or removing it on a deployed endpoint needs a new "
+        "endpoint name (see 'Scheduled endpoints').",
     )

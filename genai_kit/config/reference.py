@@ -50,6 +50,9 @@ def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str]]
                 yield from _rows(member, f"{key} (kind {get_args(kind)[0]}).")
             continue
         if members:
+            if field.default is None:
+                # An optional section (absent by default): its own row says what setting it does.
+                yield key, "none", field.description or ""
             yield from _rows(members[0], f"{key}.")
             continue
         yield key, _default(field.default, field.default_factory), field.description or ""

@@ -19,11 +19,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from genai_kit.contracts.base import FunctionEnvironment
+from genai_kit.contracts.schedule import EndpointSchedule
 
 # The router's metrics (CloudWatch embedded metric format): the API's totals are in the dimension set {service},
 # the per-model figures in {service, model}. The monitoring stack's dashboard and alarms read these.
 METRICS_NAMESPACE = "GenAiKit/Api"
 SERVICE_NAME = "genai-kit-api"
+# The router's count of the 503s it answers for a scheduled endpoint that is stopped (outside its window) or not
+# in service yet (being created at its start): deliberate, so the API's 5XX alarm subtracts them.
+SCHEDULED_UNAVAILABLE_METRIC = "ScheduledEndpointUnavailable"
 
 # SigV4 query-string authentication (Amazon S3 API reference, "Authenticating Requests: Using Query Parameters
 # (AWS Signature Version 4)"): X-Amz-Expires is from 1 to 604800 seconds (seven days).
@@ -86,7 +90,8 @@ class EndpointTarget(_Frozen):
     ``streams``: the container streams an answer the body asks to stream (otherwise the router calls
     InvokeEndpoint and sends the whole answer as one streamed chunk); ``stream_usage``: it reports token usage in a
     stream when asked with ``stream_options.include_usage``; ``max_total_tokens``: the sequence length the
-    container serves (prompt plus answer), where the configuration sets it.
+    container serves (prompt plus answer), where the configuration sets it; ``schedule``: when the endpoint runs,
+    for an endpoint deleted outside its window (the router answers 503 then, without calling SageMaker).
     """
 
     backend: Literal["sagemaker"] = "sagemaker"
@@ -96,6 +101,7 @@ class EndpointTarget(_Frozen):
     streams: bool = False
     stream_usage: bool = False
     max_total_tokens: int | None = Field(None, ge=1)
+    schedule: EndpointSchedule | None = None
 
 
 # A SageMaker endpoint's image request format: ``jumpstart-txt2img`` is the JumpStart text-to-image inference script's

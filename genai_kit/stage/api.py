@@ -17,15 +17,20 @@ from genai_kit.contracts.api_router import (
     EndpointImageTarget,
     EndpointTarget,
 )
+from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.names import FINETUNED
 from genai_kit.stage.loader import ResolvedStage
 
 
 def endpoint_target(
-    endpoint_name: str, container: ContainerContract | None, *, max_total_tokens: int | None = None
+    endpoint_name: str,
+    container: ContainerContract | None,
+    *,
+    max_total_tokens: int | None = None,
+    schedule: EndpointSchedule | None = None,
 ) -> EndpointTarget:
     """The router's target for an endpoint: its name and what its container takes and streams (``container``
-    None: facts unknown, so one prompt and no stream)."""
+    None: facts unknown, so one prompt and no stream); ``schedule``: when it runs, if it is scheduled."""
     chat = container is not None and container.chat_on_invocations
     return EndpointTarget(
         endpoint=endpoint_name,
@@ -34,6 +39,8 @@ def endpoint_target(
         streams=container is not None and container.streams,
         stream_usage=container is not None and container.stream_usage,
         max_total_tokens=max_total_tokens,
+        # The contract's own model (the configuration's subclass adds only how cdk.json is checked).
+        schedule=EndpointSchedule.model_validate(schedule.model_dump()) if schedule is not None else None,
     )
 
 
@@ -52,7 +59,10 @@ def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | Endpoin
             )
         else:
             targets[endpoint.name] = endpoint_target(
-                endpoint.endpoint_name, endpoint.container, max_total_tokens=endpoint.config.serving.max_sequence_length
+                endpoint.endpoint_name,
+                endpoint.container,
+                max_total_tokens=endpoint.config.serving.max_sequence_length,
+                schedule=endpoint.config.schedule,
             )
     training = stage.training
     if training is not None and training.config.rollout.enabled:

@@ -65,6 +65,37 @@ def throttled(retry_after_seconds: int) -> ApiError:
     )
 
 
+# The codes of the 503s a scheduled endpoint's alias answers while the endpoint is deleted or not yet in service;
+# the router counts them (SCHEDULED_UNAVAILABLE_METRIC) so the API's 5XX alarm leaves them out.
+ENDPOINT_STOPPED = "endpoint_stopped"
+ENDPOINT_STARTING = "endpoint_starting"
+SCHEDULED_CODES = (ENDPOINT_STOPPED, ENDPOINT_STARTING)
+
+
+def endpoint_stopped(endpoint: str, until: str, retry_after_seconds: int) -> ApiError:
+    """503 for an alias whose endpoint is outside its schedule: ``until`` is the next start (ISO 8601, local time
+    with its offset), ``retry_after_seconds`` the whole seconds until then."""
+    return ApiError(
+        503,
+        f"endpoint {endpoint} is stopped until {until}",
+        type="api_error",
+        code=ENDPOINT_STOPPED,
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+def endpoint_starting(endpoint: str, retry_after_seconds: int) -> ApiError:
+    """503 for an alias whose scheduled endpoint is in its window but not (yet) in service: it is being created."""
+    return ApiError(
+        503,
+        f"endpoint {endpoint} is starting (its schedule's window is open); retry after the delay in the "
+        "Retry-After header",
+        type="api_error",
+        code=ENDPOINT_STARTING,
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
 def model_failed(message: str) -> ApiError:
     return ApiError(502, message, type="api_error", code="model_error")
 

@@ -4,7 +4,8 @@ deadline.
 
 Every wait for the model is bounded by the earlier of the request's deadline and the longest single wait
 (``MODEL_WAIT_SECONDS``); a wait that runs out is a 504 (``ApiError``). A failed model call is counted
-(``ModelErrors``) and logged without the request's content.
+(``ModelErrors``; a scheduled endpoint's stopped or starting 503 as ``ScheduledEndpointUnavailable``) and logged
+without the request's content.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import anyio
 import anyio.to_thread
 from starlette.requests import Request
 
-from lambdas.api_router.errors import ApiError, bad_request, not_found
+from genai_kit.contracts.api_router import SCHEDULED_UNAVAILABLE_METRIC
+from lambdas.api_router.errors import SCHEDULED_CODES, ApiError, bad_request, not_found
 from lambdas.api_router.observability import RequestScope, logger
 from lambdas.api_router.settings import BedrockEmbeddingTarget, BedrockImageTarget, EndpointImageTarget, settings
 
@@ -64,7 +66,8 @@ async def model_call(scope: RequestScope, function: Callable[..., T], *args: Any
     try:
         return await wait_for(scope, function, *args)
     except ApiError as error:
-        scope.count("ModelErrors")
+        # A scheduled endpoint's 503 is the schedule working, not a model failure (the 5XX alarm leaves it out).
+        scope.count(SCHEDULED_UNAVAILABLE_METRIC if error.code in SCHEDULED_CODES else "ModelErrors")
         logger.warning("model call failed", extra={"model": scope.model, "status": error.status, "code": error.code})
         raise
 

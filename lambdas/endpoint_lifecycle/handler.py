@@ -19,6 +19,9 @@ use auto scaling"), so one resource of this kind comes before the endpoint (``Po
 another instance type than theirs, an update of the endpoint to their type is coming (forward, or in a
 rollback) and the target is deregistered; otherwise it is registered with the policy. The ``after`` resource
 deregisters on delete (SageMaker refuses to delete an endpoint with a registered variant).
+
+``ScheduledEndpoint``: an endpoint with a schedule, which CloudFormation does not own (the scheduler deletes and
+creates it): see ``lambdas/endpoint_lifecycle/scheduled.py``.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from lambdas.endpoint_lifecycle import scheduled
 from lambdas.shared.aws import client
+from lambdas.shared.endpoints import deregister, register
 
 logger = Logger()
 
 READY = "READY"
-SAGEMAKER_SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # A training job name: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.
 _JOB_NAME_MAX = 63
 
@@ -55,12 +59,16 @@ def on_event(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _prepare(properties, request_type)
     if kind == "Scaling":
         return _scale(properties, request_type)
+    if kind == "ScheduledEndpoint":
+        return scheduled.on_event(properties, request_type)
     raise ValueError(f"unknown custom resource kind {kind!r}")
 
 
 def is_complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The Provider's isComplete: ``{"IsComplete": bool, "Data": ...}``; raising fails the resource."""
     properties = event["ResourceProperties"]
+    if properties["Kind"] == "ScheduledEndpoint":
+        return scheduled.is_complete(properties, event["RequestType"])
     if properties["Kind"] != "Preparation" or event["RequestType"] == "Delete":
         return {"IsComplete": True}
     bucket, prefix = properties["Bucket"], properties["Prefix"]
@@ -138,7 +146,7 @@ def _scale(properties: dict[str, Any], request_type: str) -> dict[str, Any]:
     resource_id = f"endpoint/{endpoint}/variant/{variant}"
     if request_type == "Delete":
         if position == "after":
-            _deregister(resource_id)
+            deregister(resource_id)
         return {"PhysicalResourceId": physical_id}
     current = current_instance_type(endpoint, variant)
     if current is None:
@@ -147,9 +155,10 @@ def _scale(properties: dict[str, Any], request_type: str) -> dict[str, Any]:
         # The endpoint is about to change to this resource's instance type: SageMaker refuses that while the
         # variant is registered.
         logger.info("releasing the scalable target", extra={"endpoint": endpoint, "from": current})
-        _deregister(resource_id)
+        deregister(resource_id)
     else:
-        _register(resource_id, properties)
+        register(resource_id, properties)
+        logger.info("registered the scalable target", extra={"resource_id": resource_id})
     return {"PhysicalResourceId": physical_id}
 
 
@@ -167,46 +176,3 @@ def current_instance_type(endpoint: str, variant: str) -> str | None:
         if production_variant["VariantName"] == variant:
             return str(production_variant["InstanceType"])
     return None
-
-
-def _register(resource_id: str, properties: dict[str, Any]) -> None:
-    autoscaling = client("application-autoscaling")
-    autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker",
-        ResourceId=resource_id,
-        ScalableDimension=SAGEMAKER_SCALABLE_DIMENSION,
-        MinCapacity=int(properties["MinCapacity"]),
-        MaxCapacity=int(properties["MaxCapacity"]),
-    )
-    autoscaling.put_scaling_policy(
-        PolicyName=properties["PolicyName"],
-        ServiceNamespace="sagemaker",
-        ResourceId=resource_id,
-        ScalableDimension=SAGEMAKER_SCALABLE_DIMENSION,
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": float(properties["TargetValue"]),
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            "ScaleInCooldown": int(properties["ScaleInCooldown"]),
-            "ScaleOutCooldown": int(properties["ScaleOutCooldown"]),
-        },
-    )
-    logger.info("registered the scalable target", extra={"resource_id": resource_id})
-
-
-def _deregister(resource_id: str) -> None:
-    """Deregister the variant if it is registered (which also deletes its scaling policies)."""
-    autoscaling = client("application-autoscaling")
-    registered = autoscaling.describe_scalable_targets(
-        ServiceNamespace="sagemaker", ResourceIds=[resource_id], ScalableDimension=SAGEMAKER_SCALABLE_DIMENSION
-    )["ScalableTargets"]
-    if not registered:
-        return
-    try:
-        autoscaling.deregister_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=SAGEMAKER_SCALABLE_DIMENSION
-        )
-    except ClientError as error:
-        # Deregistered meanwhile (API reference: ObjectNotFoundException).
-        if error.response.get("Error", {}).get("Code") != "ObjectNotFoundException":
-            raise

@@ -8,10 +8,15 @@ CloudFormation waits for a custom resource) in front of the ``endpoint_lifecycle
   (and the endpoint) is created only once the preparation job succeeded; the job runs with ``role`` (the
   preparation role: the serving image, the code asset, write access to the prepared prefix only);
 - ``scale(...)``: the two ``Scaling`` resources around an endpoint (before and after it), which keep its
-  Application Auto Scaling registration in step with instance-type changes.
+  Application Auto Scaling registration in step with instance-type changes;
+- ``scheduled_endpoint(...)``: a ``ScheduledEndpoint`` resource in place of ``AWS::SageMaker::Endpoint`` for an
+  endpoint with a schedule, created, updated and deleted through the SageMaker API.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -21,14 +26,15 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
+from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.stage.endpoints import Preparation, ResolvedEndpoint
-from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.lambda_code import stage_package
 from stacks.constructs.model_preparation import PREPARATION_PACKAGE, preparation_job_request
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.provider_framework import framework_provider
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
+from stacks.constructs.scaling_permissions import grant_scaling_registration, grant_variant_scaling
 
 METRICS_NAMESPACE = "GenAiKit/Endpoints"
 TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -79,6 +85,7 @@ class EndpointLifecycle(Construct):
         self.role = self._preparation_role(stage, encryption_key)
         self._images: set[str] = set()
         self._scaling_granted = False
+        self._scheduled_granted = False
         # The permissions every use shares; prepare and scale add those of each endpoint.
         self.on_event.role.add_to_policy(
             iam.PolicyStatement(
@@ -268,85 +275,90 @@ class EndpointLifecycle(Construct):
         return before, after
 
     def _grant_scaling(self, endpoint_name: str, variant_name: str) -> None:
-        role = self.on_event.role
-        endpoint = f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint/{endpoint_name}"
-        # Application Auto Scaling checks these of the caller for a SageMaker variant (user guide, "Permissions
-        # required for API actions on target services and CloudWatch"); the target-tracking alarms it creates are
-        # named TargetTracking-<resource id>-...
-        alarms = (
-            f"{self._partition_arn}:cloudwatch:{self._account_arn}:alarm:"
-            f"TargetTracking-endpoint/{endpoint_name}/variant/{variant_name}-*"
+        grant_variant_scaling(self.on_event.role, endpoint_name=endpoint_name, variant_name=variant_name)
+        if not self._scaling_granted:
+            self._scaling_granted = True
+            grant_scaling_registration(
+                self.on_event.role,
+                read_endpoint_configs=True,
+                wildcard_reason="Endpoint configs get names CloudFormation generates, one per change; Application "
+                "Auto Scaling assigns a scalable target's ARN when it registers it, so its actions cannot name it; "
+                "sagemaker:ListTrainingJobs and X-Ray's PutTraceSegments/PutTelemetryRecords support no "
+                "resource-level permission (service authorization reference).",
+            )
+
+    # ---- scheduled endpoints ---------------------------------------------------------------------------------
+
+    def scheduled_endpoint(
+        self,
+        scope: Construct,
+        *,
+        endpoint_name: str,
+        endpoint_config_name: str,
+        deployment_config: dict[str, Any],
+        schedule: EndpointSchedule,
+    ) -> cdk.CustomResource:
+        """The ``ScheduledEndpoint`` resource of an endpoint with a schedule, in ``scope`` (the endpoint's construct):
+        CloudFormation does not own the endpoint, which the scheduler deletes and creates (see
+        ``lambdas/endpoint_lifecycle/scheduled.py``). ``deployment_config``: SageMaker's DeploymentConfig."""
+        self._grant_scheduled_endpoint(endpoint_name)
+        stack = cdk.Stack.of(self)
+        return cdk.CustomResource(
+            scope,
+            "ScheduledEndpoint",
+            service_token=self.provider.service_token,
+            resource_type="Custom::ScheduledEndpoint",
+            properties={
+                "Kind": "ScheduledEndpoint",
+                "EndpointName": endpoint_name,
+                "EndpointConfigName": endpoint_config_name,
+                "DeploymentConfig": stack.to_json_string(deployment_config),
+                "Tags": json.dumps(self._tags, sort_keys=True),
+                "Schedule": schedule.model_dump_json(),
+            },
         )
-        role.add_to_policy(
+
+    def _grant_scheduled_endpoint(self, endpoint_name: str) -> None:
+        endpoint = f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint/{endpoint_name}"
+        endpoint_configs = f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint-config/*"
+        self.on_event.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:ListTags",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:AddTags",
+                ],
                 resources=[endpoint],
             )
         )
-        role.add_to_policy(
+        # CreateEndpoint and UpdateEndpoint authorize on the endpoint and on the endpoint config it runs.
+        self.on_event.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"],
-                resources=[alarms],
+                actions=["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+                resources=[endpoint, endpoint_configs],
             )
         )
+        self.is_complete.role.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], resources=[endpoint])
+        )
+        if not self._scheduled_granted:
+            self._scheduled_granted = True
+            # SageMaker encrypts the endpoint's storage volumes with the config's key through grants it creates as
+            # the caller of CreateEndpoint/UpdateEndpoint; only grants for AWS resources are allowed.
+            self.on_event.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant"],
+                    resources=[self._key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+            self.on_event.role.add_to_policy(
+                iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[self._key.key_arn])
+            )
         acknowledge_wildcards(
-            role.node.find_child("DefaultPolicy"),
-            resources=[alarms],
-            reason="Application Auto Scaling names a target-tracking policy's alarms TargetTracking-<resource id>- "
-            "with a suffix of its own; the pattern covers this endpoint variant's alarms only.",
-        )
-        if not self._scaling_granted:
-            self._scaling_granted = True
-            self._grant_scaling_registration(role)
-
-    def _grant_scaling_registration(self, role: iam.Role) -> None:
-        """What registering any variant for scaling needs, once per provider."""
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadEndpointConfigs",
-                actions=["sagemaker:DescribeEndpointConfig"],
-                # CloudFormation names each endpoint config; a new one replaces it on every change.
-                resources=[f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint-config/*"],
-            )
-        )
-        skip_checks(
-            role.node.find_child("DefaultPolicy"),
-            {
-                "CKV_AWS_111": "Application Auto Scaling assigns a scalable target's ARN when it registers it, so "
-                "RegisterScalableTarget, DeregisterScalableTarget and PutScalingPolicy cannot name it in advance; "
-                "the function calls them for this stack's endpoint variants only."
-            },
-        )
-        acknowledge_wildcards(
-            role.node.find_child("DefaultPolicy"),
-            resources=[f"{self._partition_arn}:sagemaker:{self._account_arn}:endpoint-config/*", "*"],
-            reason="Endpoint configs get names CloudFormation generates, one per change; Application Auto Scaling "
-            "assigns a scalable target's ARN when it registers it, so its actions cannot name it; "
-            "sagemaker:ListTrainingJobs and X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level "
-            "permission (service authorization reference).",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="RegisterVariantsForScaling",
-                actions=[
-                    "application-autoscaling:DescribeScalableTargets",
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DeregisterScalableTarget",
-                    "application-autoscaling:PutScalingPolicy",
-                ],
-                # A scalable target's ARN holds an id Application Auto Scaling assigns when it registers it.
-                resources=["*"],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="CreateScalingServiceLinkedRole",
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[
-                    f"{self._partition_arn}:iam::{cdk.Aws.ACCOUNT_ID}:role/aws-service-role/"
-                    "sagemaker.application-autoscaling.amazonaws.com/"
-                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-                ],
-                conditions={"StringLike": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
-            )
+            self.on_event.role.node.find_child("DefaultPolicy"),
+            resources=[endpoint_configs],
+            reason="Endpoint configs get names CloudFormation generates, one per change; the function creates and "
+            "updates this stack's scheduled endpoints on them.",
         )

@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -35,6 +33,7 @@ from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import alarm_names, endpoint_alarms
+from stacks.constructs.queue_destination import QueueDestination
 from stacks.constructs.rollout_permissions import rollout_statements, serving_role
 from stacks.constructs.training_layout import METRICS_NAMESPACE
 
@@ -49,25 +48,6 @@ NEURON_TIMEOUT_SECONDS = 3600
 RETRY_ATTEMPTS = 2
 # Events older than this are not run any more (a late approval is handled by then or kept in the failure queue).
 MAXIMUM_EVENT_AGE = cdk.Duration.hours(1)
-
-
-@jsii.implements(lambda_.IDestination)
-class QueueDestination:
-    """An SQS queue as the function's on-failure destination, granted by the caller.
-
-    ``aws_lambda_destinations.SqsDestination`` would also grant ``kms:Encrypt``, ``kms:ReEncrypt*`` and
-    ``kms:GenerateDataKey*`` on the queue's key; sending to an SSE-KMS queue needs ``kms:GenerateDataKey`` and
-    ``kms:Decrypt`` only (the SQS developer guide, key management), which the function has for the topic already.
-    """
-
-    def __init__(self, queue: sqs.IQueue) -> None:
-        self.queue = queue
-
-    def bind(
-        self, scope: Construct, fn: lambda_.IFunction, *, type: lambda_.DestinationType
-    ) -> lambda_.DestinationConfig:
-        """The queue's ARN, whatever the function and condition (IDestination's signature)."""
-        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
 class ModelRollout(Construct):

@@ -14,6 +14,7 @@ from constructs import Construct
 from genai_kit.config.endpoints import AlarmThresholds
 from genai_kit.stage.endpoints import ModelData, ResolvedEndpoint
 from stacks.constructs.endpoint_lifecycle import EndpointLifecycle
+from stacks.constructs.endpoint_scheduler import deployment_config
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 
@@ -38,7 +39,8 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class NeuronEndpoint(Construct):
     """Everything one endpoint needs to start on Neuron, scale, page a human and update safely.
 
-    Exposes ``endpoint_name``, ``endpoint_arn``, ``role`` and the ``alarms`` that roll back a bad update.
+    Exposes ``endpoint_name``, ``endpoint_arn``, ``endpoint_config_name``, ``role``, the ``alarms`` that roll back a
+    bad update and ``schedule`` (None: always on; otherwise ``deployment_config`` is its SageMaker DeploymentConfig).
     """
 
     def __init__(
@@ -97,8 +99,28 @@ class NeuronEndpoint(Construct):
         self.alarms = endpoint_alarms(
             self, endpoint_name=endpoint.endpoint_name, thresholds=endpoint.config.alarms, topic=alarm_topic
         )
-        cfn_endpoint = self._endpoint(endpoint, endpoint_config.attr_endpoint_config_name)
-        self.endpoint_arn = cfn_endpoint.ref
+        self.endpoint_config_name = endpoint_config.attr_endpoint_config_name
+        self.schedule = endpoint.config.schedule
+        cfn_endpoint: Construct
+        if self.schedule is None:
+            cfn = self._endpoint(endpoint, self.endpoint_config_name)
+            self.endpoint_arn = cfn.ref
+            cfn_endpoint = cfn
+        else:
+            # Deleted and created by its schedule: not owned by CloudFormation (stacks/constructs/endpoint_scheduler).
+            self.deployment_config = deployment_config(endpoint.config.blue_green, self.alarms)
+            cfn_endpoint = lifecycle.scheduled_endpoint(
+                self,
+                endpoint_name=endpoint.endpoint_name,
+                endpoint_config_name=self.endpoint_config_name,
+                deployment_config=self.deployment_config,
+                schedule=self.schedule,
+            )
+            # A SageMaker ARN holds the lower-case name, which the configuration's names already are.
+            self.endpoint_arn = (
+                f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:"
+                f"endpoint/{endpoint.endpoint_name}"
+            )
         scaling = endpoint.config.autoscaling
         before, after = lifecycle.scale(
             self,

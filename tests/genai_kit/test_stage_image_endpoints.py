@@ -108,6 +108,14 @@ def test_images_on_a_hugging_face_endpoint_is_named() -> None:
             "stages.dev.endpoints.0.images.max_images: got 11; input should be less than or equal to 10",
         ),
         (
+            {
+                "name": "sdxl",
+                "source": SDXL,
+                "schedule": {"time_zone": "Europe/Paris", "days": ["mon"], "start": "08:00", "stop": "18:00"},
+            },
+            "stages.dev.endpoints.0.schedule: a text-to-image endpoint cannot be scheduled yet; remove 'schedule'",
+        ),
+        (
             {"name": "sdxl", "source": SDXL, "instance_type": "ml.g5.2xlarge"},
             "stages.dev.endpoints.0.instance_type: got 'ml.g5.2xlarge'; huggingface-txt2imgneuron-stabilityai-"
             "stable-diffusion-xl-base-1-0@1.1.15 is served on Inferentia2 by the kit, expected one of: "

@@ -76,6 +76,8 @@ EVERYTHING_ON = {
                 "container": "djl-neuronx",
                 "container_version": "0.29.0",
             },
+            # Deleted outside its window: a scheduler function, its schedules, role and failure queue.
+            "schedule": {"time_zone": "Europe/Paris", "days": ["mon", "tue"], "start": "08:00", "stop": "19:00"},
         },
     ],
     "pipeline": {"enabled": True, "connection_arn": CONNECTION, "repository": "my-org/genai-kit"},

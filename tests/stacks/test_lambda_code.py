@@ -39,7 +39,7 @@ def test_router_asset_holds_its_code_the_contract_and_its_pinned_libraries(route
     top = sorted(p.name for p in router_asset.iterdir() if not p.name.endswith(".dist-info"))
     assert top == [
         "anyio", "botocore", "click", "dateutil", "genai_kit", "h11", "idna", "jmespath", "lambdas", "six.py",
-        "starlette", "typing_extensions.py", "urllib3", "uvicorn",
+        "starlette", "typing_extensions.py", "tzdata", "urllib3", "uvicorn",
     ]  # fmt: skip
     assert sorted(p.name for p in (router_asset / "lambdas").iterdir()) == ["__init__.py", "api_router"]
     assert sorted(p.name for p in (router_asset / "genai_kit").iterdir()) == ["__init__.py", "contracts"]
@@ -264,3 +264,12 @@ def test_every_function_of_the_stage_imports_its_handler_from_its_asset_alone(de
             if name.split(".")[0] in KIT_PACKAGES and path and not path.startswith(str(asset))
         )
         assert outside == [], f"{stack} {function['Handler']} imported from outside its asset: {outside}"
+
+
+@pytest.mark.parametrize("name", ["endpoint_scheduler", "endpoint_lifecycle"])
+def test_functions_that_evaluate_a_schedule_ship_the_time_zone_database(name: str) -> None:
+    # zoneinfo reads the system's database first, then the tzdata package: the function does not rely on the
+    # runtime image having one.
+    staged = lambda_code.stage_function(name, include=("lambdas/shared", "genai_kit/contracts"))
+    assert (staged / "tzdata" / "zoneinfo" / "Europe" / "Paris").is_file()
+    assert (staged / "genai_kit" / "contracts" / "schedule.py").is_file()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from botocore.exceptions import (
     ClientError,
@@ -28,7 +29,15 @@ from lambdas.api_router.backends import (
     stability_images,
 )
 from lambdas.api_router.chat_request import ChatRequest
-from lambdas.api_router.errors import ApiError, bad_request, model_failed, throttled, timed_out
+from lambdas.api_router.errors import (
+    ApiError,
+    bad_request,
+    endpoint_starting,
+    endpoint_stopped,
+    model_failed,
+    throttled,
+    timed_out,
+)
 from lambdas.api_router.events import (
     Completion,
     Finish,
@@ -53,11 +62,15 @@ from lambdas.api_router.settings import (
 # the stream events spell them in camel case (throttlingException).
 _THROTTLING = {"throttlingexception", "servicequotaexceededexception", "toomanyrequestsexception"}
 _RETRY_AFTER_SECONDS = 2
+# A scheduled endpoint in its window that is not in service yet is being created: SageMaker takes minutes.
+_STARTING_RETRY_AFTER_SECONDS = 60
 
 
 def complete(request: ChatRequest, target: BedrockTarget | EndpointTarget) -> Completion:
     """The model's whole answer; raises ``ApiError``."""
-    with _mapped_errors():
+    if isinstance(target, EndpointTarget):
+        check_schedule(target, datetime.now(UTC))
+    with _mapped_errors(target):
         if isinstance(target, BedrockTarget):
             return bedrock.complete(request, target)
         return sagemaker.complete(request, target)
@@ -68,7 +81,9 @@ def open_stream(request: ChatRequest, target: BedrockTarget | EndpointTarget) ->
 
     A container that cannot stream answers whole (InvokeEndpoint); its answer is then a stream of one text event.
     """
-    with _mapped_errors():
+    if isinstance(target, EndpointTarget):
+        check_schedule(target, datetime.now(UTC))
+    with _mapped_errors(target):
         stream: ModelStream
         if isinstance(target, BedrockTarget):
             stream = bedrock.stream(request, target)
@@ -77,6 +92,16 @@ def open_stream(request: ChatRequest, target: BedrockTarget | EndpointTarget) ->
         else:
             stream = _WholeAnswer(sagemaker.complete(request, target))
     return _MappedStream(stream)
+
+
+def check_schedule(target: EndpointTarget, now: datetime) -> None:
+    """Raise the 503 of a scheduled endpoint outside its window (``now``: an aware instant), with the next start
+    (local time and offset) and ``Retry-After`` in whole seconds until it; do nothing for an unscheduled one."""
+    schedule = target.schedule
+    if schedule is None or schedule.is_open(now):
+        return
+    start = schedule.next_start(now)
+    raise endpoint_stopped(target.endpoint, start.isoformat(timespec="minutes"), schedule.seconds_until_start(now))
 
 
 def embed(
@@ -140,14 +165,15 @@ class _MappedStream:
 
 
 @contextmanager
-def _mapped_errors(param: str | None = "messages") -> Iterator[None]:
-    """Map AWS and transport failures to ``ApiError``; ``param``: what a request botocore refuses is blamed on."""
+def _mapped_errors(target: object = None, *, param: str | None = "messages") -> Iterator[None]:
+    """Map AWS and transport failures to ``ApiError`` (``target``: what was called; ``param``: what a request botocore
+    refuses is blamed on)."""
     try:
         yield
     except (ReadTimeoutError, ConnectTimeoutError):
         raise timed_out(settings().model_wait_seconds) from None
     except ClientError as error:
-        raise client_error(error) from None
+        raise client_error(error, target) from None
     except HTTPClientError:
         # The connection to the model broke (closed, reset, refused): nothing the client can fix.
         raise model_failed("The connection to the model failed") from None
@@ -157,8 +183,9 @@ def _mapped_errors(param: str | None = "messages") -> Iterator[None]:
         raise bad_request(param, f"The model's API refuses the request: {error}") from None
 
 
-def client_error(error: ClientError) -> ApiError:
-    """The client-facing error for an AWS error response or a stream's exception event."""
+def client_error(error: ClientError, target: object = None) -> ApiError:
+    """The client-facing error for an AWS error response or a stream's exception event (``target``: what was
+    called, for a scheduled endpoint's missing endpoint)."""
     code = str(error.response.get("Error", {}).get("Code", ""))
     message = str(error.response.get("Error", {}).get("Message", ""))
     normalized = code.lower()
@@ -169,10 +196,7 @@ def client_error(error: ClientError) -> ApiError:
     if normalized == "modeltimeoutexception":
         return timed_out(settings().model_wait_seconds)
     if normalized == "validationerror" and "not found" in message:
-        # SageMaker: "Endpoint <name> of account <id> not found." (e.g. the fine-tuned alias before an approval).
-        return ApiError(
-            404, f"The model's endpoint does not exist (yet): {message}", param="model", code="model_not_found"
-        )
+        return _missing_endpoint(message, target)
     if normalized in ("validationexception", "validationerror") or refused_by_container:
         # The model refused the request itself (e.g. too many input tokens): the client can fix it.
         return bad_request(bedrock.validation_param(message), f"The model rejected the request: {message}")
@@ -182,3 +206,12 @@ def client_error(error: ClientError) -> ApiError:
 
 
 __all__ = ["ApiError", "client_error", "complete", "open_stream"]
+
+
+def _missing_endpoint(message: str, target: object) -> ApiError:
+    """SageMaker Runtime's "Endpoint <name> of account <id> not found.": a scheduled endpoint in its window (the
+    schedule check passed) is being created, a 503 with a short Retry-After; any other is a 404 (e.g. the fine-tuned
+    alias before an approval)."""
+    if isinstance(target, EndpointTarget) and target.schedule is not None:
+        return endpoint_starting(target.endpoint, _STARTING_RETRY_AFTER_SECONDS)
+    return ApiError(404, f"The model's endpoint does not exist (yet): {message}", param="model", code="model_not_found")
