@@ -60,13 +60,15 @@ class ParameterRange(StrictModel):
             raise ValueError("give min and max (numeric) or values (categorical)")
         if self.min >= self.max:
             raise ValueError(f"min {self.min:g} is not below max {self.max:g}")
-        # HyperParameterScalingType (SageMaker API reference): logarithmic scaling works only for ranges of values
-        # greater than 0, reverse logarithmic only for ranges entirely within 0 <= x < 1.0.
+        # ScalingType (botocore's SageMaker model, ContinuousParameterRange and IntegerParameterRange): logarithmic
+        # scaling works only for ranges of values greater than 0, reverse logarithmic only for continuous ranges
+        # entirely within 0 <= x < 1.0 (an integer range there would hold one value).
         if self.scaling == "Logarithmic" and self.min <= 0:
             raise ValueError(f"scaling: Logarithmic needs min > 0; got min {self.min:g}")
         if self.scaling == "ReverseLogarithmic" and not (self.min >= 0 and self.max < 1):
             raise ValueError(
-                f"scaling: ReverseLogarithmic needs 0 <= min and max < 1; got {self.min:g} to {self.max:g}"
+                f"scaling: ReverseLogarithmic (continuous ranges only) needs 0 <= min and max < 1; got {self.min:g} to "
+                f"{self.max:g}"
             )
         return self
 
