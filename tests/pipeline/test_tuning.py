@@ -49,9 +49,11 @@ def test_the_best_training_job_of_the_tuning_job_is_evaluated_and_registered(tun
         f"metric:{TRAIN_LOSS}": "0.42",
     }
     assert package["ModelPackageDescription"].endswith(f"by training job {best} (best of tuning job {tuning})")
-    # The version carries the best job's own artifacts: what the rollout of an approved version deploys.
+    # The version carries the best job's own artifacts under the training output prefix, in the same container
+    # shape as an untuned version: all the rollout of an approved version reads (lambdas/training_deploy/model_data).
     (container,) = package["InferenceSpecification"]["Containers"]
-    assert best in container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+    uri = container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+    assert uri.startswith(f"s3://{tuning_pipeline.artifacts_bucket}/training/output/{best}/")
     assert tuning_pipeline.artifacts() == [f"training/evaluation/{best}/metrics.json"]
     (notification,) = tuning_pipeline.notifications()
     assert notification["status"] == "SUCCEEDED"
