@@ -86,8 +86,10 @@ def _job_config(tuning: TuningConfig, types: dict[str, str]) -> dict[str, Any]:
     for name, value in tuning.parameter_ranges.items():
         kind = range_kind(types[name], value)
         if value.values is not None:
-            # Sent as given, like the SageMaker SDK for a JumpStart (non-framework) estimator; the training toolkit
-            # JSON-decodes a hyperparameter and keeps the text when that fails (notes: training-neuron.md).
+            # Sent as given, as the SageMaker SDK does for a JumpStartEstimator (an Estimator, not a Framework:
+            # sagemaker-python-sdk v2.257.6 src/sagemaker/tuner.py _prepare_parameter_ranges_for_tuning JSON-encodes
+            # categorical values for Framework estimators only); the training toolkit JSON-decodes a hyperparameter
+            # and keeps the text when that fails (notes: training-neuron.md).
             ranges[kind].append({"Name": name, "Values": [str(v) for v in value.values]})
             continue
         low, high = (
