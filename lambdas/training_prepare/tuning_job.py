@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from genai_kit.catalog import TrainingSpec
+from genai_kit.catalog import CatalogError, TrainingSpec, validate_hyperparameters
 from genai_kit.contracts.training_prepare import DEFAULT_MAX_RUNTIME_SECONDS, PipelineSettings, TuningSettings
 from lambdas.training_prepare.errors import PrepareError
 
@@ -69,6 +69,7 @@ def check_tuning_input(
         raise PrepareError(
             "InvalidInput", f"instance_type: {spec.instance_type} has no hyperparameter {missing[0]} to tune"
         )
+    _check_ranges(tuning, spec)
     runtime = max_runtime_seconds(spec, settings)
     hours = tuning.max_jobs * count * runtime / 3600
     if hours > tuning.max_instance_hours:
@@ -78,6 +79,20 @@ def check_tuning_input(
             f"{count} instances x {runtime / 3600:g} h time limit of {spec.instance_type}), above "
             f"training.tuning.max_instance_hours ({tuning.max_instance_hours:g}); ask for fewer instances",
         )
+
+
+def _check_ranges(tuning: TuningSettings, spec: TrainingSpec) -> None:
+    """Every bound and value of the ranges (checked at synth for the default instance type) is valid for this
+    instance type's hyperparameters too: a type may have its own variant of one."""
+    for ranges in tuning.job_config.get("ParameterRanges", {}).values():
+        for item in ranges:
+            for value in item.get("Values") or (item["MinValue"], item["MaxValue"]):
+                try:
+                    validate_hyperparameters(spec.hyperparameters, {item["Name"]: value}, model=spec.instance_type)
+                except CatalogError as error:
+                    raise PrepareError(
+                        "InvalidInput", f"instance_type: training.tuning.parameter_ranges.{item['Name']}: {error}"
+                    ) from None
 
 
 def max_runtime_seconds(spec: TrainingSpec, settings: PipelineSettings) -> int:

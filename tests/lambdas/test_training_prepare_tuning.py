@@ -92,3 +92,24 @@ def test_without_tuning_nothing_of_it_is_prepared_nor_written_to_the_settings_fi
     assert "tuningJobName" not in prepared
     assert "tuning" not in json.loads(settings.to_json())
     assert PipelineSettings.model_validate_json(settings.to_json()) == settings
+
+
+def test_a_range_outside_another_instance_types_variant_of_the_hyperparameter_is_refused(
+    settings: PipelineSettings,
+) -> None:
+    spec = settings.specs["ml.trn1n.32xlarge"]
+    narrower = tuple(
+        h.model_copy(update={"max": 1e-5}) if h.name == "learning_rate" else h for h in spec.hyperparameters
+    )
+    variant = settings.model_copy(
+        update={"specs": {**settings.specs, "ml.trn1n.32xlarge": spec.model_copy(update={"hyperparameters": narrower})}}
+    )
+    with pytest.raises(PrepareError) as refused:
+        check_execution_input({**RAW, "instance_type": "ml.trn1n.32xlarge"}, settings=variant, env=ENV)
+    assert refused.value.error == "InvalidInput"
+    assert str(refused.value) == (
+        "instance_type: training.tuning.parameter_ranges.learning_rate: hyperparameter 'learning_rate' of "
+        "ml.trn1n.32xlarge cannot be '0.0001': allowed <= 1e-05"
+    )
+    # The default type's own variant accepts the same ranges.
+    check_execution_input(RAW, settings=variant, env=ENV)
