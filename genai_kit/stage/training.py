@@ -53,7 +53,8 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
     TrainingError
         ``key`` ``instance_type`` when the model has no training image in the region for the default training
         type (the message lists the regions that have one), ``serving_instance_type`` when its serving image is
-        missing there; ``model_id`` when the catalog entry cannot be read.
+        missing there; ``model_id`` when the catalog entry cannot be read; ``tuning`` when the stage's name leaves
+        no room for a tuning job's name (SageMaker allows 32 characters).
     """
     try:
         entry = load_entry(config.model_id, config.version)
