@@ -188,8 +188,11 @@ def tuning_job_arn(job_prefix: str) -> str:
 
 def tuning_statements(job_prefix: str) -> list[iam.PolicyStatement]:
     """What ``createHyperParameterTuningJob.sync`` needs besides passing the training role (IAM policies of the Step
-    Functions developer guide's SageMaker AI integration, CreateHyperParameterTuningJob, Run a Job (.sync)): the
-    tuning job actions on the pipeline's own tuning jobs, and the EventBridge managed rule Step Functions creates."""
+    Functions developer guide's SageMaker AI integration, CreateHyperParameterTuningJob, Run a Job (.sync); the same
+    Create/Describe/Stop actions and rule name as AWS's Step Functions Data Science SDK's execution policy,
+    aws/aws-step-functions-data-science-sdk-python ``tests/integ/resources/StepFunctionsMLWorkflowExecutionFullAccess-
+    Policy.json``): the tuning job actions on the pipeline's own tuning jobs, and the EventBridge managed rule Step
+    Functions creates."""
     return [
         iam.PolicyStatement(
             sid="RunOwnTuningJobs",
