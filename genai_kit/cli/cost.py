@@ -7,6 +7,8 @@
   cost (its longest run), paid once per model, revision and serving settings;
 - training (from the configuration): per hour of the configured training instances, and at most per run (the
   job's time limit);
+- tuning runs (from ``training.tuning``): at most max jobs x instances x time limit instance-hours per run, priced
+  by the training price;
 - Bedrock (from the configuration): the unit prices per 1,000 input and output tokens of each token model (chat
   and embedding), and apart from them the prices per generated image of each image model, by quality and size
   class.
@@ -92,6 +94,28 @@ class TrainingCost:
 
 
 @dataclass(frozen=True)
+class TuningCost:
+    """A tuning run of the configured training instances: at most ``max_jobs`` training jobs, each at most its time
+    limit (``max_hours``, when known), priced per instance-hour by the training price, if the table has it."""
+
+    instance_type: str
+    instance_count: int
+    max_jobs: int
+    price: InstancePrice | None
+    max_hours: float | None = None
+
+    @property
+    def instance_hours(self) -> float | None:
+        """The most instance-hours one run may use (what training.tuning.max_instance_hours guards)."""
+        return None if self.max_hours is None else self.max_jobs * self.instance_count * self.max_hours
+
+    @property
+    def at_most_per_run(self) -> float | None:
+        hours = self.instance_hours
+        return None if self.price is None or hours is None else self.price.usd_per_hour * hours
+
+
+@dataclass(frozen=True)
 class BedrockCost:
     """A configured Bedrock model or profile and its token prices, if the table has them."""
 
@@ -120,6 +144,7 @@ class CostEstimate:
     training: list[TrainingCost]
     bedrock: list[BedrockCost]
     bedrock_images: list[BedrockImageCost] = field(default_factory=list)
+    tuning: list[TuningCost] = field(default_factory=list)
 
     def monthly(self, instances: str) -> float | None:
         """Sum over the priced endpoints at their ``min`` or ``max`` instance counts, per month, a scheduled one for
@@ -227,7 +252,7 @@ def estimate(
 ) -> CostEstimate:
     """Price the stage's synthesized endpoints and its configured training and Bedrock models (token models per
     token, image models per image); a training run is priced at most ``training_max_hours`` (its time limit) when
-    given."""
+    given, a tuning run (``training.tuning``) at most its max jobs such runs."""
     schedules = synthesized_schedules(stacks)
     endpoints = [
         EndpointCost(name, instance_type, low, high, table.hosting(region, instance_type), schedules.get(name))
@@ -251,4 +276,12 @@ def estimate(
     images = [
         BedrockImageCost(model_id, table.images(region, model_id)) for model_id in bedrock_image_model_ids(settings)
     ]
-    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock, images)
+    # Read defensively, like training_needs: a stage without training or tuning has no tuning line.
+    tuning_config = getattr(getattr(settings, "training", None), "tuning", None)
+    max_jobs: int | None = getattr(tuning_config, "max_jobs", None)
+    tuning = [
+        TuningCost(t.instance_type, t.instance_count, max_jobs, t.price, t.max_hours)
+        for t in training
+        if max_jobs is not None
+    ]
+    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock, images, tuning)

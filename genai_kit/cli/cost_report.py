@@ -26,8 +26,8 @@ def _range(low: float | None, high: float | None, digits: int = 2) -> str:
 
 
 def render_text(result: CostEstimate) -> str:
-    """A table per kind of cost (endpoints, model preparation, training, Bedrock tokens, Bedrock images), then the
-    monthly total and what the figures leave out."""
+    """A table per kind of cost (endpoints, model preparation, training, tuning, Bedrock tokens, Bedrock images),
+    then the monthly total and what the figures leave out."""
     sections = [f"Estimated on-demand cost of stage '{result.stage}' in {result.region}"]
     if result.endpoints:
         sections.append(_endpoints_table(result))
@@ -37,6 +37,8 @@ def render_text(result: CostEstimate) -> str:
         sections.append(_preparations_table(result))
     if result.training:
         sections.append(_training_table(result))
+    if result.tuning:
+        sections.append(_tuning_table(result))
     if result.bedrock:
         sections.append(_bedrock_table(result))
     if result.bedrock_images:
@@ -69,6 +71,7 @@ def _sources(result: CostEstimate) -> list[str]:
         *(("hosting", e.price) for e in result.endpoints),
         *(("training", p.price) for p in result.preparations),
         *(("training", t.price) for t in result.training),
+        *(("training", t.price) for t in result.tuning),
     ]:
         if price is not None:
             lines.setdefault(
@@ -100,6 +103,7 @@ def _how_to_price_what_is_missing(result: CostEstimate) -> list[str]:
         {("Hosting", e.instance_type) for e in result.endpoints if e.price is None}
         | {("Training", p.instance_type) for p in result.preparations if p.price is None}
         | {("Training", t.instance_type) for t in result.training if t.price is None}
+        | {("Training", t.instance_type) for t in result.tuning if t.price is None}
     )
     lines = [
         f"- {component.lower()} {instance_type}: "
@@ -203,6 +207,23 @@ def _training_table(result: CostEstimate) -> str:
     )
 
 
+def _tuning_table(result: CostEstimate) -> str:
+    rows = [
+        [
+            t.instance_type,
+            str(t.instance_count),
+            str(t.max_jobs),
+            _usd(t.price.usd_per_hour if t.price else None, 4),
+            "unknown" if t.instance_hours is None else f"{t.instance_hours:g}",
+            _usd(t.at_most_per_run),
+        ]
+        for t in result.tuning
+    ]
+    return "Tuning (training.tuning: at most max jobs x instances x time limit per run)\n" + render_table(
+        ["INSTANCE TYPE", "COUNT", "MAX JOBS", "PER INSTANCE-HOUR", "INSTANCE-HOURS AT MOST", "AT MOST PER RUN"], rows
+    )
+
+
 def _bedrock_table(result: CostEstimate) -> str:
     rows = [
         [
@@ -274,6 +295,17 @@ def render_json(result: CostEstimate) -> str:
                 "at_most_per_run": t.at_most_per_run,
             }
             for t in result.training
+        ],
+        "tuning": [
+            {
+                "instance_type": t.instance_type,
+                "instance_count": t.instance_count,
+                "max_jobs": t.max_jobs,
+                "per_instance_hour": t.price.usd_per_hour if t.price else None,
+                "instance_hours_at_most": t.instance_hours,
+                "at_most_per_run": t.at_most_per_run,
+            }
+            for t in result.tuning
         ],
         "bedrock": [
             {

@@ -61,8 +61,8 @@ def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
 
     Read defensively (``instance_type``, ``instance_count``, ``spot`` or ``use_spot`` as a flag or a section
-    with ``enabled``). ``at_most`` counts the most instances an execution may ask for (quotas); otherwise
-    the configured count (cost).
+    with ``enabled``). ``at_most`` counts the most instances an execution may ask for, times a tuning job's
+    parallel training jobs (quotas); otherwise the configured count (cost).
     """
     training = getattr(settings, "training", None)
     if training is None or getattr(training, "enabled", True) is False:
@@ -74,6 +74,8 @@ def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     if at_most:
         # An execution may ask for up to max_instance_count instances: the quota must cover that.
         count = max(count, getattr(training, "max_instance_count", 1))
+        # A tuning job (training.tuning) runs up to max_parallel_jobs training jobs at once.
+        count *= int(getattr(getattr(training, "tuning", None), "max_parallel_jobs", 1) or 1)
     spot = _flag(getattr(training, "spot", None)) or _flag(getattr(training, "use_spot", None))
     usage: Literal["training job usage", "spot training job usage"] = (
         "spot training job usage" if spot else "training job usage"

@@ -18,6 +18,8 @@ from genai_kit.catalog import CatalogError, HyperparameterSpec, load_entry, vali
 from genai_kit.catalog.schema import TrainingInstance
 from genai_kit.config.base import StrictModel
 from genai_kit.config.endpoints import AlarmThresholds, BlueGreenConfig, DataCaptureConfig
+from genai_kit.config.training_tuning import TuningConfig, check_tuning
+from genai_kit.contracts.training_prepare import DEFAULT_MAX_RUNTIME_SECONDS
 from genai_kit.neuron import NeuronError, has_efa, is_inf2, is_trainium
 
 DEFAULT_TRAINING_MODEL_ID = "meta-textgenerationneuron-llama-2-7b"
@@ -140,6 +142,9 @@ class TrainingConfig(StrictModel):
         description="ml.inf2.* type the registered model version is served on (its inference specification).",
     )
     rollout: RolloutConfig = Field(default_factory=RolloutConfig, description="Deploy on approval.")
+    tuning: TuningConfig | None = Field(
+        None, description="Hyperparameter tuning instead of one training job (absent: off); see the fine-tuning guide."
+    )
 
     @model_validator(mode="after")
     def _against_catalog(self) -> TrainingConfig:
@@ -178,6 +183,18 @@ class TrainingConfig(StrictModel):
             )
         if self.spot.enabled and self.warm_pool_seconds:
             raise ValueError("warm_pool_seconds: SageMaker warm pools do not work with managed spot training")
+        if self.tuning is not None:
+            if self.warm_pool_seconds:
+                raise ValueError("warm_pool_seconds: not used with tuning (each tuning job starts its own jobs); set 0")
+            check_tuning(
+                self.tuning,
+                specs=specs,
+                metrics=metrics,
+                configured=self.hyperparameters,
+                model=label,
+                instance_count=self.instance_count,
+                max_runtime_seconds=runtime or DEFAULT_MAX_RUNTIME_SECONDS,
+            )
         if self.serving_instance_type not in entry.hosting.instance_types or not is_inf2(self.serving_instance_type):
             inf2 = sorted(t for t in entry.hosting.instance_types if is_inf2(t))
             raise ValueError(

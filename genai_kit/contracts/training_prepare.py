@@ -9,6 +9,8 @@ file at run time and every execution of one deployment sees the same facts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from genai_kit.catalog import TrainingSpec
@@ -21,6 +23,20 @@ SETTINGS_FILE = "pipeline.json"
 DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 
 HyperparameterValue = str | int | float | bool
+
+
+class TuningSettings(BaseModel):
+    """``training.tuning`` as the prepare step applies it: the tuning job's configuration, fixed at synth, and what
+    it checks again per execution (the objective metric for the instance type, the cost guard)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_config: dict[str, Any] = Field(description="CreateHyperParameterTuningJob's HyperParameterTuningJobConfig")
+    warm_start: dict[str, Any] | None = Field(description="Its WarmStartConfig, when configured")
+    tuned: tuple[str, ...] = Field(description="The tuned hyperparameters: not static, not settable by input")
+    objective_metric: str
+    max_jobs: int
+    max_instance_hours: float
 
 
 class PipelineSettings(BaseModel):
@@ -45,6 +61,12 @@ class PipelineSettings(BaseModel):
     local_storage_instance_types: tuple[str, ...] = Field(
         description="types with local NVMe instance storage, where SageMaker refuses VolumeKmsKeyId"
     )
+    # Last and optional: a pipeline without tuning writes no such key (its settings file is unchanged).
+    tuning: TuningSettings | None = None
+
+    def to_json(self) -> str:
+        """The settings file's text; ``tuning`` only when set."""
+        return self.model_dump_json(indent=1, exclude={"tuning"} if self.tuning is None else None)
 
 
 class PrepareEnvironment(FunctionEnvironment):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from genai_kit.catalog import CatalogError, HostingSpec, TrainingSpec, load_entry, resolve_hosting
 from genai_kit.catalog import resolve_training as resolve_training_spec
 from genai_kit.config.training import TrainingConfig, training_hyperparameter_specs
+from genai_kit.config.training_tuning import TUNING_JOB_NAME_MAX
+from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES, has_efa, is_trainium
 from genai_kit.stage.errors import ResolutionError
 
@@ -51,7 +53,8 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
     TrainingError
         ``key`` ``instance_type`` when the model has no training image in the region for the default training
         type (the message lists the regions that have one), ``serving_instance_type`` when its serving image is
-        missing there; ``model_id`` when the catalog entry cannot be read.
+        missing there; ``model_id`` when the catalog entry cannot be read; ``tuning`` when the stage's name leaves
+        no room for a tuning job's name (SageMaker allows 32 characters).
     """
     try:
         entry = load_entry(config.model_id, config.version)
@@ -82,6 +85,14 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
         )
     except CatalogError as error:
         raise TrainingError("serving_instance_type", f"{error} ({_WITHOUT_PIPELINE})") from None
+    prefix = StageNames(stage).training_job_prefix
+    # A tuning job is named <prefix>-<8 hex digits of the execution's name> (lambdas/training_prepare/tuning_job.py).
+    if config.tuning is not None and len(prefix) + 9 > TUNING_JOB_NAME_MAX:
+        raise TrainingError(
+            "tuning",
+            f"the tuning jobs' names would start with '{prefix}-' ({len(prefix) + 1} characters), leaving fewer than "
+            f"the 8 needed of SageMaker's {TUNING_JOB_NAME_MAX}; use a shorter stage name to tune",
+        )
     names = {
         spec.name for spec in training_hyperparameter_specs(training.hyperparameters, training.instance_types[default])
     }

@@ -33,10 +33,11 @@ _MAX_METADATA = 50
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Event: ``{"trainingJobName": ...}``."""
+    """Event: ``{"trainingJobName": ...}``, with ``"tuningJobName"`` when the job is a tuning job's best."""
     settings = environment()
     result = evaluate(
         event["trainingJobName"],
+        tuning_job_name=event.get("tuningJobName"),
         # Every bound named, unset ones as null: the report lists the bars as the configuration gives them.
         thresholds=[threshold.model_dump() for threshold in settings.thresholds],
         bucket=settings.artifacts_bucket,
@@ -47,13 +48,26 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return result
 
 
-def evaluate(job_name: str, *, thresholds: list[dict[str, Any]], bucket: str, report_prefix: str) -> dict[str, Any]:
-    """Describe the job, check each threshold, write the metrics report; never raise for a missed bar."""
+def evaluate(
+    job_name: str,
+    *,
+    thresholds: list[dict[str, Any]],
+    bucket: str,
+    report_prefix: str,
+    tuning_job_name: str | None = None,
+) -> dict[str, Any]:
+    """Describe the job, check each threshold, write the metrics report; never raise for a missed bar.
+
+    ``tuning_job_name``: the tuning job the training job is the best of, recorded in the report and the model
+    package's metadata."""
     job = client("sagemaker").describe_training_job(TrainingJobName=job_name)
     final = {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
     problems = [problem for t in thresholds if (problem := _check(t, final)) is not None]
     report_key = f"{report_prefix}{job_name}/metrics.json"
-    report = {"trainingJobName": job_name, "metrics": final, "thresholds": thresholds, "accepted": not problems}
+    report: dict[str, Any] = {"trainingJobName": job_name}
+    if tuning_job_name is not None:
+        report["tuningJobName"] = tuning_job_name
+    report.update(metrics=final, thresholds=thresholds, accepted=not problems)
     client("s3").put_object(
         Bucket=bucket, Key=report_key, Body=json.dumps(report, indent=2).encode(), ContentType="application/json"
     )
@@ -61,7 +75,7 @@ def evaluate(job_name: str, *, thresholds: list[dict[str, Any]], bucket: str, re
     result: dict[str, Any] = {
         "ok": not problems,
         "metrics": final,
-        "metadata": _metadata(job_name, final),
+        "metadata": _metadata(job_name, final, tuning_job_name),
         "report": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{report_key}"},
         "modelData": model_data(job["ModelArtifacts"]["S3ModelArtifacts"]),
     }
@@ -85,10 +99,13 @@ def _check(threshold: dict[str, Any], final: dict[str, float]) -> str | None:
     return None
 
 
-def _metadata(job_name: str, final: dict[str, float]) -> dict[str, str]:
-    """Model package metadata: the job and its final metrics, searchable in the registry."""
+def _metadata(job_name: str, final: dict[str, float], tuning_job_name: str | None) -> dict[str, str]:
+    """Model package metadata: the job (and the tuning job it is the best of) and its final metrics, searchable in
+    the registry."""
     values = {"training-job": job_name}
-    for name, value in sorted(final.items())[: _MAX_METADATA - 1]:
+    if tuning_job_name is not None:
+        values["tuning-job"] = tuning_job_name
+    for name, value in sorted(final.items())[: _MAX_METADATA - len(values)]:
         values[f"metric:{name}"[:128]] = f"{value:g}"
     return values
 

@@ -20,6 +20,7 @@ from typing import Any
 # notification: a cause is cut here, SageMaker's FailureReason is at most 1,024 characters (botocore's model).
 CAUSE_MAX_CHARS = 1000
 TRAINING_JOB_FAILED = "TrainingJobFailed"
+TUNING_JOB_FAILED = "TuningJobFailed"
 PIPELINE_ERROR = "PipelineError"
 TRAINING_JOBS_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -59,16 +60,27 @@ def describe_failure(
     steps: Sequence[Step],
     training_step: str,
     describe_training_job: Callable[[str], Mapping[str, Any] | None],
+    describe_tuning_job: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> Failure:
     """Explain the error at ``state["error"]`` of the step that failed.
 
     ``describe_training_job(name)`` returns the job's description, None when SageMaker has no such job, or raises
-    JobNotDescribed; the reason then rests on the step's error alone.
+    JobNotDescribed; the reason then rests on the step's error alone. ``describe_tuning_job`` does the same for a
+    tuning job (DescribeHyperParameterTuningJob): the training step ran one when Prepare named it.
     """
     step = failed_step(state, steps)
     error = state.get("error") or {}
     name = str(error.get("Error") or "Unknown")
     cause = error.get("Cause")
+    prepared = state.get("prepared")
+    if step == training_step and isinstance(prepared, Mapping) and "tuningJobName" in prepared and describe_tuning_job:
+        tuning_name = str(prepared["tuningJobName"])
+        try:
+            job = describe_tuning_job(tuning_name)
+        except JobNotDescribed as problem:
+            reason = f"{step} failed for tuning job {tuning_name}: {error_text(name, cause)} (not described: {problem})"
+            return Failure(step, TUNING_JOB_FAILED, reason)
+        return Failure(step, TUNING_JOB_FAILED, tuning_reason(step, tuning_name, job, name, cause))
     if step == training_step and isinstance(state.get("prepared"), Mapping):
         job_name = str(state["prepared"]["trainingJobName"])
         try:
@@ -110,6 +122,30 @@ def training_reason(step: str, job_name: str, job: Mapping[str, Any] | None, err
         else ""
     )
     return f"{step} failed while training job {job_name} is {status} ({secondary}): {error_text(error, cause)}{running}"
+
+
+def tuning_reason(step: str, job_name: str, job: Mapping[str, Any] | None, error: str, cause: Any) -> str:
+    """One line on how tuning job ``job_name`` ended, from its description (DescribeHyperParameterTuningJob): its
+    FailureReason (e.g. no training job succeeded) and how many training jobs ended how."""
+    if job is None:
+        return f"SageMaker did not create tuning job {job_name}: {error_text(error, cause)}"
+    status = job.get("HyperParameterTuningJobStatus")
+    counters = job.get("TrainingJobStatusCounters") or {}
+    jobs = ", ".join(f"{key} {value}" for key, value in sorted(counters.items()) if value) or "none"
+    listing = (
+        f"aws sagemaker list-training-jobs-for-hyper-parameter-tuning-job --hyper-parameter-tuning-job-name {job_name}"
+    )
+    if status in ("Failed", "Stopped"):
+        reason = job.get("FailureReason")
+        ended = f"{status.lower()}: {reason}" if reason else status.lower()
+        return f"Tuning job {job_name} {ended} (training jobs: {jobs}; {listing})"
+    running = (
+        f"; it still runs and bills: aws sagemaker stop-hyper-parameter-tuning-job --hyper-parameter-tuning-job-name "
+        f"{job_name}"
+        if status == "InProgress"
+        else ""
+    )
+    return f"{step} failed while tuning job {job_name} is {status}: {error_text(error, cause)}{running}"
 
 
 def error_text(error: str, cause: Any) -> str:

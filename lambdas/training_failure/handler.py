@@ -1,9 +1,9 @@
 """DescribeFailure step of the fine-tuning pipeline: say why a step failed before the pipeline notifies.
 
 Every step's Catch leads here with the error output at ``$.error``; this step receives the whole state and
-returns ``{"step": <state name>, "error": "TrainingJobFailed" | "PipelineError", "reason": <one line>}`` (the
-logic is in failure.py). Its environment (the pipeline's steps and the one that trains) is the contract in
-``genai_kit.contracts.training_failure``.
+returns ``{"step": <state name>, "error": "TrainingJobFailed" | "TuningJobFailed" | "PipelineError",
+"reason": <one line>}`` (the logic is in failure.py). Its environment (the pipeline's steps and the one that
+trains) is the contract in ``genai_kit.contracts.training_failure``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         steps=[Step(state, result) for state, result in settings.steps],
         training_step=settings.training_step,
         describe_training_job=describe_training_job,
+        describe_tuning_job=describe_tuning_job,
     )
     logger.warning("pipeline step failed", extra=failure.as_output())
     metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
     return failure.as_output()
+
+
+def describe_tuning_job(name: str) -> dict[str, Any] | None:
+    """The tuning job's description, or None when SageMaker has no such job; raises JobNotDescribed otherwise."""
+    try:
+        return dict(client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in _NOT_FOUND:
+            return None
+        raise JobNotDescribed(error.response["Error"]["Code"]) from None
 
 
 def describe_training_job(name: str) -> dict[str, Any] | None:

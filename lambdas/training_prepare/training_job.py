@@ -25,6 +25,10 @@ from genai_kit.contracts.training_prepare import (
     PipelineSettings,
     PrepareEnvironment,
 )
+from lambdas.training_prepare.errors import REASON_MAX_CHARS, PrepareError
+from lambdas.training_prepare.tuning_job import check_tuning_input, tuning_job_name, tuning_request
+
+__all__ = ["REASON_MAX_CHARS", "CheckedInput", "PrepareError", "check_execution_input", "prepare"]
 
 # SageMaker's TrainingJobName: at most 63 characters of letters, digits and hyphens.
 TRAINING_JOB_NAME_MAX = 63
@@ -36,20 +40,9 @@ HYPERPARAMETER_VALUE_MAX = 2500
 # Where SageMaker syncs /opt/ml/checkpoints to and from S3 (and where JumpStart scripts write them).
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 MAX_WAIT_LIMIT_SECONDS = 2_419_200
-# A refusal's reason travels in the state machine's data, the Fail state's cause and the notification: it quotes
-# what was given only in part, and is cut at this length whatever the input, so no input can make it large.
-REASON_MAX_CHARS = 2000
 QUOTE_MAX_CHARS = 100
 _NOT_NAME_CHARS = re.compile(r"[^a-z0-9]+")
 _EXAMPLE = '{"dataset": "my-dataset", "accept_eula": true}'
-
-
-class PrepareError(ValueError):
-    """The execution input cannot start a training job; ``error`` names the kind of problem."""
-
-    def __init__(self, error: str, reason: str) -> None:
-        self.error = error
-        super().__init__(reason if len(reason) <= REASON_MAX_CHARS else f"{reason[: REASON_MAX_CHARS - 3]}...")
 
 
 class _Frozen(BaseModel):
@@ -120,6 +113,8 @@ def check_execution_input(raw_input: Any, *, settings: PipelineSettings, env: Pr
             f"model {settings.model_id} is gated: read its end-user license agreement{eula} and start the "
             'execution with "accept_eula": true to fine-tune it',
         )
+    if settings.tuning is not None:
+        check_tuning_input(settings.tuning, settings=settings, spec=spec, count=instance_count, requested=request_input)
     hyperparameters = merge_hyperparameters(spec, settings.hyperparameters, request_input.hyperparameters)
     bucket, prefix = dataset_location(request_input.dataset, env)
     return CheckedInput(
@@ -142,7 +137,8 @@ def prepare(
 ) -> dict[str, Any]:
     """The training job's name, the model package's idempotency token and the CreateTrainingJob request.
 
-    Returns ``{"trainingJobName", "clientToken", "dataset": {"bucket", "prefix", "uri"}, "request", "summary"}``.
+    Returns ``{"trainingJobName", "clientToken", "dataset": {"bucket", "prefix", "uri"}, "request", "summary"}``,
+    and with tuning ``"tuningJobName"`` and ``"tuning"`` (the CreateHyperParameterTuningJob request).
     """
     spec = settings.specs[checked.instance_type]
     job_name = training_job_name(env.training_job_prefix, execution_name)
@@ -156,7 +152,7 @@ def prepare(
         hyperparameters=checked.hyperparameters,
         accept_eula=checked.accept_eula,
     )
-    return {
+    result: dict[str, Any] = {
         "trainingJobName": job_name,
         "clientToken": client_token(execution_id),
         "dataset": {"bucket": checked.dataset_bucket, "prefix": checked.dataset_prefix, "uri": checked.dataset_uri},
@@ -168,6 +164,11 @@ def prepare(
             "hyperparameters": checked.hyperparameters,
         },
     }
+    if settings.tuning is not None:
+        tuning_name = tuning_job_name(env.training_job_prefix, execution_name)
+        result["tuningJobName"] = tuning_name
+        result["tuning"] = tuning_request(request, settings.tuning, tuning_name)
+    return result
 
 
 def _json_kind(value: Any) -> str:

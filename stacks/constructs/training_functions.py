@@ -86,12 +86,14 @@ def pipeline_functions(
     encryption_key: kms.IKey,
     log_retention: logs.RetentionDays,
     removal_policy: cdk.RemovalPolicy,
+    tuning_jobs: str | None = None,
 ) -> PipelineFunctions:
     """Create the pipeline's five functions in ``scope`` (``<Name>Function`` each).
 
     ``settings``: what the check and the prepare step read from their asset (``pipeline.json``); ``job_prefix``: the
     training jobs' name prefix (the functions describe only those jobs); ``training_role_arn``: the role the
     prepared request names. Functions read the datasets folder and write evaluation reports with ``encryption_key``.
+    ``tuning_jobs``: the ARN pattern of the pipeline's tuning jobs when it tunes (DescribeFailure describes them).
     """
     common = _Common(encryption_key, log_retention, removal_policy)
     check_input, prepare = _prepare_functions(
@@ -112,7 +114,7 @@ def pipeline_functions(
     )
     validate = _validate_dataset_function(scope, common, config, datasets_bucket_name)
     evaluate = _evaluate_function(scope, common, config, job_prefix, artifacts_bucket_name)
-    describe_failure = _describe_failure_function(scope, common, job_prefix)
+    describe_failure = _describe_failure_function(scope, common, job_prefix, tuning_jobs)
     return PipelineFunctions(
         check_input=check_input,
         prepare=prepare,
@@ -125,7 +127,7 @@ def pipeline_functions(
 def _prepare_functions(
     scope: Construct, common: _Common, settings: PipelineSettings, environment: dict[str, str]
 ) -> tuple[KitFunction, KitFunction]:
-    settings_file = {f"lambdas/training_prepare/{SETTINGS_FILE}": settings.model_dump_json(indent=1)}
+    settings_file = {f"lambdas/training_prepare/{SETTINGS_FILE}": settings.to_json()}
     # Two functions of one package: the check receives the raw execution input as its whole event (no room is
     # left for anything else in a 256 KiB input), Prepare the checked input with the execution's name and id.
     check_input = KitFunction(
@@ -225,7 +227,9 @@ def _evaluate_function(
     return evaluate
 
 
-def _describe_failure_function(scope: Construct, common: _Common, job_prefix: str) -> KitFunction:
+def _describe_failure_function(
+    scope: Construct, common: _Common, job_prefix: str, tuning_jobs: str | None
+) -> KitFunction:
     describe_failure = KitFunction(
         scope,
         "DescribeFailureFunction",
@@ -236,10 +240,19 @@ def _describe_failure_function(scope: Construct, common: _Common, job_prefix: st
         **common.kwargs(),
     )
     describe_failure.role.add_to_policy(_describe_own_training_jobs(job_prefix))
+    if tuning_jobs is not None:
+        describe_failure.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeOwnTuningJobs",
+                actions=["sagemaker:DescribeHyperParameterTuningJob"],
+                resources=[tuning_jobs],
+            )
+        )
     acknowledge_wildcards(
         describe_failure.role.node.find_child("DefaultPolicy"),
-        resources=[training_job_arn(job_prefix)],
-        reason="Training jobs are named per execution under the pipeline's own prefix.",
+        resources=[training_job_arn(job_prefix), *([tuning_jobs] if tuning_jobs else [])],
+        reason=f"Training{' and tuning' if tuning_jobs else ''} jobs are named per execution under the pipeline's own "
+        "prefix.",
     )
     return describe_failure
 

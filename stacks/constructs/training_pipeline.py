@@ -25,6 +25,7 @@ from stacks.constructs.training_functions import pipeline_functions
 from stacks.constructs.training_layout import training_job_arn
 from stacks.constructs.training_role import training_job_role
 from stacks.constructs.training_states import model_package_arns, pipeline_definition
+from stacks.constructs.training_tuning_states import tuning_job_arn, tuning_settings, tuning_statements
 
 # The managed rule Step Functions creates to learn when a .sync training job ends (named in the IAM policies of
 # the Step Functions developer guide's SageMaker AI integration, CreateTrainingJob).
@@ -52,6 +53,7 @@ def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
         # Trainium instances carry local NVMe storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId for
         # instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
         local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
+        tuning=tuning_settings(training),
     )
 
 
@@ -110,11 +112,14 @@ class TrainingPipeline(Construct):
             datasets_bucket_name=datasets_bucket_name,
             artifacts_bucket_name=artifacts_bucket_name,
             encryption_key=encryption_key,
+            tuning_jobs=tuning_job_arn(self.job_prefix) if training.config.tuning is not None else None,
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
         self.state_machine = self._state_machine(training, topic, encryption_key, log_retention, removal_policy)
         self._allow_tasks(encryption_key, topic)
+        if training.config.tuning is not None:
+            self._allow_tuning()
 
     def _state_machine(
         self,
@@ -191,6 +196,16 @@ class TrainingPipeline(Construct):
         # Publishing to the KMS-encrypted topic needs a data key from the kit's key.
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         self._acknowledge_task_wildcards()
+
+    def _allow_tuning(self) -> None:
+        """Let the state machine run its own tuning jobs with ``.sync`` (the training role is passed as above)."""
+        for statement in tuning_statements(self.job_prefix):
+            self.state_machine.role.add_to_principal_policy(statement)
+        acknowledge_wildcards(
+            self.state_machine.node.find_child("Role").node.find_child("DefaultPolicy"),
+            resources=[tuning_job_arn(self.job_prefix)],
+            reason="Tuning jobs are named per execution under the pipeline's prefix.",
+        )
 
     def _acknowledge_task_wildcards(self) -> None:
         policy = self.state_machine.node.find_child("Role").node.find_child("DefaultPolicy")

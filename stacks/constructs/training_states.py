@@ -18,35 +18,28 @@ The document is plain data with CloudFormation tokens for the ARNs: the composin
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import aws_cdk as cdk
 
 from genai_kit.stage.training import ResolvedTraining
+from stacks.constructs.training_asl import (
+    DESCRIBE_FAILURE,
+    DISCARD,
+    LAMBDA_RETRY,
+    NOTIFY,
+    SUCCEEDED,
+    integration_arn,
+    literal,
+    outcome,
+)
+from stacks.constructs.training_asl import (
+    catch as _catch,
+)
 from stacks.constructs.training_functions import PipelineFunctions
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
+from stacks.constructs.training_tuning_states import tuning_states
 
-SUCCEEDED = "SUCCEEDED"
-# "ResultPath": null discards a state's result (Amazon States Language). A Python None does not reach the document
-# (jsii passes it as undefined, which is dropped); cdk.JsonNull is rendered as null.
-DISCARD = cdk.JsonNull.INSTANCE
-NOTIFY = "Notify"
-DESCRIBE_FAILURE = "DescribeFailure"
-# Lambda's transient service errors, retried as aws-cdk-lib's LambdaInvoke task does by default
-# (retryOnServiceExceptions) and as "Handle transient Lambda service exceptions" advises (Step Functions developer
-# guide, best practices).
-LAMBDA_RETRY = {
-    "ErrorEquals": [
-        "Lambda.ClientExecutionTimeoutException",
-        "Lambda.ServiceException",
-        "Lambda.AWSLambdaException",
-        "Lambda.SdkClientException",
-    ],
-    "IntervalSeconds": 2,
-    "MaxAttempts": 6,
-    "BackoffRate": 2,
-}
 # The members of the CreateTrainingJob request the prepare step builds (SageMaker API reference).
 TRAINING_JOB_FIELDS = (
     "TrainingJobName",
@@ -62,12 +55,6 @@ TRAINING_JOB_FIELDS = (
     "CheckpointConfig",
     "Environment",
 )
-
-
-def integration_arn(integration: str) -> str:
-    """The Resource of a Task state calling a service integration, e.g. ``sns:publish`` ->
-    ``arn:<partition>:states:::sns:publish`` ("Integrating services with Step Functions", developer guide)."""
-    return f"arn:{cdk.Aws.PARTITION}:states:::{integration}"
 
 
 def model_package_arns(group: str) -> list[str]:
@@ -92,15 +79,27 @@ def pipeline_definition(
     Register creates a version (PendingManualApproval); ``topic_arn``: where Notify publishes every outcome.
     """
     group = model_package_group_name
+    tuned = training.config.tuning is not None
+    # With tuning, the best training job of the tuning job goes on; its tuning job is named alongside it.
+    evaluate = {"trainingJobName.$": "$.training.TrainingJobName"}
+    job, job_args = "training job {}", "$.training.TrainingJobName"
+    if tuned:
+        evaluate["tuningJobName.$"] = "$.training.HyperParameterTuningJobName"
+        job, job_args = "training job {} (best of tuning job {})", f"{job_args}, $.training.HyperParameterTuningJobName"
+    train = (
+        tuning_states(training, training_role_arn=training_role_arn, group=group)
+        if tuned
+        else {TRAIN_STEP: _train(training_role_arn)}
+    )
     return {
         "Comment": comment,
         "StartAt": "CheckInput",
         "States": {
             **_checks(functions, group),
-            TRAIN_STEP: _train(training_role_arn),
+            **train,
             "Evaluate": _lambda_task(
                 functions.evaluate.function.function_arn,
-                parameters={"trainingJobName.$": "$.training.TrainingJobName"},
+                parameters=evaluate,
                 result_path=f"$.{RESULT_KEYS['Evaluate']}",
                 next_state="ModelAccepted?",
             ),
@@ -111,12 +110,12 @@ def pipeline_definition(
                 accepted="Register",
                 group=group,
             ),
-            "Register": _register(training, group),
-            "Registered": _outcome(
+            "Register": _register(training, group, job=(job, job_args)),
+            "Registered": outcome(
                 SUCCEEDED,
                 "none",
-                "States.Format('Registered {} (PendingManualApproval) from training job {}. {}', "
-                "$.registered.ModelPackageArn, $.training.TrainingJobName, $.evaluation.reason)",
+                f"States.Format('Registered {{}} (PendingManualApproval) from {job}. {{}}', "
+                f"$.registered.ModelPackageArn, {job_args}, $.evaluation.reason)",
                 "GenAI kit fine-tuning succeeded: model pending approval",
                 group,
             ),
@@ -202,16 +201,18 @@ def _train(training_role_arn: str) -> dict[str, Any]:
     }
 
 
-def _register(training: ResolvedTraining, group: str) -> dict[str, Any]:
-    """CreateModelPackage in the pipeline's group, pending approval, served by the model's hosting image."""
+def _register(training: ResolvedTraining, group: str, *, job: tuple[str, str]) -> dict[str, Any]:
+    """CreateModelPackage in the pipeline's group, pending approval, served by the model's hosting image.
+
+    ``job``: how the description names the job, as a States.Format template part and its arguments."""
     hosting, config = training.hosting, training.config
-    description = _literal(f"Fine-tuned {config.model_id}@{config.version} by training job ")
+    description = literal(f"Fine-tuned {config.model_id}@{config.version} by ")
     return {
         "Type": "Task",
         "Resource": integration_arn("aws-sdk:sagemaker:createModelPackage"),
         "Parameters": {
             "ModelPackageGroupName": group,
-            "ModelPackageDescription.$": f"States.Format('{description}{{}}', $.training.TrainingJobName)",
+            "ModelPackageDescription.$": f"States.Format('{description}{job[0]}', {job[1]})",
             "ModelApprovalStatus": "PendingManualApproval",
             "ClientToken.$": "$.prepared.clientToken",
             "InferenceSpecification": {
@@ -249,14 +250,14 @@ def _failure_states(functions: PipelineFunctions, group: str) -> dict[str, Any]:
             next_state="StepFailed",
         ),
         # Error names of the execution are the kit's own: "States.*" names are reserved for Step Functions.
-        "StepFailed": _outcome(
+        "StepFailed": outcome(
             "FAILED",
             "$.failure.error",
             "$.failure.reason",
             "States.Format('GenAI kit fine-tuning failed at {}', $.failure.step)",
             group,
         ),
-        "FailureNotDescribed": _outcome(
+        "FailureNotDescribed": outcome(
             "FAILED",
             "PipelineError",
             "States.JsonToString($.error)",
@@ -319,17 +320,6 @@ def _lambda_task(
     return state
 
 
-def _catch(next_state: str, result_path: str | None = "$.error") -> list[dict[str, Any]]:
-    """Catch every error (``States.ALL``), its output at ``result_path`` (None: discarded), and go to ``next_state``."""
-    return [
-        {
-            "ErrorEquals": ["States.ALL"],
-            "ResultPath": DISCARD if result_path is None else result_path,
-            "Next": next_state,
-        }
-    ]
-
-
 def _unless_refused(
     state_id: str, *, result: str, refused: tuple[str, str, str], accepted: str, group: str
 ) -> dict[str, dict[str, Any]]:
@@ -342,35 +332,7 @@ def _unless_refused(
             "Choices": [{"Variable": f"$.{result}.ok", "BooleanEquals": False, "Next": refused_state}],
             "Default": accepted,
         },
-        refused_state: _outcome(
+        refused_state: outcome(
             status, f"$.{result}.error", f"$.{result}.reason", f"GenAI kit fine-tuning {happened}", group
         ),
     }
-
-
-def _outcome(status: str, error: str, reason: str, subject: str, group: str) -> dict[str, Any]:
-    """A Pass state recording how the execution ends, at $.outcome, for the notification and the final state."""
-
-    def field(name: str, value: str) -> dict[str, str]:
-        # A path or an intrinsic function is evaluated ("name.$"), anything else is a literal.
-        return {f"{name}.$": value} if value.startswith(("$", "States.")) else {name: value}
-
-    return {
-        "Type": "Pass",
-        "Parameters": {
-            "status": status,
-            **field("error", error),
-            **field("reason", reason),
-            **field("subject", subject),
-            "pipeline": group,
-            "execution.$": "$$.Execution.Id",
-        },
-        "ResultPath": "$.outcome",
-        "Next": NOTIFY,
-    }
-
-
-def _literal(text: str) -> str:
-    """``text`` as a string literal inside an intrinsic function: its reserved characters ' { } and \\ escaped
-    with a backslash ("Intrinsic functions", Step Functions developer guide)."""
-    return re.sub(r"([\\'{}])", r"\\\1", text)

@@ -10,6 +10,7 @@ import genai_kit.stage.training
 from genai_kit.catalog import CatalogError
 from genai_kit.stage import ConfigError, load_stage
 from genai_kit.stage.training import ResolvedTraining
+from tests.pipeline.conftest import TUNING
 
 NO_TRAINING_IMAGE = (
     "region 'eu-west-1' has no training image for model 'meta-textgenerationneuron-llama-2-7b' version '1.0.0' on "
@@ -66,3 +67,16 @@ def test_serving_type_without_a_hosting_image_in_the_region_is_refused_at_load(
         "stages.dev.training.serving_instance_type: region 'us-east-1' has no hosting image for model 'm' version "
         "'1' on ml.inf2.xlarge (set training.enabled to false to deploy the stage without the fine-tuning pipeline)"
     ]
+
+
+def test_a_stage_name_that_leaves_no_room_for_a_tuning_jobs_name_is_refused_for_tuning() -> None:
+    # GIVEN a tuning stage of a 12-character name (the longest): its jobs' prefix genai-kit-productioneu-ft and 9 more
+    # characters make 34, above SageMaker's 32
+    training = {"max_runtime_seconds": 14_400, "tuning": TUNING}
+    problems = _problems({"productioneu": {"endpoints": [], "training": training}}, stage="productioneu")
+    assert problems == [
+        "stages.productioneu.training.tuning: the tuning jobs' names would start with 'genai-kit-productioneu-ft-' "
+        "(26 characters), leaving fewer than the 8 needed of SageMaker's 32; use a shorter stage name to tune"
+    ]
+    # The same stage without tuning resolves.
+    assert load_stage({"stage": "productioneu", "stages": {"productioneu": {"endpoints": []}}}).training

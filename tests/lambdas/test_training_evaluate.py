@@ -71,3 +71,24 @@ def test_model_data_is_a_prefix_unless_the_output_was_compressed() -> None:
         "CompressionType": "None",
     }
     assert model_data("s3://b/out/job/output/model.tar.gz")["CompressionType"] == "Gzip"
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_best_job_of_a_tuning_job_names_it_in_the_metadata_and_the_report() -> None:
+    job = _job(0.8)
+    result = evaluate(
+        job,
+        thresholds=[],
+        bucket=ARTIFACTS_BUCKET,
+        report_prefix="training/evaluation/",
+        tuning_job_name="genai-kit-dev-ft-0d3c0c1e",
+    )
+    assert result["metadata"] == {
+        "training-job": job,
+        "tuning-job": "genai-kit-dev-ft-0d3c0c1e",
+        f"metric:{LOSS}": "0.8",
+    }
+    body = boto3.client("s3", region_name=REGION).get_object(
+        Bucket=ARTIFACTS_BUCKET, Key=f"training/evaluation/{job}/metrics.json"
+    )["Body"]
+    assert json.loads(body.read())["tuningJobName"] == "genai-kit-dev-ft-0d3c0c1e"

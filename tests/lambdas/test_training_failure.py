@@ -149,3 +149,65 @@ def test_sagemaker_is_asked_for_the_job_and_a_missing_one_is_none() -> None:
     job = describe_training_job(JOB)
     assert job is not None
     assert job["TrainingJobStatus"] == "Failed"
+
+
+TUNING_JOB = "genai-kit-dev-ft-0d3c0c1e"
+
+
+def _tuning_failed(job: dict[str, Any] | None, raises: Exception | None = None) -> dict[str, str]:
+    state = _training_failed()
+    state["prepared"] = {**state["prepared"], "tuningJobName": TUNING_JOB}
+
+    def describe(name: str) -> dict[str, Any] | None:
+        assert name == TUNING_JOB
+        if raises is not None:
+            raise raises
+        return job
+
+    return describe_failure(
+        state,
+        steps=STEPS,
+        training_step=TRAIN_STEP,
+        describe_training_job=lambda name: pytest.fail("a tuning run's training job is not described"),
+        describe_tuning_job=describe,
+    ).as_output()
+
+
+LISTING = (
+    f"aws sagemaker list-training-jobs-for-hyper-parameter-tuning-job --hyper-parameter-tuning-job-name {TUNING_JOB}"
+)
+
+
+def test_a_failed_tuning_job_gives_its_reason_and_how_its_training_jobs_ended() -> None:
+    job = {
+        "HyperParameterTuningJobStatus": "Failed",
+        "FailureReason": "No training job succeeded after 5 attempts.",
+        "TrainingJobStatusCounters": {"Completed": 0, "NonRetryableError": 5, "Stopped": 1},
+    }
+    assert _tuning_failed(job) == {
+        "step": "Train",
+        "error": "TuningJobFailed",
+        "reason": f"Tuning job {TUNING_JOB} failed: No training job succeeded after 5 attempts. (training jobs: "
+        f"NonRetryableError 5, Stopped 1; {LISTING})",
+    }
+
+
+def test_a_stopped_tuning_job_without_a_reason_says_so() -> None:
+    job = {"HyperParameterTuningJobStatus": "Stopped", "TrainingJobStatusCounters": {}}
+    assert _tuning_failed(job)["reason"] == f"Tuning job {TUNING_JOB} stopped (training jobs: none; {LISTING})"
+
+
+def test_a_tuning_job_still_running_when_the_step_failed_gives_the_command_that_stops_it() -> None:
+    reason = _tuning_failed({"HyperParameterTuningJobStatus": "InProgress"})["reason"]
+    assert reason == (
+        f"Train failed while tuning job {TUNING_JOB} is InProgress: States.TaskFailed (its cause, a JSON document, is "
+        "in the execution's history); it still runs and bills: aws sagemaker stop-hyper-parameter-tuning-job "
+        f"--hyper-parameter-tuning-job-name {TUNING_JOB}"
+    )
+
+
+def test_a_tuning_job_sagemaker_did_not_create_or_that_cannot_be_described() -> None:
+    assert _tuning_failed(None)["reason"].startswith(f"SageMaker did not create tuning job {TUNING_JOB}: ")
+    described = _tuning_failed(None, raises=JobNotDescribed("AccessDeniedException"))
+    assert described["error"] == "TuningJobFailed"
+    assert described["reason"].endswith("(not described: AccessDeniedException)")

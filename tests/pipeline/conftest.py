@@ -42,6 +42,28 @@ DATASETS = Path(__file__).resolve().parents[1] / "data" / "datasets"
 TRAIN_LOSS = "meta-textgenerationneuron:train-loss"
 # The stage the execution tests run: the default training configuration plus a bar on the training loss.
 STAGES = {"dev": {"removal_policy": "destroy", "training": {"thresholds": [{"metric": TRAIN_LOSS, "max": 1.0}]}}}
+# The same stage tuning the learning rate and the steps, four jobs two at a time, within a 16 instance-hour guard.
+TUNING = {
+    "parameter_ranges": {
+        "learning_rate": {"min": 1e-6, "max": 1e-4, "scaling": "Logarithmic"},
+        "max_steps": {"values": [20, 40]},
+    },
+    "objective": {"metric": TRAIN_LOSS, "type": "Minimize"},
+    "max_jobs": 4,
+    "max_parallel_jobs": 2,
+    "early_stopping": "Auto",
+    "max_instance_hours": 16,
+}
+TUNING_STAGES = {
+    "dev": {
+        "removal_policy": "destroy",
+        "training": {
+            "thresholds": [{"metric": TRAIN_LOSS, "max": 1.0}],
+            "max_runtime_seconds": 14_400,
+            "tuning": TUNING,
+        },
+    }
+}
 
 
 @dataclass
@@ -89,6 +111,21 @@ class Pipeline:
                 [] if loss is None else [{"MetricName": TRAIN_LOSS, "Value": loss, "Timestamp": job.creation_time}]
             )
 
+        SageMakerSync.on_created = steer
+
+    def when_tuned(self, *outcomes: tuple[str, float | None]) -> None:
+        """What each training job of the next tuning job reports once it ends: (status, training loss or None)."""
+        pending = list(outcomes)
+
+        def steer(job_name: str) -> None:
+            status, loss = pending.pop(0)
+            job = sagemaker_backends[ACCOUNT][REGION].training_jobs[job_name]
+            job.training_job_status = job.secondary_status = status
+            job.final_metric_data_list = (
+                [] if loss is None else [{"MetricName": TRAIN_LOSS, "Value": loss, "Timestamp": job.creation_time}]
+            )
+
+        SageMakerSync.tuning_jobs = len(outcomes)
         SageMakerSync.on_created = steer
 
     def run(self, execution_input: Any, name: str = "run-1") -> dict[str, Any]:
@@ -151,9 +188,24 @@ def pipeline_stage(synth: Callable[..., SynthResult]) -> SynthResult:
     return synth("dev", stages=STAGES)
 
 
+@pytest.fixture(scope="session")
+def tuning_stage(synth: Callable[..., SynthResult]) -> SynthResult:
+    return synth("dev", stages=TUNING_STAGES)
+
+
 @pytest.fixture
 def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
-    template = pipeline_stage.templates["Training"]
+    yield from _deployed(pipeline_stage)
+
+
+@pytest.fixture
+def tuning_pipeline(tuning_stage: SynthResult) -> Iterator[Pipeline]:
+    yield from _deployed(tuning_stage)
+
+
+def _deployed(stage: SynthResult) -> Iterator[Pipeline]:
+    """The stage's synthesized pipeline created in a moto account, with the shims installed while it runs."""
+    template = stage.templates["Training"]
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         _forget_settings()
         s3 = boto3.client("s3", region_name=REGION)
@@ -174,12 +226,13 @@ def pipeline(pipeline_stage: SynthResult) -> Iterator[Pipeline]:
             name="fine-tuning", definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT}:role/states"
         )["stateMachineArn"]
 
-        functions = functions_of(template, resolve, pipeline_stage.assembly_dir)
+        functions = functions_of(template, resolve, stage.assembly_dir)
         state = Pipeline(arn, topic_arn, datasets, artifacts, group, functions=functions)
         undo_lambda = install_lambda_adapter(functions, state.calls)
         undo_sync = install_sagemaker_sync()
         SageMakerSync.requests.clear()
         SageMakerSync.on_created = None
+        SageMakerSync.tuning_jobs = 2
         try:
             yield state
         finally:

@@ -6,7 +6,13 @@ Two shims fill what moto 5.2.5 lacks (they touch its internals, which is why mot
   runs it with the environment variables the template gives the function;
 - ``sagemaker:createTrainingJob.sync``: moto only forwards request-response calls, so a service class
   creates the job, then polls DescribeTrainingJob until it ends, failing the task for Failed or Stopped
-  (what Step Functions does), and records each request it sent.
+  (what Step Functions does), and records each request it sent;
+- ``sagemaker:createHyperParameterTuningJob.sync``: moto's tuning jobs are static records (a fixed fake
+  BestTrainingJob), so the same class creates the tuning job, then the training jobs SageMaker would start
+  for it (``<tuning job>-<nnn>-<id>``, each steered by ``on_created``), and writes into moto's record what
+  SageMaker reports once they end: the best job by the objective metric among the completed ones that
+  reported it; Completed without a BestTrainingJob when none reported it; Failed with SageMaker's reason
+  when none completed. It then polls DescribeHyperParameterTuningJob like the training job.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moto.sagemaker.models import sagemaker_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
@@ -143,11 +150,18 @@ def install_lambda_adapter(functions: dict[str, InProcessFunction], calls: list[
     return lambda: setattr(lambda_eval_utils, "_invoke_lambda_function", original)
 
 
+# What SageMaker gives as a tuning job's FailureReason when no training job succeeded (notes: training-neuron.md).
+NO_JOB_SUCCEEDED = "No training job succeeded after 5 attempts. Please take a look at the training job failures."
+
+
 class SageMakerSync(StateTaskServiceCallback):
-    """``arn:aws:states:::sagemaker:createTrainingJob.sync``: create, then poll DescribeTrainingJob."""
+    """``arn:aws:states:::sagemaker:createTrainingJob.sync`` and ``createHyperParameterTuningJob.sync``: create,
+    then poll the Describe call."""
 
     requests: list[dict[str, Any]] = []  # noqa: RUF012  (shared record of what the interpreter sent)
     on_created: Callable[[str], None] | None = None
+    # How many training jobs a tuning job runs here (at most its MaxNumberOfTrainingJobs).
+    tuning_jobs: int = 2
 
     def __init__(self) -> None:
         super().__init__(
@@ -164,6 +178,12 @@ class SageMakerSync(StateTaskServiceCallback):
         sagemaker = boto_client_for(
             service="sagemaker", region=resource_runtime_part.region, state_credentials=state_credentials
         )
+        if self._tuning:
+            response = sagemaker.create_hyper_parameter_tuning_job(**normalised_parameters)
+            response.pop("ResponseMetadata", None)
+            _run_tuning_job(sagemaker, normalised_parameters, SageMakerSync.tuning_jobs, SageMakerSync.on_created)
+            env.stack.append(response)
+            return
         response = sagemaker.create_training_job(**normalised_parameters)
         response.pop("ResponseMetadata", None)
         if SageMakerSync.on_created is not None:
@@ -195,13 +215,19 @@ class SageMakerSync(StateTaskServiceCallback):
         sagemaker = boto_client_for(
             service="sagemaker", region=resource_runtime_part.region, state_credentials=state_credentials
         )
-        name = normalised_parameters["TrainingJobName"]
+        tuning = self._tuning
+        name = normalised_parameters["HyperParameterTuningJobName" if tuning else "TrainingJobName"]
         callback_id = env.states.context_object.context_object_data["Task"]["Token"]
 
         def resolve() -> Any:
-            job = json.loads(json.dumps(sagemaker.describe_training_job(TrainingJobName=name), default=str))
+            described = (
+                sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+                if tuning
+                else sagemaker.describe_training_job(TrainingJobName=name)
+            )
+            job = json.loads(json.dumps(described, default=str))
             job.pop("ResponseMetadata", None)
-            status = job["TrainingJobStatus"]
+            status = job["HyperParameterTuningJobStatus" if tuning else "TrainingJobStatus"]
             if status == "Completed":
                 return job
             if status in ("Failed", "Stopped"):
@@ -212,6 +238,69 @@ class SageMakerSync(StateTaskServiceCallback):
             return None
 
         return resolve
+
+    @property
+    def _tuning(self) -> bool:
+        return bool(self.resource.api_action == "createHyperParameterTuningJob")
+
+
+def _run_tuning_job(
+    sagemaker: Any, request: dict[str, Any], count: int, on_created: Callable[[str], None] | None
+) -> None:
+    """Start ``count`` training jobs of the tuning job as SageMaker would (each at the low end of every numeric
+    range), let ``on_created`` steer each, then record in moto's tuning job how SageMaker ends it."""
+    name = request["HyperParameterTuningJobName"]
+    config = request["HyperParameterTuningJobConfig"]
+    definition = request["TrainingJobDefinition"]
+    objective = config["HyperParameterTuningJobObjective"]
+    ranges = config.get("ParameterRanges", {})
+    tuned = {r["Name"]: r.get("MinValue") or r["Values"][0] for kind in ranges.values() for r in kind}
+    backend = sagemaker_backends[ACCOUNT][REGION]
+    summaries = []
+    for number in range(1, min(count, config["ResourceLimits"]["MaxNumberOfTrainingJobs"]) + 1):
+        job_name = f"{name}-{number:03d}-{number:08x}"
+        fields = {k: v for k, v in definition.items() if k not in ("StaticHyperParameters", "DefinitionName")}
+        hyperparameters = {**definition.get("StaticHyperParameters", {}), **tuned}
+        sagemaker.create_training_job(TrainingJobName=job_name, HyperParameters=hyperparameters, **fields)
+        if on_created is not None:
+            on_created(job_name)
+        job = backend.training_jobs[job_name]
+        metric: float | None = next(
+            (
+                float(m["Value"])  # type: ignore[arg-type]
+                for m in job.final_metric_data_list or []
+                if m["MetricName"] == objective["MetricName"]
+            ),
+            None,
+        )
+        summaries.append((job, metric))
+    record = backend.hyper_parameter_tuning_jobs[name]
+    completed = [(job, metric) for job, metric in summaries if job.training_job_status == "Completed"]
+    scored: list[tuple[Any, float]] = [(job, metric) for job, metric in completed if metric is not None]
+    record.training_job_status_counters = {
+        "Completed": len(completed),
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": len(summaries) - len(completed),
+        "Stopped": 0,
+    }
+    record.hyper_parameter_tuning_job_status = "Completed" if completed else "Failed"
+    record.failure_reason = "" if completed else NO_JOB_SUCCEEDED
+    # moto's record holds a fixed fake best job: none here unless a job reported the objective metric.
+    record.best_training_job = None  # type: ignore[assignment]
+    record.OverallBestTrainingJob = None  # type: ignore[assignment]
+    if scored:
+        job, metric = (min if objective["Type"] == "Minimize" else max)(scored, key=lambda pair: pair[1])
+        record.best_training_job = {
+            "TrainingJobName": job.training_job_name,
+            "TrainingJobArn": job.arn,
+            "TuningJobName": name,
+            "CreationTime": job.creation_time,
+            "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": tuned,
+            "FinalHyperParameterTuningJobObjectiveMetric": {**objective, "Value": metric},
+            "ObjectiveStatus": "Succeeded",
+        }
 
 
 def install_sagemaker_sync() -> Callable[[], None]:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from genai_kit.cdk_context import PROJECT_ROOT
+from tests.pipeline.conftest import TUNING_STAGES
 from tests.synth import SynthResult
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0123abcd-0123-4567-89ab-0123456789ab"
@@ -110,7 +111,14 @@ def everything_on(synth: Callable[..., SynthResult]) -> SynthResult:
     return result
 
 
-@pytest.mark.parametrize("stage", ["dev", "everything_on"], ids=["default", "everything_on"])
+@pytest.fixture(scope="module")
+def tuning(synth: Callable[..., SynthResult]) -> SynthResult:
+    """The default stage with the fine-tuning pipeline's tuning stage (its IAM differs)."""
+    result: SynthResult = synth("dev", stages=TUNING_STAGES)
+    return result
+
+
+@pytest.mark.parametrize("stage", ["dev", "everything_on", "tuning"], ids=["default", "everything_on", "tuning"])
 def test_checkov_finds_no_failure_and_every_skip_has_a_reason(stage: str, request: pytest.FixtureRequest) -> None:
     synthesized: SynthResult = request.getfixturevalue(stage)  # only the stage this case scans is synthesized
     report = _scan(synthesized.assembly_dir)

@@ -222,3 +222,39 @@ def test_stable_image_core_is_listed_unpriced_per_image(dev: SynthResult) -> Non
     assert json.loads(render_json(result))["bedrock_images"] == [
         {"model_id": "stability.stable-image-core-v1:1", "per_image": None}
     ]
+
+
+def test_a_tuning_run_is_priced_at_most_max_jobs_training_runs(dev: SynthResult) -> None:
+    # GIVEN a tuning stage of 4 jobs on 2 priced instances with a 5 hour limit, and one on an unpriced type
+    tuning = SimpleNamespace(max_jobs=4)
+    settings = SimpleNamespace(
+        training=SimpleNamespace(instance_type="ml.trn1.32xlarge", instance_count=2, spot=False, tuning=tuning)
+    )
+    prices = table(
+        training=(InstancePrice(region="us-east-1", instance_type="ml.trn1.32xlarge", usd_per_hour=10.0, **SOURCE),)
+    )
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(
+        stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=prices, training_max_hours=5
+    )
+    # THEN a run uses at most 4 x 2 x 5 = 40 instance-hours, $400 at $10 per instance-hour
+    [run] = result.tuning
+    assert (run.instance_hours, run.at_most_per_run) == (40, 400.0)
+    text = render_text(result)
+    assert "Tuning (training.tuning: at most max jobs x instances x time limit per run)" in text
+    assert "ml.trn1.32xlarge  2      4         $10.0000           40                      $400.00" in text
+    assert json.loads(render_json(result))["tuning"][0]["at_most_per_run"] == 400.0
+    # An unpriced type says so, as the training line does
+    unpriced = estimate(
+        stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=table(), training_max_hours=5
+    )
+    assert unpriced.tuning[0].at_most_per_run is None
+    assert "40                      no published figure in the table" in render_text(unpriced)
+
+
+def test_without_tuning_there_is_no_tuning_line(dev: SynthResult) -> None:
+    settings = SimpleNamespace(training=SimpleNamespace(instance_type="ml.trn1.32xlarge", instance_count=1))
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=table())
+    assert result.tuning == []
+    assert "Tuning" not in render_text(result)

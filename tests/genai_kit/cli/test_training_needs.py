@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from genai_kit.cli.needs import QuotaNeed, training_needs
 from genai_kit.stage import load_stage
+from tests.pipeline.conftest import TUNING
 
 
 def test_quota_covers_the_most_instances_an_execution_may_ask_for_on_the_catalog_default_type() -> None:
@@ -26,3 +27,12 @@ def test_spot_training_needs_the_spot_quota() -> None:
 def test_disabled_training_needs_nothing() -> None:
     settings = load_stage({"stages": {"dev": {"training": {"enabled": False}}}}).settings
     assert training_needs(settings) == []
+
+
+def test_a_tuning_stage_needs_its_parallel_jobs_worth_of_instances() -> None:
+    # GIVEN 2 training jobs at once (TUNING's max_parallel_jobs), each of up to max_instance_count 4 instances
+    training = {"max_runtime_seconds": 3600, "tuning": TUNING}
+    settings = load_stage({"stages": {"dev": {"training": training}}}).settings
+    assert training_needs(settings) == [QuotaNeed("ml.trn1.32xlarge", 8, "training job usage", "the training job")]
+    # A tuning run's cost is priced per job's configured instances (times max_jobs in the cost report).
+    assert training_needs(settings, at_most=False)[0].count == 1
