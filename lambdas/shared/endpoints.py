@@ -1,4 +1,6 @@
-"""A scheduled endpoint's SageMaker calls, shared by the lifecycle custom resource and the scheduler function.
+"""SageMaker endpoint calls shared by functions: describing an endpoint and recognising SageMaker's "not found"
+(also the deploy-on-approval function's), and a scheduled endpoint's calls, shared by the lifecycle custom
+resource and the scheduler function.
 
 A scheduled endpoint is created and deleted through the SageMaker API (never by CloudFormation), by two writers:
 the ``ScheduledEndpoint`` custom resource at deploy time and the scheduler at each start and stop. Both tag what
@@ -24,7 +26,7 @@ BUSY = ("Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollback
 
 
 def not_found(error: ClientError) -> bool:
-    """SageMaker reports a missing endpoint as ValidationException "Could not find endpoint ..."."""
+    """SageMaker reports a missing model, endpoint config or endpoint as ValidationException "Could not find ..."."""
     return error.response.get("Error", {}).get("Code") == "ValidationException" and "Could not find" in str(error)
 
 

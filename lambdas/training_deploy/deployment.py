@@ -15,11 +15,10 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
+from lambdas.shared.endpoints import describe_endpoint, not_found
 from lambdas.training_deploy.endpoint import (
     ROLLOUT_TARGET_TAG,
     already_exists,
-    describe_endpoint,
-    not_found,
     rollout_target,
     set_rollout_target,
     uses,

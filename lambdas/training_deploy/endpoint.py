@@ -17,17 +17,6 @@ from lambdas.shared.aws import client
 ROLLOUT_TARGET_TAG = "genai-kit:rollout-target"
 
 
-def describe_endpoint(name: str) -> dict[str, Any] | None:
-    """DescribeEndpoint's response, or None when the endpoint does not exist."""
-    try:
-        description: dict[str, Any] = client("sagemaker").describe_endpoint(EndpointName=name)
-    except ClientError as error:
-        if not_found(error):
-            return None
-        raise
-    return description
-
-
 def config_name(prefix: str, version: int) -> str:
     """The model and endpoint config of a version: ``<prefix>-v<version>``."""
     return f"{prefix}-v{version}"
@@ -47,11 +36,6 @@ def uses(endpoint: dict[str, Any] | None, config_name: str) -> bool:
         return False
     pending = endpoint.get("PendingDeploymentSummary") or {}
     return config_name in (endpoint.get("EndpointConfigName"), pending.get("EndpointConfigName"))
-
-
-def not_found(error: ClientError) -> bool:
-    """SageMaker reports a missing model, endpoint config or endpoint as ValidationException "Could not find ..."."""
-    return error.response["Error"].get("Code") == "ValidationException" and "Could not find" in str(error)
 
 
 def already_exists(error: ClientError) -> bool:

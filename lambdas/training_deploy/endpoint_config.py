@@ -13,7 +13,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
-from lambdas.training_deploy.endpoint import already_exists, describe_endpoint, not_found, uses
+from lambdas.shared.endpoints import describe_endpoint, not_found
+from lambdas.training_deploy.endpoint import already_exists, uses
 from lambdas.training_deploy.settings import Environment
 
 logger = Logger()

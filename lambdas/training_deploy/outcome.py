@@ -21,7 +21,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from lambdas.training_deploy.endpoint import describe_endpoint, rollout_target, set_rollout_target
+from lambdas.shared.endpoints import describe_endpoint
+from lambdas.training_deploy.endpoint import rollout_target, set_rollout_target
 from lambdas.training_deploy.events import EndpointDetail
 from lambdas.training_deploy.notifications import notify, retried_then_kept
 from lambdas.training_deploy.settings import Environment

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from lambdas.shared.aws import client
+from lambdas.shared.endpoints import describe_endpoint
 from lambdas.training_deploy.deployment import (
     REPLACED_STATUSES,
     Attempt,
@@ -27,7 +28,7 @@ from lambdas.training_deploy.deployment import (
     replace_endpoint,
     switch_endpoint,
 )
-from lambdas.training_deploy.endpoint import config_name, describe_endpoint, endpoint_versions, uses
+from lambdas.training_deploy.endpoint import config_name, endpoint_versions, uses
 from lambdas.training_deploy.endpoint_config import clean_up, ensure_endpoint_config, ensure_model
 from lambdas.training_deploy.events import PackageDetail
 from lambdas.training_deploy.model_data import model_data_problems

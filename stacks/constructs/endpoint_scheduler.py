@@ -24,7 +24,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -40,7 +39,7 @@ from genai_kit.contracts.endpoint_scheduler import ScheduledEndpointSettings, Sc
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.queue_destination import QueueDestination
+from stacks.constructs.queue_destination import QueueDestination, failure_queue
 from stacks.constructs.scaling_permissions import grant_scaling_registration, grant_variant_scaling
 
 METRICS_NAMESPACE = "GenAiKit/Endpoints"
@@ -265,39 +264,16 @@ class EndpointScheduler(Construct):
     def _failure_queue(
         self, stage: str, key: kms.IKey, topic: sns.ITopic, removal_policy: cdk.RemovalPolicy
     ) -> sqs.Queue:
-        """Events that failed every attempt (Lambda's invocation records) or that Scheduler or EventBridge could not
-        deliver; its alarm pages the topic as soon as one waits there. SQS keeps them 14 days, its maximum."""
-        queue = sqs.Queue(
+        """Events that failed every attempt or that Scheduler or EventBridge could not deliver (queue_destination)."""
+        queue, self.failure_alarm = failure_queue(
             self,
-            "FailureQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            key=key,
+            topic=topic,
             removal_policy=removal_policy,
-        )
-        cdk.Validations.of(queue).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself where failed schedule events end (Lambda's on-failure destination, the "
-                "schedules' and the EventBridge target's dead-letter queue); its alarm pages the topic.",
-            )
-        )
-        alarm = cloudwatch.Alarm(
-            self,
-            "FailureQueueAlarm",
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ends_here="failed schedule events (Lambda's on-failure destination, the schedules' and the EventBridge "
+            "target's dead-letter queue)",
             alarm_description=f"Endpoint schedules of {stage}: a start, stop or state change failed every attempt or "
             "could not be delivered and waits in the failure queue; read it, fix the cause, start or stop by hand "
             "(README, 'Scheduled endpoints').",
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-        alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
-        self.failure_alarm = alarm
         return queue

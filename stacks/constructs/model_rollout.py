@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -33,7 +31,7 @@ from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import alarm_names, endpoint_alarms
-from stacks.constructs.queue_destination import QueueDestination
+from stacks.constructs.queue_destination import QueueDestination, failure_queue
 from stacks.constructs.rollout_permissions import rollout_statements, serving_role
 from stacks.constructs.training_layout import METRICS_NAMESPACE
 
@@ -265,42 +263,17 @@ class ModelRollout(Construct):
         )
 
     def _failure_queue(self, key: kms.IKey, topic: sns.ITopic, removal_policy: cdk.RemovalPolicy) -> sqs.Queue:
-        """Events that failed every attempt (Lambda's invocation records) or that EventBridge could not deliver.
-
-        Its alarm pages the topic as soon as one waits there; SQS keeps them 14 days, its maximum.
-        """
-        queue = sqs.Queue(
+        """Events that failed every attempt or that EventBridge could not deliver (queue_destination)."""
+        queue, self.failure_alarm = failure_queue(
             self,
-            "FailureQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            key=key,
+            topic=topic,
             removal_policy=removal_policy,
-        )
-        cdk.Validations.of(queue).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself where failed deploy-on-approval events end (Lambda's on-failure "
-                "destination and the EventBridge target's dead-letter queue); its alarm pages the topic.",
-            )
-        )
-        alarm = cloudwatch.Alarm(
-            self,
-            "FailureQueueAlarm",
-            metric=queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ends_here="failed deploy-on-approval events (Lambda's on-failure destination and the EventBridge target's "
+            "dead-letter queue)",
             alarm_description=f"Deploy on approval ({self.endpoint_name}): an event failed every attempt or could "
             "not be delivered and waits in the failure queue; read it and send it again (docs/fine-tuning.md).",
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
-        alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
-        self.failure_alarm = alarm
         return queue
 
     # ---- names -------------------------------------------------------------------------------------------
