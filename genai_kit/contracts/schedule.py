@@ -7,10 +7,12 @@ functions that import it ship the pinned ``tzdata`` package, so the time zone da
 runtime image.
 
 A window opens at ``start`` and closes at ``stop`` (local wall-clock time, ``start`` < ``stop``) on each of
-``days``. Transitions between 01:00 and 03:00 local are refused: EventBridge Scheduler evaluates a cron expression
-in its time zone and "when the time shifts forward in Spring, your schedule invocation gets skipped if the cron
-expression falls on a non-existent date and time ... in the Fall, your schedule runs only once" (EventBridge
-Scheduler user guide, "Schedule types", daylight saving time), and the usual DST shifts happen in that range.
+``days``. A ``start`` or ``stop`` that some day in the time zone skips or repeats (a daylight saving shift, in
+the zone's rules from this year to ``DST_HORIZON_YEARS`` later) is refused: EventBridge Scheduler evaluates a cron
+expression in its time zone and "when the time shifts forward in Spring, your schedule invocation gets skipped if
+the cron expression falls on a non-existent date and time ... in the Fall, your schedule runs only once"
+(EventBridge Scheduler user guide, "Schedule types", daylight saving time). The shifts are the zone's own (02:00 in
+Europe/Paris and America/New_York, 00:00 in America/Santiago), not one range for every zone.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,9 +31,8 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # EventBridge cron day-of-week names (EventBridge Scheduler user guide, "Cron expressions": SUN-SAT).
 _CRON_DAYS = {"mon": "MON", "tue": "TUE", "wed": "WED", "thu": "THU", "fri": "FRI", "sat": "SAT", "sun": "SUN"}
 _CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
-# Transitions at or after 01:00 and before 03:00 local may be skipped or merged by a DST shift (see above).
-DST_RISK_START = time(1, 0)
-DST_RISK_END = time(3, 0)
+# How far ahead a transition time is checked against the zone's daylight saving shifts (see above).
+DST_HORIZON_YEARS = 10
 
 
 def _clock(value: str) -> time:
@@ -45,7 +47,7 @@ class EndpointSchedule(BaseModel):
 
     Raises ``ValueError`` (pydantic's ``ValidationError`` on construction) naming the field, the value and what is
     valid: an unknown time zone, no day or a repeated one, a time not ``HH:MM``, ``start`` not before ``stop``, a
-    transition between 01:00 and 03:00 local.
+    transition at a local time a daylight saving shift of the zone skips or repeats.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -54,8 +56,11 @@ class EndpointSchedule(BaseModel):
     days: tuple[Day, ...] = Field(
         description="Days the endpoint runs: mon, tue, wed, thu, fri, sat, sun (each at most once)."
     )
-    start: str = Field(description="Local time HH:MM the endpoint starts on each of the days (not 01:00-02:59).")
-    stop: str = Field(description="Local time HH:MM it stops the same day, after start (not 01:00-02:59).")
+    start: str = Field(
+        description="Local time HH:MM the endpoint starts on each of the days (not in an hour a DST shift skips or "
+        "repeats)."
+    )
+    stop: str = Field(description="Local time HH:MM it stops the same day, after start (same rule).")
 
     @field_validator("time_zone")
     @classmethod
@@ -81,12 +86,7 @@ class EndpointSchedule(BaseModel):
     @field_validator("start", "stop")
     @classmethod
     def _valid_clock(cls, value: str) -> str:
-        moment = _clock(value)
-        if DST_RISK_START <= moment < DST_RISK_END:
-            raise ValueError(
-                f"got '{value}'; a transition between 01:00 and 03:00 local may be skipped or run once instead of "
-                "twice when daylight saving time shifts (EventBridge Scheduler); choose a time outside 01:00-02:59"
-            )
+        _clock(value)
         return value
 
     @model_validator(mode="after")
@@ -95,6 +95,14 @@ class EndpointSchedule(BaseModel):
             raise ValueError(
                 f"start ({self.start}) is not before stop ({self.stop}); expected a window within one day, start < stop"
             )
+        for name, value in (("start", self.start), ("stop", self.stop)):
+            shift = dst_shift_at(self.zone, _clock(value), date.today().year)
+            if shift is not None:
+                raise ValueError(
+                    f"{name}: got '{value}'; in {self.time_zone} {value} {shift} (daylight saving time), and "
+                    "EventBridge Scheduler skips a run at a time that does not exist and runs once at a time that "
+                    "repeats; choose a time that occurs exactly once every day"
+                )
         return self
 
     @property
@@ -131,7 +139,7 @@ class EndpointSchedule(BaseModel):
 
     def weekly_hours(self) -> float:
         """Hours the window is open per week, by the wall clock (a week with a DST shift inside a window differs by
-        at most an hour; the 01:00-03:00 rule keeps the usual shifts outside)."""
+        the shift, usually an hour)."""
         start, stop = self.start_time, self.stop_time
         minutes = (stop.hour * 60 + stop.minute) - (start.hour * 60 + start.minute)
         return len(self.days) * minutes / 60
@@ -156,6 +164,31 @@ class EndpointSchedule(BaseModel):
             if candidate.astimezone(UTC) > instant:
                 return candidate
         raise AssertionError("a schedule with at least one day has a next transition within eight days")
+
+
+@cache
+def dst_shift_at(zone: ZoneInfo, moment: time, first_year: int) -> str | None:
+    """How the zone's daylight saving shifts hit the local time ``moment`` from ``first_year`` for
+    ``DST_HORIZON_YEARS`` years: ``"does not exist on <date>"`` (skipped), ``"occurs twice on <date>"`` (repeated), or
+    None when it occurs exactly once every day. Only the days whose UTC offset differs from the day before's are
+    looked at (a shift changes the offset)."""
+    day = date(first_year, 1, 1)
+    last = date(first_year + DST_HORIZON_YEARS, 1, 1)
+    previous = datetime.combine(day, time(12), tzinfo=zone).utcoffset()
+    while day < last:
+        day += timedelta(days=1)
+        offset = datetime.combine(day, time(12), tzinfo=zone).utcoffset()
+        if offset == previous:
+            continue
+        previous = offset
+        # The shift happened between yesterday noon and today noon: check the moment on both days.
+        for candidate in (day - timedelta(days=1), day):
+            local = datetime.combine(candidate, moment, tzinfo=zone)
+            if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+                return f"does not exist on {candidate.isoformat()}"
+            if local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset():
+                return f"occurs twice on {candidate.isoformat()}"
+    return None
 
 
 def _aware(at: datetime) -> datetime:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from genai_kit.contracts.schedule import EndpointSchedule
+from genai_kit.contracts.schedule import EndpointSchedule, dst_shift_at
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
@@ -102,8 +102,19 @@ def test_weekly_hours_and_cron_expressions() -> None:
         ({"days": ["monday"]}, "Input should be 'mon', 'tue'"),
         ({"start": "8:00"}, "got '8:00'; expected a local time HH:MM"),
         ({"stop": "24:00"}, "got '24:00'; expected a local time HH:MM"),
-        ({"start": "02:30"}, "got '02:30'; a transition between 01:00 and 03:00 local"),
-        ({"start": "01:00", "stop": "05:00"}, "got '01:00'; a transition between 01:00 and 03:00 local"),
+        ({"start": "02:30"}, "start: got '02:30'; in Europe/Paris 02:30 does not exist on "),
+        (
+            {"time_zone": "America/New_York", "start": "01:30", "stop": "05:00"},
+            "start: got '01:30'; in America/New_York 01:30 occurs twice on ",
+        ),
+        (
+            {"time_zone": "America/Santiago", "start": "00:30", "stop": "22:00"},
+            "start: got '00:30'; in America/Santiago 00:30 does not exist on ",
+        ),
+        (
+            {"time_zone": "America/Santiago", "start": "08:00", "stop": "23:30"},
+            "stop: got '23:30'; in America/Santiago 23:30 occurs twice on ",
+        ),
         ({"start": "19:00", "stop": "08:00"}, "start (19:00) is not before stop (08:00)"),
         ({"start": "08:00", "stop": "08:00"}, "start (08:00) is not before stop (08:00)"),
     ],
@@ -113,10 +124,20 @@ def test_an_invalid_schedule_is_refused_saying_what_is_valid(changes: dict[str, 
         _schedule(**changes)
 
 
-def test_transitions_at_the_edges_of_the_dst_range_are_allowed() -> None:
-    assert _schedule(start="00:59", stop="03:00").weekly_hours() == pytest.approx(5 * (2 + 1 / 60))
+def test_times_the_zone_never_skips_or_repeats_are_allowed() -> None:
+    # Europe/Paris shifts between 02:00 and 03:00: 01:30 and 03:00 occur once every day; UTC never shifts.
+    assert _schedule(start="01:30", stop="03:00").weekly_hours() == pytest.approx(5 * 1.5)
+    assert _schedule(time_zone="UTC", start="02:30", stop="03:00").weekly_hours() == pytest.approx(5 * 0.5)
 
 
 def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError, match="aware datetime"):
         _schedule().is_open(datetime(2026, 1, 12, 9, 0))
+
+
+def test_a_dst_shift_names_the_first_day_it_hits_from_the_given_year() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    assert dst_shift_at(paris, time(2, 30), 2026) == "does not exist on 2026-03-29"
+    assert dst_shift_at(paris, time(2, 30), 2027) == "does not exist on 2027-03-28"
+    assert dst_shift_at(ZoneInfo("America/New_York"), time(1, 30), 2026) == "occurs twice on 2026-11-01"
+    assert dst_shift_at(paris, time(8, 0), 2026) is None
