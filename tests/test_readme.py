@@ -1,9 +1,15 @@
-"""The README tells the truth: its configuration reference is the one the model renders, its layout the folders."""
+"""The README tells the truth: its configuration reference is the one the model renders, its layout the folders,
+its default endpoint entry the default."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from genai_kit.cdk_context import PROJECT_ROOT
+from genai_kit.config.endpoints import EndpointConfig
 from genai_kit.config.reference import BEGIN_MARKER, END_MARKER, render
+from genai_kit.config.stage import DEFAULT_ENDPOINT
 
 
 def test_readme_configuration_reference_is_current() -> None:
@@ -31,3 +37,22 @@ def test_readme_architecture_layout_names_existing_paths_and_every_kit_package()
     )
     unlisted = [package for package in packages if package not in listed]
     assert not unlisted, f"the README's layout omits these genai_kit packages: {unlisted}"
+
+
+def _json_block_after(marker: str) -> Any:
+    """The first ```json block after ``marker`` in the README, parsed."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split(marker, 1)[1]
+    return json.loads(after.split("```json\n", 1)[1].split("\n```", 1)[0])
+
+
+def test_readme_default_endpoint_entry_is_the_default() -> None:
+    entry = _json_block_after("this is the default entry in full, to copy and change:")
+    assert EndpointConfig.model_validate(entry) == DEFAULT_ENDPOINT
+
+
+def test_readme_scheduled_endpoint_example_is_the_default_endpoint_with_a_schedule() -> None:
+    entry = _json_block_after("### Scheduled endpoints")
+    example = EndpointConfig.model_validate(entry)
+    assert example.schedule is not None
+    assert example.model_copy(update={"name": DEFAULT_ENDPOINT.name, "schedule": None}) == DEFAULT_ENDPOINT

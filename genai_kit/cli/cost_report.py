@@ -8,11 +8,13 @@ import json
 
 from genai_kit.cli.cost import CostEstimate
 from genai_kit.cli.table import render_table
+from genai_kit.pricing import foundation_model_of
 
 NO_PRICE = "no published figure in the table"
 # Where a missing SageMaker figure comes from: the AWS Price List Query API, read by the refresh command (which
 # needs credentials allowed pricing:GetProducts and adds the figure, keeping every other). Bedrock: its page.
 SAGEMAKER_PRICE_REFRESH = "python -m genai_kit.pricing.refresh --region {region} --instance-type {instance_type}"
+BEDROCK_PRICE_REFRESH = "python -m genai_kit.pricing.refresh --region {region} --bedrock-model {model_id}"
 
 
 def _usd(value: float | None, digits: int = 2) -> str:
@@ -45,8 +47,10 @@ def render_text(result: CostEstimate) -> str:
         sections.append(_bedrock_images_table(result))
     unpriced = sorted({e.instance_type for e in result.endpoints if e.price is None})
     total = f"Endpoints per month: {_range(result.monthly('min'), result.monthly('max'))}"
-    if unpriced:
-        total += f" (without {', '.join(unpriced)}: {NO_PRICE})"
+    if unpriced and result.monthly("min") is not None:
+        total += f" (not counting {', '.join(unpriced)}: {NO_PRICE})"
+    elif unpriced:
+        total += f" ({', '.join(unpriced)})"
     sections.append(
         f"{total}\nPrices as of {result.table.as_of} ({result.table.currency}, model_artifacts/pricing/prices.json): "
         "on-demand list prices without storage, data transfer, logs, savings plans or taxes."
@@ -110,8 +114,15 @@ def _how_to_price_what_is_missing(result: CostEstimate) -> list[str]:
         + SAGEMAKER_PRICE_REFRESH.format(region=result.region, instance_type=instance_type)
         for component, instance_type in missing
     ]
+    # A model the table knows the price-list name of can be read with the refresh; any other from the pricing page.
+    named = {entry.model_id for entry in result.table.bedrock_price_list_names}
     lines += [
-        f"- tokens of {model.model_id}: https://aws.amazon.com/bedrock/pricing/ ({result.region})"
+        f"- tokens of {model.model_id}: "
+        + (
+            BEDROCK_PRICE_REFRESH.format(region=result.region, model_id=foundation_model_of(model.model_id))
+            if foundation_model_of(model.model_id) in named
+            else f"https://aws.amazon.com/bedrock/pricing/ ({result.region})"
+        )
         for model in result.bedrock
         if model.price is None
     ]
@@ -138,8 +149,11 @@ def _endpoints_table(result: CostEstimate) -> str:
         ]
         for endpoint in result.endpoints
     ]
-    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", f"PER MONTH ({hours} h)"]
-    title = "Endpoints (from the synthesized templates; always on, a scheduled one for its window's hours only)"
+    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", "PER MONTH"]
+    title = (
+        f"Endpoints (from the synthesized templates; a month is {hours} h always on, or a scheduled endpoint's "
+        "window's share of them)"
+    )
     return f"{title}\n" + render_table(headers, rows)
 
 

@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="estimate what the stage costs to run",
         description="Estimate the stage's cost from its synthesized templates (run `make synth` first), its "
         "configuration and the dated price table model_artifacts/pricing/prices.json: endpoints per hour and "
-        "per month, training per hour, Bedrock prices per 1,000 tokens. Needs no AWS credentials.",
+        "per month (a scheduled endpoint for its window's hours, with the saving), model preparation and training "
+        "per run at most, a tuning run at most, Bedrock token models per 1,000 tokens and image models per image. "
+        "Needs no AWS credentials.",
     )
     _add_stage(cost)
     _add_assembly(cost, "the synthesized cloud assembly to read endpoints from")

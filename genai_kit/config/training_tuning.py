@@ -179,9 +179,10 @@ def check_tuning(
         )
     hours = tuning.instance_hours(instance_count, max_runtime_seconds)
     if hours > tuning.max_instance_hours:
+        instances = f"{instance_count} instance{'s' if instance_count != 1 else ''}"
         raise ValueError(
             f"tuning.max_instance_hours: a run may use up to {hours:g} instance-hours ({tuning.max_jobs} jobs x "
-            f"{instance_count} instances x {max_runtime_seconds / 3600:g} h time limit), above the guard "
+            f"{instances} x {max_runtime_seconds / 3600:g} h time limit), above the guard "
             f"{tuning.max_instance_hours:g}; lower max_jobs or max_runtime_seconds, or raise max_instance_hours"
         )
 

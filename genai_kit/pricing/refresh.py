@@ -165,7 +165,11 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, out: TextIO |
     """Run the refresh; ``client`` replaces the boto3 ``pricing`` client (tests). Returns 0, or 2 when the price
     list answers with several prices for one query."""
     out = out or sys.stdout
-    parser = argparse.ArgumentParser(prog="python -m genai_kit.pricing.refresh", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m genai_kit.pricing.refresh",
+        description=__doc__.splitlines()[0] + " Needs AWS credentials allowed pricing:GetProducts (the usual "
+        "AWS_PROFILE / AWS_* variables); review the table's diff before committing it.",
+    )
     parser.add_argument(
         "--region", action="append", help="region to price (default: every region of cdk.json's stages)"
     )
@@ -180,8 +184,15 @@ def main(argv: Sequence[str] | None = None, *, client: Any = None, out: TextIO |
         help="Bedrock model id to price (default: every model of the table's bedrock_price_list_names, unless only "
         "--instance-type is given)",
     )
-    parser.add_argument("--date", type=date.fromisoformat, default=date.today(), help="retrieved date (YYYY-MM-DD)")
-    parser.add_argument("--table", type=Path, default=PRICE_TABLE, help="the price table to rewrite")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=date.today(), help="retrieved date (YYYY-MM-DD; default: today)"
+    )
+    parser.add_argument(
+        "--table",
+        type=Path,
+        default=PRICE_TABLE,
+        help="the price table to rewrite (default: model_artifacts/pricing/prices.json)",
+    )
     args = parser.parse_args(argv)
     if client is None:
         import boto3  # noqa: PLC0415 (only this command needs the AWS SDK)

@@ -73,10 +73,11 @@ def check_tuning_input(
     runtime = max_runtime_seconds(spec, settings)
     hours = tuning.max_jobs * count * runtime / 3600
     if hours > tuning.max_instance_hours:
+        instances = f"{count} instance{'s' if count != 1 else ''}"
         raise PrepareError(
             "CostGuardExceeded",
             f"instance_count/instance_type: this run may use up to {hours:g} instance-hours ({tuning.max_jobs} jobs x "
-            f"{count} instances x {runtime / 3600:g} h time limit of {spec.instance_type}), above "
+            f"{instances} x {runtime / 3600:g} h time limit of {spec.instance_type}), above "
             f"training.tuning.max_instance_hours ({tuning.max_instance_hours:g}); ask for fewer instances",
         )
 

@@ -87,7 +87,7 @@ def _refused(tuning: dict[str, Any], **training: Any) -> list[str]:
     [
         (
             {**TUNING, "max_instance_hours": 15},
-            "tuning.max_instance_hours: a run may use up to 16 instance-hours (4 jobs x 1 instances x 4 h time "
+            "tuning.max_instance_hours: a run may use up to 16 instance-hours (4 jobs x 1 instance x 4 h time "
             "limit), above the guard 15; lower max_jobs or max_runtime_seconds, or raise max_instance_hours",
         ),
         (

@@ -72,16 +72,33 @@ def test_price_missing_from_the_table_is_said_not_guessed(dev: SynthResult) -> N
     result = estimate(stage="dev", region="us-east-1", settings=SimpleNamespace(), stacks=stacks, table=table())
     text = render_text(result)
     assert "ml.inf2.xlarge  1-1        no published figure in the table" in text
-    assert (
-        "Endpoints per month: no published figure in the table "
-        "(without ml.inf2.xlarge: no published figure in the table)"
-    ) in text
+    assert "Endpoints per month: no published figure in the table (ml.inf2.xlarge)" in text
     # AND says where each missing figure comes from
     assert (
         "- hosting ml.inf2.xlarge: "
         "python -m genai_kit.pricing.refresh --region us-east-1 --instance-type ml.inf2.xlarge"
     ) in text
     assert "- training ml.trn1.2xlarge: python -m genai_kit.pricing.refresh --region us-east-1" in text
+
+
+def test_unpriced_tokens_of_a_model_the_refresh_knows_name_the_refresh_command(dev: SynthResult) -> None:
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    settings = SimpleNamespace(
+        bedrock=SimpleNamespace(
+            enabled=True,
+            models=(
+                SimpleNamespace(id="us.amazon.nova-lite-v1:0", kind="chat"),
+                SimpleNamespace(id="amazon.titan-embed-text-v2:0", kind="embedding"),
+            ),
+        )
+    )
+    result = estimate(stage="dev", region="us-west-2", settings=settings, stacks=stacks, table=load_price_table())
+    text = render_text(result)
+    assert (
+        "- tokens of us.amazon.nova-lite-v1:0: "
+        "python -m genai_kit.pricing.refresh --region us-west-2 --bedrock-model amazon.nova-lite-v1:0"
+    ) in text
+    assert "- tokens of amazon.titan-embed-text-v2:0: https://aws.amazon.com/bedrock/pricing/ (us-west-2)" in text
 
 
 def test_the_default_stage_is_priced_from_the_shipped_table_with_its_sources(dev: SynthResult) -> None:
