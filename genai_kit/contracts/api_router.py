@@ -120,7 +120,7 @@ class EndpointImageTarget(_Frozen):
     ``sizes``: the ``WxH`` sizes the configuration says the model serves (a Neuron-compiled model serves the shapes
     it was compiled for, which the catalog's source does not give); OpenAI's ``size`` maps to width and height only
     for these, and empty means only the model's own size (``size`` absent or ``auto``). ``max_images``: the most
-    images one request may ask for (``n``).
+    images one request may ask for (``n``). ``schedule``: when the endpoint runs, as for ``EndpointTarget``.
     """
 
     backend: Literal["sagemaker-image"] = "sagemaker-image"
@@ -128,6 +128,7 @@ class EndpointImageTarget(_Frozen):
     family: EndpointImageFamily
     sizes: tuple[Annotated[str, Field(pattern=IMAGE_SIZE_PATTERN)], ...] = ()
     max_images: int = Field(1, ge=1, le=OPENAI_MAX_IMAGES)
+    schedule: EndpointSchedule | None = None
 
 
 Target = Annotated[

@@ -39,9 +39,13 @@ def endpoint_target(
         streams=container is not None and container.streams,
         stream_usage=container is not None and container.stream_usage,
         max_total_tokens=max_total_tokens,
-        # The contract's own model (the configuration's subclass adds only how cdk.json is checked).
-        schedule=EndpointSchedule.model_validate(schedule.model_dump()) if schedule is not None else None,
+        schedule=_schedule(schedule),
     )
+
+
+def _schedule(schedule: EndpointSchedule | None) -> EndpointSchedule | None:
+    """The contract's own model (the configuration's subclass adds only how cdk.json is checked)."""
+    return EndpointSchedule.model_validate(schedule.model_dump()) if schedule is not None else None
 
 
 def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | EndpointImageTarget]:
@@ -56,6 +60,7 @@ def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | Endpoin
                 family="jumpstart-txt2img",
                 sizes=endpoint.images.sizes,
                 max_images=endpoint.images.max_images,
+                schedule=_schedule(endpoint.config.schedule),
             )
         else:
             targets[endpoint.name] = endpoint_target(

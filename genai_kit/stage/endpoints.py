@@ -152,9 +152,6 @@ def _resolve_jumpstart(config: EndpointConfig, source: JumpStartSource, *, stage
     image_model = spec.payload.family == "txt2img"
     if config.images is not None and not image_model:
         raise EndpointError("images", f"{source.model_id} is not a text-to-image model; remove 'images'")
-    if image_model and config.schedule is not None:
-        # The images route has no stopped-endpoint answer (503) yet: a stopped one would be a 404.
-        raise EndpointError("schedule", "a text-to-image endpoint cannot be scheduled yet; remove 'schedule'")
     container = _contract_for_image(spec.image_uri)
     if container is not None:
         check_degree_variables(spec.environment, config.environment, container, neuron_instance(spec.instance_type))

@@ -77,6 +77,14 @@ def test_the_image_endpoint_is_an_image_target_of_the_api() -> None:
     assert isinstance(targets["llama2"], EndpointTarget)
 
 
+def test_a_scheduled_image_endpoint_carries_its_schedule_to_the_api() -> None:
+    schedule = {"time_zone": "Europe/Paris", "days": ["mon"], "start": "08:00", "stop": "18:00"}
+    target = endpoint_targets(_stage({"name": "sdxl", "source": SDXL, "schedule": schedule}))["sdxl"]
+    assert isinstance(target, EndpointImageTarget)
+    assert target.schedule is not None
+    assert target.schedule.model_dump() == {**schedule, "days": ("mon",)}
+
+
 def test_images_on_a_hugging_face_endpoint_is_named() -> None:
     tinyllama = {
         "kind": "huggingface",
@@ -106,14 +114,6 @@ def test_images_on_a_hugging_face_endpoint_is_named() -> None:
         (
             {"name": "sdxl", "source": SDXL, "images": {"max_images": 11}},
             "stages.dev.endpoints.0.images.max_images: got 11; input should be less than or equal to 10",
-        ),
-        (
-            {
-                "name": "sdxl",
-                "source": SDXL,
-                "schedule": {"time_zone": "Europe/Paris", "days": ["mon"], "start": "08:00", "stop": "18:00"},
-            },
-            "stages.dev.endpoints.0.schedule: a text-to-image endpoint cannot be scheduled yet; remove 'schedule'",
         ),
         (
             {"name": "sdxl", "source": SDXL, "instance_type": "ml.g5.2xlarge"},

@@ -60,7 +60,7 @@ EVERYTHING_ON = {
             },
         },
         {
-            # A text-to-image endpoint: isolated, data capture off unless set (docs/catalog.md).
+            # A text-to-image endpoint: isolated, data capture off unless set (docs/catalog.md); scheduled too.
             "name": "sdxl",
             "source": {
                 "kind": "jumpstart",
@@ -68,6 +68,7 @@ EVERYTHING_ON = {
                 "version": "1.1.15",
             },
             "images": {"sizes": ["1024x1024"]},
+            "schedule": {"time_zone": "Europe/Paris", "days": ["wed"], "start": "09:00", "stop": "17:00"},
         },
         {
             "name": "mine",

@@ -94,7 +94,7 @@ def open_stream(request: ChatRequest, target: BedrockTarget | EndpointTarget) ->
     return _MappedStream(stream)
 
 
-def check_schedule(target: EndpointTarget, now: datetime) -> None:
+def check_schedule(target: EndpointTarget | EndpointImageTarget, now: datetime) -> None:
     """Raise the 503 of a scheduled endpoint outside its window (``now``: an aware instant), with the next start
     (local time and offset) and ``Retry-After`` in whole seconds until it; do nothing for an unscheduled one."""
     schedule = target.schedule
@@ -126,8 +126,10 @@ def generate_images(
 def generate_endpoint_images(
     request: sagemaker_images.EndpointImageRequest, target: EndpointImageTarget
 ) -> tuple[str, ...]:
-    """The images an endpoint generated (base64 JPEGs); raises ``ApiError``."""
-    with _mapped_errors(param=None):
+    """The images an endpoint generated (base64 JPEGs); raises ``ApiError`` (503 for a scheduled endpoint outside
+    its window or still starting)."""
+    check_schedule(target, datetime.now(UTC))
+    with _mapped_errors(target, param=None):
         return sagemaker_images.generate(request, target)
 
 
@@ -212,6 +214,6 @@ def _missing_endpoint(message: str, target: object) -> ApiError:
     """SageMaker Runtime's "Endpoint <name> of account <id> not found.": a scheduled endpoint in its window (the
     schedule check passed) is being created, a 503 with a short Retry-After; any other is a 404 (e.g. the fine-tuned
     alias before an approval)."""
-    if isinstance(target, EndpointTarget) and target.schedule is not None:
+    if isinstance(target, EndpointTarget | EndpointImageTarget) and target.schedule is not None:
         return endpoint_starting(target.endpoint, _STARTING_RETRY_AFTER_SECONDS)
     return ApiError(404, f"The model's endpoint does not exist (yet): {message}", param="model", code="model_not_found")

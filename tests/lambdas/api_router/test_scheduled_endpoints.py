@@ -31,6 +31,14 @@ FRIDAY_EVENING = datetime(2026, 1, 9, 19, 0, tzinfo=UTC)
 # Monday 2026-01-12 10:00 in Paris: in the window.
 MONDAY_MORNING = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 CHAT = {"model": "office", "messages": [{"role": "user", "content": "Hi"}]}
+# A scheduled text-to-image endpoint, answered on the images route the same way.
+SCHEDULED_IMAGES = {
+    "backend": "sagemaker-image",
+    "endpoint": "genai-kit-dev-studio",
+    "family": "jumpstart-txt2img",
+    "schedule": SCHEDULE,
+}
+IMAGE = {"model": "studio", "prompt": "a lighthouse at dawn"}
 
 
 def _at(moment: datetime) -> type[datetime]:
@@ -44,7 +52,7 @@ def _at(moment: datetime) -> type[datetime]:
 
 @pytest.fixture
 def scheduled(monkeypatch: pytest.MonkeyPatch, router_environment: None) -> Iterator[None]:
-    monkeypatch.setenv("MODELS", json.dumps({**MODELS, "office": SCHEDULED}))
+    monkeypatch.setenv("MODELS", json.dumps({**MODELS, "office": SCHEDULED, "studio": SCHEDULED_IMAGES}))
     settings.cache_clear()
     yield
     settings.cache_clear()
@@ -125,3 +133,26 @@ def test_a_stopped_endpoints_503_is_counted_apart_from_model_errors(
     names = _names(_metrics(capsys, _post(http, CHAT)))
     assert SCHEDULED_UNAVAILABLE_METRIC in names
     assert "ModelErrors" not in names
+
+
+def test_a_scheduled_image_endpoint_is_stopped_and_starting_like_a_chat_one(
+    scheduled: None, http: Http, fake_aws: FakeAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backends, "datetime", _at(FRIDAY_EVENING))
+    stopped = http.post("/v1/images/generations", json=IMAGE)
+    assert stopped.status_code == 503
+    assert stopped.headers["Retry-After"] == str(60 * 3600)
+    assert stopped.json()["error"]["code"] == "endpoint_stopped"
+    assert stopped.json()["error"]["message"].startswith(
+        "endpoint genai-kit-dev-studio is stopped until 2026-01-12T08:00+01:00"
+    )
+    assert dict(fake_aws.requests) == {}  # SageMaker is not called
+
+    monkeypatch.setattr(backends, "datetime", _at(MONDAY_MORNING))
+    fake_aws.error(
+        "InvokeEndpoint", "ValidationError", "Endpoint genai-kit-dev-studio of account 123456789012 not found."
+    )
+    starting = http.post("/v1/images/generations", json=IMAGE)
+    assert starting.status_code == 503
+    assert starting.headers["Retry-After"] == "60"
+    assert starting.json()["error"]["code"] == "endpoint_starting"
