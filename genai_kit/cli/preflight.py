@@ -9,7 +9,8 @@ Each check is PASS, WARN or FAIL, with what was found and how to fix it:
 - per training instance type: the ``<type> for training job usage`` (or spot) quota covers the job, and the
   model preparation jobs a deploy starts (one per prepared endpoint, all at once at worst);
 - per endpoint image: the serving image exists in the region's registry;
-- per Bedrock model or inference profile: it exists in the region and the account has access to it;
+- per Bedrock model or inference profile: it exists in the region, the account has access to it, and it is not
+  past its end of life (FAIL) or Legacy (WARN);
 - the router's reserved concurrency fits the account: Lambda keeps at least 100 of the account's concurrent
   executions unreserved and refuses a reservation that would leave fewer (Lambda developer guide, "Configuring
   reserved concurrency");
@@ -25,10 +26,11 @@ import importlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 from genai_kit.cli.aws import NO_CREDENTIALS_FIX, ClientFactory, error_code, is_credentials_error
+from genai_kit.cli.bedrock_checks import Check, Status, availability_check, lifecycle_check
 from genai_kit.cli.needs import (
     QuotaNeed,
     bedrock_model_ids,
@@ -39,7 +41,6 @@ from genai_kit.cli.needs import (
 )
 from genai_kit.pricing import foundation_model_of
 
-Status = Literal["PASS", "WARN", "FAIL"]
 SAGEMAKER_QUOTAS = "sagemaker"
 BOOTSTRAP_STACK = "CDKToolkit"
 # Lambda refuses a reserved concurrency that leaves fewer unreserved concurrent executions in the account.
@@ -50,16 +51,6 @@ AWS_ERRORS: tuple[type[Exception], ...] = (_botocore.ClientError, _botocore.Boto
 _IMAGE_URI_RE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.[a-z0-9.]+/(?P<repository>[^:@]+)[:@](?P<tag>.+)$"
 )
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the preflight report."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 class Preflight:
@@ -226,7 +217,7 @@ class Preflight:
                     f"check the id (aws bedrock list-foundation-models --region {self.region})",
                 )
             return self._api_problem(name, error, "bedrock:GetFoundationModelAvailability")
-        return _availability_check(
+        check = availability_check(
             name,
             model_id=model_id,
             foundation_model=foundation_model,
@@ -234,6 +225,15 @@ class Preflight:
             availability=availability,
             region=self.region,
         )
+        return self._with_lifecycle(bedrock, check, foundation_model) if check.status == "PASS" else check
+
+    def _with_lifecycle(self, bedrock: Any, available: Check, foundation_model: str) -> Check:
+        """``available`` as the model's lifecycle (GetFoundationModel) leaves it (``bedrock_checks``)."""
+        try:
+            details = bedrock.get_foundation_model(modelIdentifier=foundation_model).get("modelDetails", {})
+        except AWS_ERRORS as error:
+            return self._api_problem(available.name, error, "bedrock:GetFoundationModel", status="WARN")
+        return lifecycle_check(available, foundation_model, details.get("modelLifecycle", {}), datetime.now(UTC))
 
     def check_lambda_concurrency(self, reservations: dict[str, int]) -> Check:
         """Whether the account can give ``reservations`` (function -> reserved concurrency) and keep the
@@ -328,42 +328,6 @@ class Preflight:
 
 
 _IMAGE_FIX = "choose another container_version / catalog version available in the region (see docs/catalog.md)"
-
-
-def _availability_check(
-    name: str, *, model_id: str, foundation_model: str, is_profile: bool, availability: dict[str, Any], region: str
-) -> Check:
-    access = f"enable access to {foundation_model} in the Bedrock console (Model access) of {region}"
-    if not is_profile and availability.get("regionAvailability") == "NOT_AVAILABLE":
-        return Check(
-            name,
-            "FAIL",
-            f"{foundation_model} is not offered in {region}",
-            "use a region that offers the model, or for a chat or embedding model a cross-region inference profile "
-            "(e.g. us.<model id>; image models are called by foundation model id only)",
-        )
-    if availability.get("authorizationStatus") == "NOT_AUTHORIZED":
-        return Check(
-            name,
-            "FAIL",
-            f"this account is not authorized to use {foundation_model}",
-            "check the service control policies and permission boundaries that deny Bedrock; " + access,
-        )
-    if availability.get("entitlementAvailability") == "NOT_AVAILABLE":
-        return Check(
-            name,
-            "FAIL",
-            f"no access to {foundation_model} in this account",
-            access + " (third-party models: accept the offer, which subscribes through AWS Marketplace)",
-        )
-    agreement = availability.get("agreementAvailability", {})
-    if agreement.get("status") == "PENDING":
-        return Check(name, "WARN", f"the agreement for {foundation_model} is still pending", "wait a few minutes")
-    if agreement.get("status") in ("NOT_AVAILABLE", "ERROR"):
-        reason = agreement.get("errorMessage") or agreement["status"]
-        return Check(name, "FAIL", f"no accepted agreement (EULA) for {foundation_model}: {reason}", access)
-    via = f" through profile {model_id}" if is_profile else ""
-    return Check(name, "PASS", f"{foundation_model} available{via}")
 
 
 def _amazon_q_developer_enabled(settings: Any) -> bool:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import NoCredentialsError
 
+from genai_kit.cli.bedrock_checks import Check
 from genai_kit.cli.needs import QuotaNeed, concurrency_reservations, endpoint_needs
-from genai_kit.cli.preflight import Check, Preflight, has_failures
+from genai_kit.cli.preflight import Preflight, has_failures
 from genai_kit.stage import ResolvedStage
 from tests.genai_kit.cli.conftest import MOTO_ACCOUNT, REGION, FakeAws
 
@@ -202,15 +204,59 @@ PROFILE = {
 }
 
 
+def foundation_model(model_id: str = "amazon.nova-lite-v1:0", **lifecycle: Any) -> dict[str, Any]:
+    """GetFoundationModel's answer, with ``modelDetails.modelLifecycle`` (API reference, FoundationModelLifecycle)."""
+    return {
+        "modelDetails": {
+            "modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{model_id}",
+            "modelId": model_id,
+            "modelLifecycle": {"status": "ACTIVE", **lifecycle},
+        }
+    }
+
+
 def test_profile_and_its_model_available_pass(aws: FakeAws) -> None:
     stub = aws.stub("bedrock")
     stub.add_response("get_inference_profile", PROFILE, {"inferenceProfileIdentifier": "us.amazon.nova-lite-v1:0"})
     stub.add_response("get_foundation_model_availability", availability(), {"modelId": "amazon.nova-lite-v1:0"})
+    stub.add_response("get_foundation_model", foundation_model(), {"modelIdentifier": "amazon.nova-lite-v1:0"})
     check = preflight(aws).check_bedrock_model("us.amazon.nova-lite-v1:0")
     assert (check.status, check.detail) == (
         "PASS",
         "amazon.nova-lite-v1:0 available through profile us.amazon.nova-lite-v1:0",
     )
+
+
+def test_a_legacy_model_warns_with_its_end_of_life_and_one_past_it_fails(aws: FakeAws) -> None:
+    canvas = "amazon.nova-canvas-v1:0"
+    stub = aws.stub("bedrock")
+    end_of_life = datetime(2099, 9, 30, tzinfo=UTC)
+    legacy = foundation_model(
+        canvas, status="LEGACY", legacyTime=datetime(2026, 3, 31, tzinfo=UTC), endOfLifeTime=end_of_life
+    )
+    stub.add_response("get_foundation_model_availability", availability(modelId=canvas), {"modelId": canvas})
+    stub.add_response("get_foundation_model", legacy, {"modelIdentifier": canvas})
+    check = preflight(aws).check_bedrock_model(canvas)
+    assert (check.status, check.detail) == (
+        "WARN",
+        f"{canvas} available, but Legacy until 2099-09-30: new accounts cannot use it and calls fail after its end "
+        "of life",
+    )
+    assert "modelLifecycle.status=='ACTIVE'" in check.fix
+
+    ended = foundation_model(canvas, status="LEGACY", endOfLifeTime=datetime(2026, 9, 30, tzinfo=UTC))
+    stub.add_response("get_foundation_model_availability", availability(modelId=canvas), {"modelId": canvas})
+    stub.add_response("get_foundation_model", ended, {"modelIdentifier": canvas})
+    check = preflight(aws).check_bedrock_model(canvas)
+    assert (check.status, check.detail) == ("FAIL", f"{canvas} reached its end of life on 2026-09-30: calls to it fail")
+
+
+def test_a_lifecycle_that_cannot_be_read_is_a_warning_naming_the_permission(aws: FakeAws) -> None:
+    stub = aws.stub("bedrock")
+    stub.add_response("get_foundation_model_availability", availability())
+    stub.add_client_error("get_foundation_model", service_error_code="AccessDeniedException")
+    check = preflight(aws).check_bedrock_model("amazon.nova-lite-v1:0")
+    assert (check.status, check.fix) == ("WARN", "allow bedrock:GetFoundationModel")
 
 
 def test_unknown_profile_fails(aws: FakeAws) -> None:
