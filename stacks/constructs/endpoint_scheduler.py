@@ -39,7 +39,7 @@ from genai_kit.contracts.endpoint_scheduler import ScheduledEndpointSettings, Sc
 from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
-from stacks.constructs.queue_destination import QueueDestination, failure_queue
+from stacks.constructs.queue_destination import QueueDestination, failure_queue, grant_notify_and_keep_failed
 from stacks.constructs.scaling_permissions import grant_scaling_registration, grant_variant_scaling
 
 METRICS_NAMESPACE = "GenAiKit/Endpoints"
@@ -244,16 +244,7 @@ class EndpointScheduler(Construct):
             "PutTraceSegments/PutTelemetryRecords support no resource-level permission (service authorization "
             "reference).",
         )
-        # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
-        role.add_to_policy(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic.topic_arn]))
-        # Lambda sends the record of an invocation that failed every attempt with the function's role.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.failure_queue.queue_arn]
-            )
-        )
-        # Publishing to the KMS-encrypted topic and queue needs a data key from the kit's key.
-        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        grant_notify_and_keep_failed(role, topic=topic, queue=self.failure_queue, key=key)
         acknowledge_wildcards(
             role.node.find_child("DefaultPolicy"),
             resources=[endpoint_configs],

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -31,7 +30,7 @@ from stacks.constructs.checkov import skip_checks
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.neuron_endpoint import alarm_names, endpoint_alarms
-from stacks.constructs.queue_destination import QueueDestination, failure_queue
+from stacks.constructs.queue_destination import QueueDestination, failure_queue, grant_notify_and_keep_failed
 from stacks.constructs.rollout_permissions import rollout_statements, serving_role
 from stacks.constructs.training_layout import METRICS_NAMESPACE
 
@@ -301,16 +300,7 @@ class ModelRollout(Construct):
         )
         for statement in statements:
             role.add_to_policy(statement)
-        # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
-        role.add_to_policy(iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic.topic_arn]))
-        # Lambda sends the record of an invocation that failed every attempt with the function's role.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[self.failure_queue.queue_arn]
-            )
-        )
-        # Publishing to the KMS-encrypted topic and queue needs a data key from the kit's key.
-        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        grant_notify_and_keep_failed(role, topic=topic, queue=self.failure_queue, key=key)
         acknowledge_wildcards(
             role.node.find_child("DefaultPolicy"),
             resources=[arns["model"], arns["endpoint-config"], arns["model-package"]],

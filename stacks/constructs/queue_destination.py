@@ -7,6 +7,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -74,3 +75,16 @@ class QueueDestination:
     ) -> lambda_.DestinationConfig:
         """The queue's ARN, whatever the function and condition (IDestination's signature)."""
         return lambda_.DestinationConfig(destination=self.queue.queue_arn)
+
+
+def grant_notify_and_keep_failed(role: iam.IRole, *, topic: sns.ITopic, queue: sqs.IQueue, key: kms.IKey) -> None:
+    """What a function that reports to ``topic`` and whose failed invocations end in ``queue`` needs: publishing,
+    sending the failure record (Lambda sends it with the function's role), and a data key from ``key`` for both."""
+    # Not topic.grant_publish: for an encrypted topic it also grants kms:GenerateDataKey* (a wildcard action).
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="Notify", actions=["sns:Publish"], resources=[topic.topic_arn])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(sid="KeepFailedEvents", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
+    )
+    key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
