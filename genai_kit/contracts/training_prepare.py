@@ -24,6 +24,21 @@ DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 
 HyperparameterValue = str | int | float | bool
 
+# The CreateTrainingJob members a HyperParameterTrainingJobDefinition takes as they are (botocore's model).
+# CheckpointConfig is left out: the tuning job's training jobs run side by side and would share one checkpoint
+# prefix, each starting from another's checkpoints.
+DEFINITION_MEMBERS = (
+    "AlgorithmSpecification",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableNetworkIsolation",
+    "EnableInterContainerTrafficEncryption",
+    "EnableManagedSpotTraining",
+    "Environment",
+)
+
 
 class TuningSettings(BaseModel):
     """``training.tuning`` as the prepare step applies it: the tuning job's configuration, fixed at synth, and what

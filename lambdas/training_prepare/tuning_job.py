@@ -16,26 +16,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from genai_kit.catalog import CatalogError, TrainingSpec, validate_hyperparameters
-from genai_kit.contracts.training_prepare import DEFAULT_MAX_RUNTIME_SECONDS, PipelineSettings, TuningSettings
+from genai_kit.contracts.training_prepare import (
+    DEFAULT_MAX_RUNTIME_SECONDS,
+    DEFINITION_MEMBERS,
+    PipelineSettings,
+    TuningSettings,
+)
 from lambdas.training_prepare.errors import PrepareError
 
 # HyperParameterTuningJobName: at most 32 characters (botocore's model); the stage checks the prefix leaves room.
 TUNING_JOB_NAME_MAX = 32
 DIGEST_CHARS = 8
-# The CreateTrainingJob members a HyperParameterTrainingJobDefinition takes as they are (botocore's model).
-# CheckpointConfig is left out: the tuning job's training jobs run side by side and would share one checkpoint
-# prefix, each starting from another's checkpoints.
-DEFINITION_MEMBERS = (
-    "AlgorithmSpecification",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ResourceConfig",
-    "StoppingCondition",
-    "EnableNetworkIsolation",
-    "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining",
-    "Environment",
-)
 
 
 def check_tuning_input(

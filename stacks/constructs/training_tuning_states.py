@@ -22,25 +22,15 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from genai_kit.config.training_tuning import TuningConfig, range_kind
-from genai_kit.contracts.training_prepare import TuningSettings
+from genai_kit.contracts.training_prepare import DEFINITION_MEMBERS, TuningSettings
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_asl import DESCRIBE_FAILURE, catch, integration_arn, literal, outcome
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
 
 # The members of HyperParameterTrainingJobDefinition the prepare step fills from its CreateTrainingJob request
-# (botocore's SageMaker model); RoleArn is fixed by the state machine.
-DEFINITION_FIELDS = (
-    "AlgorithmSpecification",
-    "StaticHyperParameters",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ResourceConfig",
-    "StoppingCondition",
-    "EnableNetworkIsolation",
-    "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining",
-    "Environment",
-)
+# (botocore's SageMaker model): the ones it copies, and StaticHyperParameters in HyperParameters' place; RoleArn is
+# fixed by the state machine.
+DEFINITION_FIELDS = (DEFINITION_MEMBERS[0], "StaticHyperParameters", *DEFINITION_MEMBERS[1:])
 # The managed rule Step Functions creates to learn when a .sync tuning job ends (IAM policies of the Step Functions
 # developer guide's SageMaker AI integration, CreateHyperParameterTuningJob).
 TUNING_SYNC_RULE_NAME = "StepFunctionsGetEventsForSageMakerTuningJobsRule"
