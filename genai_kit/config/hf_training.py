@@ -1,23 +1,30 @@
 """Configuration of fine-tuning a Hugging Face causal LM with the kit's own script on Trainium.
 
-``HfTrainingConfig`` is a section a stage may hold (absent by default: the pipeline does not use it yet). It names
-the model (a hub id, or S3 weights), its ``model_type`` (checked at synth against the architectures optimum-neuron
-can train in the catalog's training image), the instances, the Secrets Manager ARN of a Hugging Face token for gated
-models, and the typed ``hyperparameters`` of ``model_artifacts/training`` with their ranges. An execution's
-overrides are checked again with ``check_hyperparameter_overrides`` at its start, with the same messages.
+``HfTrainingConfig`` is the stage's ``training.huggingface`` section: when present, the pipeline fine-tunes this model
+instead of a JumpStart one. It names the model (a hub id, or S3 weights), its ``model_type`` (checked at synth against
+the architectures optimum-neuron can train in the catalog's training image), the instances, the Secrets Manager ARN
+of a Hugging Face token for gated models, the typed ``hyperparameters`` of ``model_artifacts/training`` with their
+ranges, and the Neuron serving container and settings an approved version is compiled for. An execution's
+overrides are checked again with ``check_hyperparameter_overrides`` at its start, with the same messages;
+``hyperparameter_specs`` gives the same ranges in the catalog's form, for tuning.
 ``genai_kit.stage.hf_training_job`` turns the result into CreateTrainingJob's HyperParameters and Environment.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import annotated_types
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from genai_kit.catalog import CatalogError, training_image
+from genai_kit.catalog import CatalogError, HyperparameterSpec, training_image
 from genai_kit.config.base import StrictModel, describe_errors
+from genai_kit.config.endpoints import NeuronContainer, ServingOptions
 from genai_kit.neuron import NeuronError, has_efa, is_trainium, neuron_instance
 
 # Hugging Face hub repository id: [namespace/]name of letters, digits, '-', '_', '.' (huggingface_hub's
@@ -27,6 +34,10 @@ _HUB_ID_RE = re.compile(r"^(?!.*(--|\.\.))[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
 TRAINIUM_TYPES = ("ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge")
+# The training script's metric definitions (Name, Regex), which its log lines are tested against.
+METRIC_DEFINITIONS_FILE = (
+    Path(__file__).resolve().parents[2] / "model_artifacts" / "training" / "metric_definitions.json"
+)
 
 
 def _module_names(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -93,6 +104,22 @@ class HfTrainingConfig(StrictModel):
     hyperparameters: HfTrainingHyperparameters = Field(
         default_factory=HfTrainingHyperparameters, description="The script's hyperparameters."
     )
+    # vLLM 0.4.1 ships optimum-neuron 0.4.1 and transformers 4.55.4, the versions the training image writes the
+    # merged model with (genai_kit/catalog startup contract sources; the training image's packages in the catalog).
+    container: NeuronContainer = Field(
+        "huggingface-vllm-neuronx",
+        description="Neuron serving container of the approved versions (compiled for it after training).",
+    )
+    container_version: str = Field("0.4.1", description="Its version, from the SageMaker SDK's image table.")
+    serving: ServingOptions = Field(
+        default_factory=ServingOptions,
+        description="Serving settings the fine-tuned model is compiled for (as an endpoint's `serving`).",
+    )
+
+    @property
+    def model_label(self) -> str:
+        """What is fine-tuned, for names and reports: ``huggingface:<hub id>`` or the S3 folder."""
+        return f"huggingface:{self.model_id}" if self.model_id is not None else str(self.model_s3_uri)
 
     @model_validator(mode="after")
     def _checks(self) -> HfTrainingConfig:
@@ -108,6 +135,18 @@ class HfTrainingConfig(StrictModel):
         check_model_type(self.model_type, key="model_type")
         check_placement(self.instance_type, self.instance_count, self.hyperparameters)
         return self
+
+
+@functools.cache
+def metric_definitions() -> tuple[tuple[str, str], ...]:
+    """(Name, Regex) of each metric the training script logs, from ``metric_definitions.json``."""
+    definitions = json.loads(METRIC_DEFINITIONS_FILE.read_text(encoding="utf-8"))
+    return tuple((item["Name"], item["Regex"]) for item in definitions)
+
+
+def hf_metric_names() -> tuple[str, ...]:
+    """The names of the training script's metrics (what thresholds and a tuning objective may name)."""
+    return tuple(name for name, _ in metric_definitions())
 
 
 def check_model_type(model_type: str, *, key: str) -> None:
@@ -167,3 +206,27 @@ def check_hyperparameter_overrides(
     except ValidationError as error:
         raise ValueError("; ".join(describe_errors(error, prefix="hyperparameters"))) from None
     return merged
+
+
+def hyperparameter_specs() -> tuple[HyperparameterSpec, ...]:
+    """The script's hyperparameters as the catalog describes a JumpStart model's (``algorithm`` scope), from the
+    fields of ``HfTrainingHyperparameters``: numbers with their bounds, choices with their options, so tuning ranges
+    are checked by the same rules as a JumpStart model's. ``lora_target_modules`` (a list) is not tunable."""
+    specs = []
+    for name, field in HfTrainingHyperparameters.model_fields.items():
+        annotation, default = field.annotation, field.default
+        bounds: dict[str, float] = {}
+        for item in field.metadata:
+            for attribute, key in (("ge", "min"), ("le", "max"), ("gt", "exclusive_min"), ("lt", "exclusive_max")):
+                if isinstance(item, getattr(annotated_types, attribute.title())):
+                    bounds[key] = getattr(item, attribute)
+        if annotation is int:
+            specs.append(HyperparameterSpec(name=name, type="int", default=default, scope="algorithm", **bounds))
+        elif annotation is float:
+            specs.append(HyperparameterSpec(name=name, type="float", default=default, scope="algorithm", **bounds))
+        elif getattr(annotation, "__origin__", None) is Literal:
+            options = tuple(annotation.__args__)  # type: ignore[union-attr]
+            specs.append(
+                HyperparameterSpec(name=name, type="text", default=default, scope="algorithm", options=options)
+            )
+    return tuple(specs)

@@ -18,6 +18,8 @@ from genai_kit.catalog import CatalogError, HyperparameterSpec, load_entry, vali
 from genai_kit.catalog.schema import TrainingInstance
 from genai_kit.config.base import StrictModel
 from genai_kit.config.endpoints import AlarmThresholds, BlueGreenConfig, DataCaptureConfig
+from genai_kit.config.hf_training import HfTrainingConfig, hf_metric_names
+from genai_kit.config.hf_training import hyperparameter_specs as hf_hyperparameter_specs
 from genai_kit.config.training_tuning import TuningConfig, check_tuning
 from genai_kit.contracts.training_prepare import DEFAULT_MAX_RUNTIME_SECONDS
 from genai_kit.neuron import NeuronError, has_efa, is_inf2, is_trainium
@@ -145,10 +147,18 @@ class TrainingConfig(StrictModel):
     tuning: TuningConfig | None = Field(
         None, description="Hyperparameter tuning instead of one training job (absent: off); see the fine-tuning guide."
     )
+    huggingface: HfTrainingConfig | None = Field(
+        None,
+        description="Fine-tune this Hugging Face model with the kit's script instead of the JumpStart `model_id` "
+        "(absent: JumpStart); see the fine-tuning guide.",
+    )
 
     @model_validator(mode="after")
     def _against_catalog(self) -> TrainingConfig:
         if not self.enabled:
+            return self
+        if self.huggingface is not None:
+            self._check_huggingface(self.huggingface)
             return self
         try:
             entry = load_entry(self.model_id, self.version)
@@ -175,17 +185,8 @@ class TrainingConfig(StrictModel):
                     f"its metrics are: {', '.join(sorted(metrics)) or 'none'}"
                 )
         runtime = self.max_runtime_seconds or training.max_run_seconds
-        wait = self.spot.max_wait_seconds
-        if self.spot.enabled and wait is not None and runtime is not None and wait < runtime:
-            raise ValueError(
-                f"spot.max_wait_seconds: {wait} is below the maximum run time {runtime}; "
-                "SageMaker requires the wait to cover the run"
-            )
-        if self.spot.enabled and self.warm_pool_seconds:
-            raise ValueError("warm_pool_seconds: SageMaker warm pools do not work with managed spot training")
+        self._check_capacity(runtime)
         if self.tuning is not None:
-            if self.warm_pool_seconds:
-                raise ValueError("warm_pool_seconds: not used with tuning (each tuning job starts its own jobs); set 0")
             check_tuning(
                 self.tuning,
                 specs=specs,
@@ -202,6 +203,60 @@ class TrainingConfig(StrictModel):
                 f"{', '.join(inf2) or 'none'}"
             )
         return self
+
+    def _check_huggingface(self, huggingface: HfTrainingConfig) -> None:
+        """The Hugging Face kind: its own model, instances and hyperparameters; the JumpStart keys stay unset."""
+        jumpstart = {
+            "model_id": "huggingface.model_id",
+            "version": "huggingface.model_id",
+            "instance_type": "huggingface.instance_type",
+            "instance_count": "huggingface.instance_count",
+            "hyperparameters": "huggingface.hyperparameters",
+        }
+        for key in sorted(self.model_fields_set & jumpstart.keys()):
+            raise ValueError(f"{key}: a JumpStart model's setting; with 'huggingface' set, use {jumpstart[key]}")
+        if huggingface.instance_count > self.max_instance_count:
+            raise ValueError(
+                f"huggingface.instance_count: {huggingface.instance_count} is above max_instance_count "
+                f"({self.max_instance_count})"
+            )
+        metrics = set(hf_metric_names())
+        for threshold in self.thresholds:
+            if threshold.metric not in metrics:
+                raise ValueError(
+                    f"thresholds: metric '{threshold.metric}' is not reported by the kit's training script; "
+                    f"its metrics are: {', '.join(sorted(metrics))}"
+                )
+        runtime = self.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
+        self._check_capacity(runtime)
+        if self.tuning is not None:
+            check_tuning(
+                self.tuning,
+                specs=hf_hyperparameter_specs(),
+                metrics=metrics,
+                configured=huggingface.hyperparameters.model_dump(include=huggingface.hyperparameters.model_fields_set),
+                model=f"the kit's training script ({huggingface.model_label})",
+                instance_count=huggingface.instance_count,
+                max_runtime_seconds=runtime,
+            )
+        if not is_inf2(self.serving_instance_type):
+            raise ValueError(
+                f"serving_instance_type: got '{self.serving_instance_type}'; expected an Inferentia2 type such as "
+                "ml.inf2.xlarge"
+            )
+
+    def _check_capacity(self, runtime: int | None) -> None:
+        """Spot, warm pools and tuning: the combinations SageMaker refuses or the pipeline cannot use."""
+        wait = self.spot.max_wait_seconds
+        if self.spot.enabled and wait is not None and runtime is not None and wait < runtime:
+            raise ValueError(
+                f"spot.max_wait_seconds: {wait} is below the maximum run time {runtime}; "
+                "SageMaker requires the wait to cover the run"
+            )
+        if self.spot.enabled and self.warm_pool_seconds:
+            raise ValueError("warm_pool_seconds: SageMaker warm pools do not work with managed spot training")
+        if self.tuning is not None and self.warm_pool_seconds:
+            raise ValueError("warm_pool_seconds: not used with tuning (each tuning job starts its own jobs); set 0")
 
     def _check_counts(self, instance_type: str) -> None:
         if self.instance_count > self.max_instance_count:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from genai_kit.catalog import TrainingSpec
+from genai_kit.catalog import HyperparameterSpec, TrainingSpec
 from genai_kit.contracts.base import FunctionEnvironment
 
 # The settings file's name, next to the function's package in its asset.
@@ -54,6 +54,33 @@ class TuningSettings(BaseModel):
     max_instance_hours: float
 
 
+# What a multi-node job of the kit's training script sets for EFA: the training toolkit sets the first three only for
+# ml.trn1.32xlarge (sagemaker-training-toolkit __init__.py SM_EFA_NCCL_INSTANCES / SM_EFA_RDMA_INSTANCES), not for
+# ml.trn1n.32xlarge; the Neuron multi-node guide adds FI_EFA_FORK_SAFE (aws-neuron-sdk setup-trn1-multi-node-execution).
+EFA_ENVIRONMENT = {"FI_EFA_FORK_SAFE": "1", "FI_EFA_USE_DEVICE_RDMA": "1", "FI_PROVIDER": "efa", "RDMAV_FORK_SAFE": "1"}
+
+
+class HfTrainingSettings(BaseModel):
+    """``training.huggingface`` as CheckInput and Prepare apply it: the kit's training script's request parts fixed at
+    synth (``genai_kit.stage.hf_training_job``) and what an execution's input is checked against.
+
+    ``hyperparameters``: the script's configured values as strings (the request JSON-encodes each);
+    ``container_hyperparameters``: the training toolkit's (``sagemaker_program``...) as sent, already JSON-encoded,
+    without ``sagemaker_submit_directory``, a deploy-time value (PrepareEnvironment.source_archive_uri);
+    ``instance_types``: the Trainium types an execution may ask for, with their NeuronCores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    image_uri: str
+    hyperparameters: dict[str, str]
+    container_hyperparameters: dict[str, str]
+    specs: tuple[HyperparameterSpec, ...] = Field(description="the script's hyperparameters with their ranges")
+    environment: dict[str, str] = Field(description="fixed variables (the token secret's ARN, when configured)")
+    metric_definitions: tuple[dict[str, str], ...] = Field(description="MetricDefinitions: Name and Regex each")
+    instance_types: dict[str, int]
+    model_s3_uri: str | None = Field(description="S3 folder of the model's files, sent as the 'model' channel")
+
+
 class PipelineSettings(BaseModel):
     """Catalog facts per supported training instance type, and the stage's training configuration."""
 
@@ -76,12 +103,15 @@ class PipelineSettings(BaseModel):
     local_storage_instance_types: tuple[str, ...] = Field(
         description="types with local NVMe instance storage, where SageMaker refuses VolumeKmsKeyId"
     )
-    # Last and optional: a pipeline without tuning writes no such key (its settings file is unchanged).
+    # Last and optional: a pipeline without tuning or the Hugging Face kind writes no such key (its settings file is
+    # unchanged).
     tuning: TuningSettings | None = None
+    huggingface: HfTrainingSettings | None = None
 
     def to_json(self) -> str:
-        """The settings file's text; ``tuning`` only when set."""
-        return self.model_dump_json(indent=1, exclude={"tuning"} if self.tuning is None else None)
+        """The settings file's text; ``tuning`` and ``huggingface`` only when set."""
+        unset = {name for name in ("tuning", "huggingface") if getattr(self, name) is None}
+        return self.model_dump_json(indent=1, exclude=unset or None)
 
 
 class PrepareEnvironment(FunctionEnvironment):
@@ -96,3 +126,6 @@ class PrepareEnvironment(FunctionEnvironment):
     checkpoint_prefix: str
     compile_cache_prefix: str
     kms_key_arn: str = Field(description="The key of the training output and volumes")
+    source_archive_uri: str | None = Field(
+        None, description="The Hugging Face kind: S3 URI of the training script's sourcedir.tar.gz"
+    )

@@ -19,7 +19,9 @@ from genai_kit.contracts.api_router import (
 )
 from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.names import FINETUNED
+from genai_kit.stage.hf_training import ResolvedHfTraining
 from genai_kit.stage.loader import ResolvedStage
+from genai_kit.stage.training import ResolvedTraining
 
 
 def endpoint_target(
@@ -51,7 +53,8 @@ def _schedule(schedule: EndpointSchedule | None) -> EndpointSchedule | None:
 def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | EndpointImageTarget]:
     """The router's endpoint targets by alias: each configured endpoint under its short name (a text-to-image
     model's as an image target, which only the images route serves), and the fine-tuned endpoint under
-    ``finetuned`` when training rolls approved versions out (served by the model's hosting image)."""
+    ``finetuned`` when training rolls approved versions out (served by the JumpStart model's hosting image, or the
+    Hugging Face kind's serving container)."""
     targets: dict[str, EndpointTarget | EndpointImageTarget] = {}
     for endpoint in stage.endpoints:
         if endpoint.images is not None:
@@ -70,7 +73,13 @@ def endpoint_targets(stage: ResolvedStage) -> dict[str, EndpointTarget | Endpoin
                 schedule=endpoint.config.schedule,
             )
     training = stage.training
-    if training is not None and training.config.rollout.enabled:
+    if isinstance(training, ResolvedHfTraining) and training.config.rollout.enabled:
+        targets[FINETUNED] = endpoint_target(
+            stage.names.finetuned_endpoint,
+            training.serving.container,
+            max_total_tokens=training.serving.settings.max_sequence_length,
+        )
+    elif isinstance(training, ResolvedTraining) and training.config.rollout.enabled:
         try:
             container: ContainerContract | None = contract_for_image(training.hosting.image_uri)
         except CatalogError:

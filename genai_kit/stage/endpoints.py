@@ -8,6 +8,7 @@ a Hugging Face or S3 model are completed and checked by its container's rules in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,7 +22,7 @@ from genai_kit.catalog import (
 )
 from genai_kit.catalog.containers import ContainerContract, container_contract, contract_for_image
 from genai_kit.catalog.images import resolve_dlc_version
-from genai_kit.catalog.models import ModelFacts, model_facts
+from genai_kit.catalog.models import model_facts
 from genai_kit.catalog.startup import Setting, StartupContract, startup_versions
 from genai_kit.config.endpoints import (
     EndpointConfig,
@@ -34,6 +35,7 @@ from genai_kit.config.endpoints import (
 from genai_kit.names import StageNames
 from genai_kit.neuron import NeuronError, NeuronInstance, is_inf2, neuron_instance
 from genai_kit.stage.errors import EndpointError
+from genai_kit.stage.preparation import Preparation, preparation_of
 from genai_kit.stage.serving import ServingSettings, check_degree_variables, check_overrides, serving_settings
 
 DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
@@ -41,8 +43,6 @@ DEFAULT_INSTANCE_TYPE = "ml.inf2.xlarge"
 NEURON_CONTAINER_TIMEOUT_SECONDS = 3600
 # Where SageMaker mounts the model data source inside the container.
 MODEL_DIR = "/opt/ml/model"
-
-PREPARED_PREFIX = "prepared-models/"
 
 
 @dataclass(frozen=True)
@@ -55,54 +55,6 @@ class ModelData:
     compression: Literal["None", "Gzip"]
     accept_eula: bool
     read_prefix: str | None = None
-
-
-# The preparation job (a SageMaker training job in the serving image). optimum-neuron 0.3.0 exports LLMs on Neuron
-# hardware only (docs/source/guides/export_model.mdx#L340-L345); SageMaker training has Trainium, not Inferentia2,
-# instances; Trn1 and Inf2 share the NeuronCore-v2 (Neuron docs, "Trainium and Inferentia2 architecture"), and
-# optimum-neuron 0.4.1 compiles inf2 exports for its trn1 target (optimum/neuron/utils/instance.py#L24-L47). The
-# compiler runs on the host: a degree above the 2 NeuronCores of a trn1.2xlarge compiles on a trn1.32xlarge.
-EXPORT_INSTANCE_TYPE = "ml.trn1.2xlarge"
-LARGE_EXPORT_INSTANCE_TYPE = "ml.trn1.32xlarge"
-# Copying weights needs no accelerator.
-WEIGHTS_INSTANCE_TYPE = "ml.m5.xlarge"
-EXPORT_MAX_RUNTIME_SECONDS = 4 * 3600
-WEIGHTS_MAX_RUNTIME_SECONDS = 3600
-# Storage without model facts: room for a 30B model's 16-bit weights, downloaded and exported.
-DEFAULT_PREPARATION_VOLUME_GB = 200
-
-
-@dataclass(frozen=True)
-class Preparation:
-    """What the preparation job makes of a Hugging Face model, and where: ``layout`` ``export`` (compiled for Neuron
-    by the serving image's own optimum-neuron, with ``export_arguments``) or ``weights`` (the pinned files as
-    they are); the job's instance type, volume (GB) and longest run (seconds)."""
-
-    model_id: str
-    revision: str
-    token_secret_arn: str | None
-    layout: Literal["export", "weights"]
-    settings: ServingSettings
-    export_arguments: tuple[str, ...]
-    framework: str
-    version: str
-    image_uri: str
-    instance_type: str
-    volume_size_gb: int
-    max_runtime_seconds: int
-
-    @property
-    def prefix(self) -> str:
-        """The key prefix in the artifacts bucket: the model, its revision and, for an export, the container and
-        every setting compiled in, so a change of any of them prepares anew and an unchanged one is reused."""
-        base = f"{PREPARED_PREFIX}{self.model_id}/{self.revision}/"
-        if self.layout == "weights":
-            return f"{base}weights/"
-        s = self.settings
-        shape = f"tp{s.tensor_parallel_degree}-batch{s.max_batch_size}-seq{s.max_sequence_length}"
-        if s.max_input_tokens is not None:
-            shape += f"-input{s.max_input_tokens}"
-        return f"{base}{self.framework}-{self.version}/{shape}-{s.dtype or 'model-dtype'}/"
 
 
 @dataclass(frozen=True)
@@ -241,7 +193,7 @@ def _resolve_container(
 ) -> ResolvedEndpoint:
     instance_type = config.instance_type or DEFAULT_INSTANCE_TYPE
     instance = _inf2_instance(instance_type)
-    image_uri, container, startup = _serving_container(source, region=region)
+    image_uri, container, startup = serving_container(source.container, source.container_version, region=region)
     facts = model_facts(source.model_id) if isinstance(source, HuggingFaceSource) else None
     settings = serving_settings(config.serving, startup, instance, facts)
     check_overrides(config.environment, startup)
@@ -249,7 +201,7 @@ def _resolve_container(
     preparation: Preparation | None = None
     # The source's own validation requires a revision with prepare.
     if isinstance(source, HuggingFaceSource) and source.prepare and source.revision is not None:
-        preparation = _preparation(
+        preparation = preparation_of(
             source,
             source.revision,
             startup=startup,
@@ -272,7 +224,7 @@ def _resolve_container(
         config=config,
         instance_type=instance_type,
         image_uri=image_uri,
-        environment=_container_environment(config, hub, container, startup, settings),
+        environment=container_environment(config.environment, hub, container, startup, settings),
         model_data=(
             ModelData(s3_uri=source.s3_uri, s3_data_type="S3Prefix", compression="None", accept_eula=False)
             if isinstance(source, S3WeightsSource)
@@ -308,29 +260,29 @@ def _inf2_instance(instance_type: str) -> NeuronInstance:
         raise EndpointError("instance_type", str(error)) from None
 
 
-def _serving_container(
-    source: HuggingFaceSource | S3WeightsSource, *, region: str
+def serving_container(
+    framework: str, framework_version: str, *, region: str
 ) -> tuple[str, ContainerContract, StartupContract]:
-    """The image of the source's Neuron DLC version in ``region``, its serving facts and its start-up contract,
-    which only the versions the kit starts with its own settings have."""
+    """The image of a Neuron DLC version in ``region``, its serving facts and its start-up contract, which only the
+    versions the kit starts with its own settings have; raises EndpointError naming ``source.container_version``."""
     try:
-        image_uri = resolve_dlc_image(source.container, source.container_version, region=region)
+        image_uri = resolve_dlc_image(framework, framework_version, region=region)
     except CatalogError as error:
         raise EndpointError("source.container_version", str(error)) from None
-    container = container_contract(source.container, resolve_dlc_version(source.container, source.container_version))
+    container = container_contract(framework, resolve_dlc_version(framework, framework_version))
     startup = container.startup
     if startup is None:
         raise EndpointError(
             "source.container_version",
-            f"got '{source.container_version}'; the kit starts {source.container} with its own settings at versions "
-            f"{', '.join(startup_versions(source.container))} (their start-up contracts are in the catalog); "
+            f"got '{framework_version}'; the kit starts {framework} with its own settings at versions "
+            f"{', '.join(startup_versions(framework))} (their start-up contracts are in the catalog); "
             "choose one of them",
         )
     return image_uri, container, startup
 
 
-def _container_environment(
-    config: EndpointConfig,
+def container_environment(
+    overrides: Mapping[str, str],
     hub: HuggingFaceSource | None,
     container: ContainerContract,
     startup: StartupContract,
@@ -348,44 +300,8 @@ def _container_environment(
         **startup.environment(values),
         # What the container needs to take OpenAI's chat schema, which the API sends it.
         **dict(container.chat_environment),
-        **config.environment,
+        **overrides,
     }
-
-
-def _preparation(
-    source: HuggingFaceSource,
-    revision: str,
-    *,
-    startup: StartupContract,
-    settings: ServingSettings,
-    facts: ModelFacts | None,
-    version: str,
-    image_uri: str,
-) -> Preparation:
-    export = startup.prepared_layout == "export"
-    if export:
-        instance_type = EXPORT_INSTANCE_TYPE if settings.tensor_parallel_degree <= 2 else LARGE_EXPORT_INSTANCE_TYPE
-    else:
-        instance_type = WEIGHTS_INSTANCE_TYPE
-    # The download and, for an export, its compiled copy with the sharded weights, plus room for the tools.
-    volume = DEFAULT_PREPARATION_VOLUME_GB
-    if facts is not None:
-        weights_gb = facts.parameters * 2 / 1e9
-        volume = max(30, int(weights_gb * (2.5 if export else 1.5)) + 20)
-    return Preparation(
-        model_id=source.model_id,
-        revision=revision,
-        token_secret_arn=source.token_secret_arn,
-        layout=startup.prepared_layout,
-        settings=settings,
-        export_arguments=startup.export_arguments(settings.values()) if export else (),
-        framework=source.container,
-        version=version,
-        image_uri=image_uri,
-        instance_type=instance_type,
-        volume_size_gb=volume,
-        max_runtime_seconds=EXPORT_MAX_RUNTIME_SECONDS if export else WEIGHTS_MAX_RUNTIME_SECONDS,
-    )
 
 
 def _contract_for_image(image_uri: str) -> ContainerContract | None:

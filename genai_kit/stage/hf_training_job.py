@@ -1,10 +1,11 @@
-"""What a CreateTrainingJob request of the kit's Hugging Face training script carries, from its configuration.
+"""What a CreateTrainingJob request of the kit's Hugging Face training script carries, fixed at synth.
 
-``training_job_settings`` gives the parts that depend on the script, its hyperparameters and the stage's region: the
-image, the ``HyperParameters`` map, the ``Environment`` and the ``MetricDefinitions``; the caller adds names, roles,
-channels, output, checkpoints and stopping conditions. Plain Python: no AWS call, no SageMaker SDK. Resolved at
-synth (the image is per region), with an execution's checked hyperparameters
-(``genai_kit.config.hf_training.check_hyperparameter_overrides``) passed in when it starts.
+``hf_training_settings`` gives the parts that depend on the script, its configuration and the stage's region (the
+image, the script's and the training toolkit's hyperparameters, the fixed ``Environment``, the ``MetricDefinitions``,
+the ranges an execution's overrides are checked against) as the ``HfTrainingSettings`` the Prepare function reads
+from its settings file. That function completes the request per execution (``lambdas/training_prepare/
+hf_training_job.py``): the source archive's S3 URI, the compile cache, the EFA variables of a multi-node job,
+names, channels, output and stopping conditions. Plain Python: no AWS call, no SageMaker SDK.
 
 Facts it encodes, with their sources:
 
@@ -15,10 +16,7 @@ Facts it encodes, with their sources:
   ``Framework._script_mode_hyperparam_update``); ``sagemaker_torch_distributed_enabled`` selects torchrun with one
   process per NeuronCore (aws/sagemaker-pytorch-training-toolkit ``training.py``, sagemaker-training-toolkit
   ``torch_distributed.py``).
-- EFA: the toolkit sets ``FI_PROVIDER=efa``, ``FI_EFA_USE_DEVICE_RDMA=1``, ``RDMAV_FORK_SAFE=1`` only for
-  ml.trn1.32xlarge (``SM_EFA_NCCL_INSTANCES`` / ``SM_EFA_RDMA_INSTANCES`` in its ``__init__.py``), not for
-  ml.trn1n.32xlarge; the Neuron multi-node guide adds ``FI_EFA_FORK_SAFE=1`` (aws-neuron-sdk
-  setup-trn1-multi-node-execution.rst). The kit sets all four for every multi-node job.
+- EFA: every multi-node job gets ``genai_kit.contracts.training_prepare.EFA_ENVIRONMENT`` (sources there).
 - ``NEURON_COMPILE_CACHE_URL`` moves the Neuron compile cache to S3 (aws-neuron-sdk neuron-caching.rst). The job
   therefore runs without network isolation, which the hub download and the Secrets Manager read need as well.
 """
@@ -26,79 +24,57 @@ Facts it encodes, with their sources:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from genai_kit.catalog import resolve_training_image
-from genai_kit.config.hf_training import HfTrainingConfig, HfTrainingHyperparameters
+from genai_kit.config.hf_training import (
+    HfTrainingConfig,
+    HfTrainingHyperparameters,
+    hyperparameter_specs,
+    metric_definitions,
+)
+from genai_kit.contracts.training_prepare import HfTrainingSettings
 
 TRAINING_SCRIPT_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "training"
 ENTRY_POINT = "train.py"
-METRIC_DEFINITIONS_FILE = TRAINING_SCRIPT_DIR / "metric_definitions.json"
-EFA_ENVIRONMENT = {"FI_EFA_FORK_SAFE": "1", "FI_EFA_USE_DEVICE_RDMA": "1", "FI_PROVIDER": "efa", "RDMAV_FORK_SAFE": "1"}
 # The variable the script reads the token secret's ARN from (model_artifacts/training/kit_training/args.py).
 HF_TOKEN_SECRET_ENV = "HF_TOKEN_SECRET_ARN"  # noqa: S105 - a variable name; the token stays in Secrets Manager
-# The channel that carries S3 model weights (SM_CHANNEL_MODEL in the script).
-MODEL_CHANNEL = "model"
-
-
-@dataclass(frozen=True)
-class HfTrainingJobSettings:
-    """The script-dependent parts of a CreateTrainingJob request (API member names in the field docs)."""
-
-    image_uri: str
-    """AlgorithmSpecification.TrainingImage"""
-    hyper_parameters: dict[str, str]
-    """HyperParameters"""
-    environment: dict[str, str]
-    """Environment"""
-    metric_definitions: list[dict[str, str]]
-    """AlgorithmSpecification.MetricDefinitions"""
 
 
 def script_hyperparameters(config: HfTrainingConfig, values: HfTrainingHyperparameters) -> dict[str, str]:
-    """The script's own hyperparameters, JSON-encoded; ``lora_target_modules`` as the comma list it parses."""
+    """The script's own hyperparameters as strings (``str()`` of each value, as the toolkit passes it back);
+    ``lora_target_modules`` as the comma list the script parses, the model's hub id when it has one."""
     raw: dict[str, object] = values.model_dump()
     raw["lora_target_modules"] = ",".join(values.lora_target_modules)
     if config.model_id is not None:
         raw["model_id"] = config.model_id
-    return {name: json.dumps(value) for name, value in sorted(raw.items())}
+    return {name: str(value) for name, value in sorted(raw.items())}
 
 
-def training_job_settings(
-    config: HfTrainingConfig,
-    *,
-    region: str,
-    source_archive_uri: str,
-    compile_cache_uri: str,
-    hyperparameters: HfTrainingHyperparameters | None = None,
-    instance_count: int | None = None,
-) -> HfTrainingJobSettings:
-    """Image, HyperParameters, Environment and MetricDefinitions of one job.
-
-    ``source_archive_uri``: S3 URI of the ``sourcedir.tar.gz`` holding ``model_artifacts/training``;
-    ``compile_cache_uri``: S3 folder of the Neuron compile cache; ``hyperparameters`` / ``instance_count``: an
-    execution's checked values (default: the configuration's). Raises CatalogError for a region without the image.
-    """
-    values = hyperparameters or config.hyperparameters
-    count = instance_count or config.instance_count
-    hyper_parameters = {
-        **script_hyperparameters(config, values),
+def container_hyperparameters(region: str) -> dict[str, str]:
+    """The training toolkit's own hyperparameters as sent (JSON-encoded), as the SageMaker SDK sets them for a PyTorch
+    script launched with torchrun; ``sagemaker_submit_directory`` is added per execution."""
+    return {
         "sagemaker_program": json.dumps(ENTRY_POINT),
-        "sagemaker_submit_directory": json.dumps(source_archive_uri),
         "sagemaker_torch_distributed_enabled": "true",
         "sagemaker_region": json.dumps(region),
         "sagemaker_container_log_level": "20",
     }
-    environment = {"NEURON_COMPILE_CACHE_URL": compile_cache_uri}
-    if config.hf_token_secret_arn is not None:
-        environment[HF_TOKEN_SECRET_ENV] = config.hf_token_secret_arn
-    if count > 1:
-        environment.update(EFA_ENVIRONMENT)
-    definitions: list[dict[str, str]] = json.loads(METRIC_DEFINITIONS_FILE.read_text(encoding="utf-8"))
-    return HfTrainingJobSettings(
+
+
+def hf_training_settings(
+    config: HfTrainingConfig, *, region: str, instance_types: dict[str, int]
+) -> HfTrainingSettings:
+    """What the Prepare function needs of ``config`` in ``region`` (``instance_types``: the Trainium types an
+    execution may ask for, with their NeuronCores). Raises CatalogError for a region without the training image."""
+    environment = {HF_TOKEN_SECRET_ENV: config.hf_token_secret_arn} if config.hf_token_secret_arn else {}
+    return HfTrainingSettings(
         image_uri=resolve_training_image(region=region),
-        hyper_parameters=hyper_parameters,
-        environment=dict(sorted(environment.items())),
-        metric_definitions=definitions,
+        hyperparameters=script_hyperparameters(config, config.hyperparameters),
+        container_hyperparameters=container_hyperparameters(region),
+        specs=hyperparameter_specs(),
+        environment=environment,
+        metric_definitions=tuple({"Name": name, "Regex": regex} for name, regex in metric_definitions()),
+        instance_types=instance_types,
+        model_s3_uri=config.model_s3_uri,
     )

@@ -21,10 +21,12 @@ from pydantic import ValidationError
 
 from genai_kit.config.base import describe_errors
 from genai_kit.config.stage import StageConfig
+from genai_kit.config.training import TrainingConfig
 from genai_kit.names import STAGE_NAME_RE, STAGE_TAG, StageNames
 from genai_kit.stage.bedrock import resolve_bedrock
 from genai_kit.stage.endpoints import ResolvedEndpoint, resolve_endpoint
 from genai_kit.stage.errors import ResolutionError
+from genai_kit.stage.hf_training import ResolvedHfTraining, resolve_hf_training
 from genai_kit.stage.training import ResolvedTraining, resolve_training
 
 DEFAULT_STAGE = "dev"
@@ -50,7 +52,7 @@ class ResolvedStage:
     stage: str
     settings: StageConfig
     endpoints: tuple[ResolvedEndpoint, ...]
-    training: ResolvedTraining | None = None
+    training: ResolvedTraining | ResolvedHfTraining | None = None
     # With pipeline.enabled, the stages its pipeline deploys, in order (this one among them); empty otherwise.
     pipeline_stages: tuple[ResolvedStage, ...] = ()
 
@@ -135,7 +137,11 @@ def _resolve(name: str, settings: StageConfig, problems: list[str]) -> ResolvedS
         for i, endpoint in enumerate(settings.endpoints)
     )
     training = (
-        _section(problems, f"{name}.training", partial(resolve_training, settings.training, stage=name, region=region))
+        _section(
+            problems,
+            f"{name}.training",
+            partial(_resolve_training, settings.training, stage=name, region=region),
+        )
         if settings.training.enabled
         else None
     )
@@ -169,3 +175,10 @@ def _decode(value: Any, path: str) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as error:
         raise ConfigError([f"{path}: got {value!r}, which is not JSON ({error.msg})"]) from None
+
+
+def _resolve_training(config: TrainingConfig, *, stage: str, region: str) -> ResolvedTraining | ResolvedHfTraining:
+    """The training section of the kind it configures: a Hugging Face model with ``huggingface``, else JumpStart."""
+    if config.huggingface is not None:
+        return resolve_hf_training(config, stage=stage, region=region)
+    return resolve_training(config, stage=stage, region=region)

@@ -85,14 +85,7 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
         )
     except CatalogError as error:
         raise TrainingError("serving_instance_type", f"{error} ({_WITHOUT_PIPELINE})") from None
-    prefix = StageNames(stage).training_job_prefix
-    # A tuning job is named <prefix>-<8 hex digits of the execution's name> (lambdas/training_prepare/tuning_job.py).
-    if config.tuning is not None and len(prefix) + 9 > TUNING_JOB_NAME_MAX:
-        raise TrainingError(
-            "tuning",
-            f"the tuning jobs' names would start with '{prefix}-' ({len(prefix) + 1} characters), leaving fewer than "
-            f"the 8 needed of SageMaker's {TUNING_JOB_NAME_MAX}; use a shorter stage name to tune",
-        )
+    check_tuning_name(config, StageNames(stage).training_job_prefix)
     names = {
         spec.name for spec in training_hyperparameter_specs(training.hyperparameters, training.instance_types[default])
     }
@@ -106,3 +99,15 @@ def resolve_training(config: TrainingConfig, *, stage: str, region: str) -> Reso
         hyperparameters={name: str(value) for name, value in config.hyperparameters.items() if name in names},
         efa_instance_types=tuple(t for t in specs if has_efa(t)),
     )
+
+
+def check_tuning_name(config: TrainingConfig, prefix: str) -> None:
+    """Refuse tuning when the training jobs' ``prefix`` leaves no room for a tuning job's name: it is
+    ``<prefix>-<8 hex digits of the execution's name>`` (lambdas/training_prepare/tuning_job.py), at most
+    TUNING_JOB_NAME_MAX characters (SageMaker's limit). Raises TrainingError with key ``tuning``."""
+    if config.tuning is not None and len(prefix) + 9 > TUNING_JOB_NAME_MAX:
+        raise TrainingError(
+            "tuning",
+            f"the tuning jobs' names would start with '{prefix}-' ({len(prefix) + 1} characters), leaving fewer than "
+            f"the 8 needed of SageMaker's {TUNING_JOB_NAME_MAX}; use a shorter stage name to tune",
+        )

@@ -25,8 +25,21 @@ from genai_kit.contracts.training_prepare import (
     PipelineSettings,
     PrepareEnvironment,
 )
-from lambdas.training_prepare.errors import REASON_MAX_CHARS, PrepareError
-from lambdas.training_prepare.tuning_job import check_tuning_input, tuning_job_name, tuning_request
+from lambdas.training_prepare.errors import REASON_MAX_CHARS, PrepareError, check_instance_count, clip, quote
+from lambdas.training_prepare.hf_training_job import check_hf_input, hf_training_job_request, serving_preparation
+from lambdas.training_prepare.request_parts import (
+    channel,
+    checkpoint_config,
+    output_config,
+    resource_config,
+    stopping_condition,
+)
+from lambdas.training_prepare.tuning_job import (
+    check_tuning_input,
+    max_runtime_seconds,
+    tuning_job_name,
+    tuning_request,
+)
 
 __all__ = ["REASON_MAX_CHARS", "CheckedInput", "PrepareError", "check_execution_input", "prepare"]
 
@@ -37,10 +50,6 @@ CLIENT_TOKEN_MAX = 36
 # CreateTrainingJob: an S3Uri has at most 1024 characters, a HyperParameters value at most 2500 (botocore's model).
 S3_URI_MAX = 1024
 HYPERPARAMETER_VALUE_MAX = 2500
-# Where SageMaker syncs /opt/ml/checkpoints to and from S3 (and where JumpStart scripts write them).
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
-MAX_WAIT_LIMIT_SECONDS = 2_419_200
-QUOTE_MAX_CHARS = 100
 _NOT_NAME_CHARS = re.compile(r"[^a-z0-9]+")
 _EXAMPLE = '{"dataset": "my-dataset", "accept_eula": true}'
 
@@ -91,31 +100,33 @@ def check_execution_input(raw_input: Any, *, settings: PipelineSettings, env: Pr
         request_input = ExecutionInput.model_validate(raw_input)
     except ValidationError as error:
         problems = "; ".join(
-            f"{_clip('.'.join(str(p) for p in detail['loc']) or 'input')}: {detail['msg']}"
+            f"{clip('.'.join(str(p) for p in detail['loc']) or 'input')}: {detail['msg']}"
             for detail in error.errors(include_url=False)
         )
         raise PrepareError("InvalidInput", f"execution input is not valid: {problems}") from None
 
     instance_type = request_input.instance_type or settings.default_instance_type
-    spec = settings.specs.get(instance_type)
-    if spec is None:
-        raise PrepareError(
-            "InvalidInput",
-            f"instance_type: got {_quote(instance_type)}; {settings.model_id}@{settings.version} trains here on: "
-            f"{', '.join(sorted(settings.specs))}",
-        )
     instance_count = request_input.instance_count or settings.instance_count
-    _check_instance_count(settings, instance_type, instance_count)
-    if spec.accept_eula_required and not request_input.accept_eula:
-        eula = f" ({settings.eula_uri})" if settings.eula_uri else ""
-        raise PrepareError(
-            "EulaNotAccepted",
-            f"model {settings.model_id} is gated: read its end-user license agreement{eula} and start the "
-            'execution with "accept_eula": true to fine-tune it',
+    if settings.huggingface is not None:
+        check_instance_count(settings, instance_type, instance_count)
+        if settings.tuning is not None:
+            check_tuning_input(
+                settings.tuning,
+                instance_type=instance_type,
+                metric_names={m["Name"] for m in settings.huggingface.metric_definitions},
+                specs=settings.huggingface.specs,
+                runtime=settings.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS,
+                count=instance_count,
+                requested=request_input,
+            )
+        hyperparameters = check_hf_input(
+            settings.huggingface,
+            instance_type=instance_type,
+            instance_count=instance_count,
+            requested=request_input.hyperparameters,
         )
-    if settings.tuning is not None:
-        check_tuning_input(settings.tuning, settings=settings, spec=spec, count=instance_count, requested=request_input)
-    hyperparameters = merge_hyperparameters(spec, settings.hyperparameters, request_input.hyperparameters)
+    else:
+        hyperparameters = _check_jumpstart_input(request_input, settings, instance_type, instance_count)
     bucket, prefix = dataset_location(request_input.dataset, env)
     return CheckedInput(
         dataset_bucket=bucket,
@@ -125,6 +136,38 @@ def check_execution_input(raw_input: Any, *, settings: PipelineSettings, env: Pr
         hyperparameters=hyperparameters,
         accept_eula=request_input.accept_eula,
     )
+
+
+def _check_jumpstart_input(
+    request_input: ExecutionInput, settings: PipelineSettings, instance_type: str, instance_count: int
+) -> dict[str, str]:
+    """The JumpStart kind: the instance type's spec, the EULA of a gated model, tuning, the merged hyperparameters."""
+    spec = settings.specs.get(instance_type)
+    if spec is None:
+        raise PrepareError(
+            "InvalidInput",
+            f"instance_type: got {quote(instance_type)}; {settings.model_id}@{settings.version} trains here on: "
+            f"{', '.join(sorted(settings.specs))}",
+        )
+    check_instance_count(settings, instance_type, instance_count)
+    if spec.accept_eula_required and not request_input.accept_eula:
+        eula = f" ({settings.eula_uri})" if settings.eula_uri else ""
+        raise PrepareError(
+            "EulaNotAccepted",
+            f"model {settings.model_id} is gated: read its end-user license agreement{eula} and start the "
+            'execution with "accept_eula": true to fine-tune it',
+        )
+    if settings.tuning is not None:
+        check_tuning_input(
+            settings.tuning,
+            instance_type=instance_type,
+            metric_names={m.name for m in spec.metric_definitions},
+            specs=spec.hyperparameters,
+            runtime=max_runtime_seconds(spec, settings),
+            count=instance_count,
+            requested=request_input,
+        )
+    return merge_hyperparameters(spec, settings.hyperparameters, request_input.hyperparameters)
 
 
 def prepare(
@@ -140,18 +183,29 @@ def prepare(
     Returns ``{"trainingJobName", "clientToken", "dataset": {"bucket", "prefix", "uri"}, "request", "summary"}``,
     and with tuning ``"tuningJobName"`` and ``"tuning"`` (the CreateHyperParameterTuningJob request).
     """
-    spec = settings.specs[checked.instance_type]
     job_name = training_job_name(env.training_job_prefix, execution_name)
-    request = training_job_request(
-        spec=spec,
-        settings=settings,
-        env=env,
-        job_name=job_name,
-        dataset_uri=checked.dataset_uri,
-        instance_count=checked.instance_count,
-        hyperparameters=checked.hyperparameters,
-        accept_eula=checked.accept_eula,
-    )
+    if settings.huggingface is not None:
+        request = hf_training_job_request(
+            settings.huggingface,
+            settings=settings,
+            env=env,
+            job_name=job_name,
+            dataset_uri=checked.dataset_uri,
+            instance_type=checked.instance_type,
+            instance_count=checked.instance_count,
+            hyperparameters=checked.hyperparameters,
+        )
+    else:
+        request = training_job_request(
+            spec=settings.specs[checked.instance_type],
+            settings=settings,
+            env=env,
+            job_name=job_name,
+            dataset_uri=checked.dataset_uri,
+            instance_count=checked.instance_count,
+            hyperparameters=checked.hyperparameters,
+            accept_eula=checked.accept_eula,
+        )
     result: dict[str, Any] = {
         "trainingJobName": job_name,
         "clientToken": client_token(execution_id),
@@ -164,6 +218,10 @@ def prepare(
             "hyperparameters": checked.hyperparameters,
         },
     }
+    if settings.huggingface is not None:
+        # The trained model's preparation for serving: a job of its own, named from the execution like the training.
+        serving_name = training_job_name(env.training_job_prefix, f"{execution_name}-serving")
+        result["serving"] = serving_preparation(env=env, job_name=serving_name)
     if settings.tuning is not None:
         tuning_name = tuning_job_name(env.training_job_prefix, execution_name)
         result["tuningJobName"] = tuning_name
@@ -181,32 +239,6 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return "an array"
-
-
-def _clip(value: str) -> str:
-    """``value`` cut to QUOTE_MAX_CHARS: input echoed in a reason."""
-    return value if len(value) <= QUOTE_MAX_CHARS else f"{value[:QUOTE_MAX_CHARS]}... ({len(value):,} characters)"
-
-
-def _quote(value: str) -> str:
-    """``value`` in quotes, cut to QUOTE_MAX_CHARS: input echoed in a reason."""
-    return (
-        f"'{value}'" if len(value) <= QUOTE_MAX_CHARS else f"'{value[:QUOTE_MAX_CHARS]}...' ({len(value):,} characters)"
-    )
-
-
-def _check_instance_count(settings: PipelineSettings, instance_type: str, count: int) -> None:
-    if count > settings.max_instance_count:
-        raise PrepareError(
-            "InvalidInput",
-            f"instance_count: {count} is above this pipeline's max_instance_count ({settings.max_instance_count})",
-        )
-    if count > 1 and instance_type not in settings.efa_instance_types:
-        raise PrepareError(
-            "InvalidInput",
-            f"instance_count: {instance_type} has no EFA networking and cannot train multi-node; use 1 or one of: "
-            f"{', '.join(settings.efa_instance_types) or 'none'}",
-        )
 
 
 def merge_hyperparameters(
@@ -229,7 +261,7 @@ def merge_hyperparameters(
         if len(json.dumps(value)) > HYPERPARAMETER_VALUE_MAX:
             raise PrepareError(
                 "HyperparameterInvalid",
-                f"hyperparameters.{_quote(name)}: {len(json.dumps(value)):,} characters once encoded; SageMaker "
+                f"hyperparameters.{quote(name)}: {len(json.dumps(value)):,} characters once encoded; SageMaker "
                 f"accepts at most {HYPERPARAMETER_VALUE_MAX:,}",
             )
     return merged
@@ -245,7 +277,7 @@ def dataset_location(dataset: str, env: PrepareEnvironment) -> tuple[str, str]:
     if bucket != env.datasets_bucket or not key.startswith(env.datasets_prefix) or ".." in key.split("/"):
         raise PrepareError(
             "InvalidInput",
-            f"dataset: got {_quote(dataset)}; expected a folder under s3://{env.datasets_bucket}/{env.datasets_prefix} "
+            f"dataset: got {quote(dataset)}; expected a folder under s3://{env.datasets_bucket}/{env.datasets_prefix} "
             f"(the training role reads nothing else), e.g. s3://{env.datasets_bucket}/{env.datasets_prefix}my-data/",
         )
     if key == env.datasets_prefix:
@@ -253,7 +285,7 @@ def dataset_location(dataset: str, env: PrepareEnvironment) -> tuple[str, str]:
     if len(f"s3://{bucket}/{key}") > S3_URI_MAX:
         raise PrepareError(
             "InvalidInput",
-            f"dataset: got {_quote(dataset)}; SageMaker accepts S3 URIs of at most {S3_URI_MAX} characters",
+            f"dataset: got {quote(dataset)}; SageMaker accepts S3 URIs of at most {S3_URI_MAX} characters",
         )
     return bucket, key
 
@@ -283,7 +315,6 @@ def training_job_request(
     accept_eula: bool,
 ) -> dict[str, Any]:
     """The full CreateTrainingJob request, shaped like the SageMaker SDK's JumpStartEstimator sends it."""
-    artifacts = f"s3://{env.artifacts_bucket}"
     return {
         "TrainingJobName": job_name,
         "RoleArn": env.training_role_arn,
@@ -294,20 +325,15 @@ def training_job_request(
         },
         "HyperParameters": _encoded_hyperparameters(spec, hyperparameters, instance_count),
         "InputDataConfig": _channels(spec, dataset_uri, accept_eula),
-        "OutputDataConfig": {
-            "S3OutputPath": f"{artifacts}/{env.output_prefix}",
-            "KmsKeyId": env.kms_key_arn,
-            "CompressionType": "NONE" if spec.disable_output_compression else "GZIP",
-        },
-        "ResourceConfig": _resource_config(spec, settings, env, instance_count),
-        "StoppingCondition": _stopping_condition(spec, settings),
+        "OutputDataConfig": output_config(env, compressed=not spec.disable_output_compression),
+        "ResourceConfig": resource_config(
+            spec.instance_type, instance_count, spec.volume_size_gb or settings.volume_size_gb, settings, env
+        ),
+        "StoppingCondition": stopping_condition(max_runtime_seconds(spec, settings), settings),
         "EnableNetworkIsolation": spec.enable_network_isolation,
         "EnableInterContainerTrafficEncryption": spec.encrypt_inter_container_traffic,
         "EnableManagedSpotTraining": settings.spot,
-        "CheckpointConfig": {
-            "S3Uri": f"{artifacts}/{env.checkpoint_prefix}{job_name}/",
-            "LocalPath": CHECKPOINT_LOCAL_PATH,
-        },
+        "CheckpointConfig": checkpoint_config(env, job_name),
         "Environment": _environment(spec, env, accept_eula),
     }
 
@@ -337,49 +363,12 @@ def _environment(spec: TrainingSpec, env: PrepareEnvironment, accept_eula: bool)
 def _channels(spec: TrainingSpec, dataset_uri: str, accept_eula: bool) -> list[dict[str, Any]]:
     """InputDataConfig: the dataset, the training script and, when the spec has them, the base model's weights."""
     channels: list[dict[str, Any]] = [
-        _channel("training", dataset_uri),
-        _channel("code", spec.script_uri),
+        channel("training", dataset_uri),
+        channel("code", spec.script_uri),
     ]
     if spec.model_artifact_uri is not None:
-        model = _channel("model", spec.model_artifact_uri)
+        model = channel("model", spec.model_artifact_uri)
         if spec.accept_eula_required:
             model["DataSource"]["S3DataSource"]["ModelAccessConfig"] = {"AcceptEula": accept_eula}
         channels.append(model)
     return channels
-
-
-def _resource_config(
-    spec: TrainingSpec, settings: PipelineSettings, env: PrepareEnvironment, instance_count: int
-) -> dict[str, Any]:
-    """ResourceConfig: instances, their volume (KMS-encrypted unless local storage) and the warm pool."""
-    resource: dict[str, Any] = {
-        "InstanceType": spec.instance_type,
-        "InstanceCount": instance_count,
-        "VolumeSizeInGB": spec.volume_size_gb or settings.volume_size_gb,
-    }
-    if spec.instance_type not in settings.local_storage_instance_types:
-        resource["VolumeKmsKeyId"] = env.kms_key_arn
-    if settings.warm_pool_seconds:
-        resource["KeepAlivePeriodInSeconds"] = settings.warm_pool_seconds
-    return resource
-
-
-def _stopping_condition(spec: TrainingSpec, settings: PipelineSettings) -> dict[str, int]:
-    """StoppingCondition, in seconds: MaxRuntimeInSeconds and, with spot, MaxWaitTimeInSeconds (wait plus run)."""
-    max_runtime = settings.max_runtime_seconds or spec.max_run_seconds or DEFAULT_MAX_RUNTIME_SECONDS
-    stopping: dict[str, int] = {"MaxRuntimeInSeconds": max_runtime}
-    if settings.spot:
-        stopping["MaxWaitTimeInSeconds"] = settings.spot_max_wait_seconds or min(
-            2 * max_runtime, MAX_WAIT_LIMIT_SECONDS
-        )
-    return stopping
-
-
-def _channel(name: str, uri: str) -> dict[str, Any]:
-    return {
-        "ChannelName": name,
-        "DataSource": {
-            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
-        },
-        "InputMode": "File",
-    }

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from genai_kit.catalog import CatalogError, TrainingSpec, validate_hyperparameters
+from genai_kit.catalog import CatalogError, HyperparameterSpec, TrainingSpec, validate_hyperparameters
 from genai_kit.contracts.training_prepare import (
     DEFAULT_MAX_RUNTIME_SECONDS,
     DEFINITION_MEMBERS,
@@ -32,55 +32,54 @@ DIGEST_CHARS = 8
 def check_tuning_input(
     tuning: TuningSettings,
     *,
-    settings: PipelineSettings,
-    spec: TrainingSpec,
+    instance_type: str,
+    metric_names: set[str],
+    specs: tuple[HyperparameterSpec, ...],
+    runtime: int,
     count: int,
     requested: Any,
 ) -> None:
     """Refuse what the tuning job cannot run for this input (see the module); raises PrepareError.
 
-    ``count``: the instance count the input asks for (or the configured one); ``requested``: the input
-    (an ``ExecutionInput``), whose hyperparameters may not set a tuned one."""
+    ``metric_names`` / ``specs``: what a job on ``instance_type`` reports and takes; ``runtime``: its time limit in
+    seconds; ``count``: the instance count the input asks for (or the configured one); ``requested``: the input (an
+    ``ExecutionInput``), whose hyperparameters may not set a tuned one."""
     tuned = sorted(set(requested.hyperparameters) & set(tuning.tuned))
     if tuned:
         raise PrepareError(
             "HyperparameterInvalid",
             f"hyperparameters.{tuned[0]}: tuned by this pipeline (training.tuning.parameter_ranges), not set by input",
         )
-    metrics = sorted(m.name for m in spec.metric_definitions)
-    if tuning.objective_metric not in metrics:
+    if tuning.objective_metric not in metric_names:
         raise PrepareError(
             "InvalidInput",
-            f"instance_type: {spec.instance_type} does not report the tuning objective {tuning.objective_metric}; "
-            f"its metrics are: {', '.join(metrics) or 'none'}",
+            f"instance_type: {instance_type} does not report the tuning objective {tuning.objective_metric}; "
+            f"its metrics are: {', '.join(sorted(metric_names)) or 'none'}",
         )
-    known = {h.name for h in spec.hyperparameters}
+    known = {h.name for h in specs}
     missing = sorted(set(tuning.tuned) - known)
     if missing:
-        raise PrepareError(
-            "InvalidInput", f"instance_type: {spec.instance_type} has no hyperparameter {missing[0]} to tune"
-        )
-    _check_ranges(tuning, spec)
-    runtime = max_runtime_seconds(spec, settings)
+        raise PrepareError("InvalidInput", f"instance_type: {instance_type} has no hyperparameter {missing[0]} to tune")
+    _check_ranges(tuning, specs, instance_type)
     hours = tuning.max_jobs * count * runtime / 3600
     if hours > tuning.max_instance_hours:
         instances = f"{count} instance{'s' if count != 1 else ''}"
         raise PrepareError(
             "CostGuardExceeded",
             f"instance_count/instance_type: this run may use up to {hours:g} instance-hours ({tuning.max_jobs} jobs x "
-            f"{instances} x {runtime / 3600:g} h time limit of {spec.instance_type}), above "
+            f"{instances} x {runtime / 3600:g} h time limit of {instance_type}), above "
             f"training.tuning.max_instance_hours ({tuning.max_instance_hours:g}); ask for fewer instances",
         )
 
 
-def _check_ranges(tuning: TuningSettings, spec: TrainingSpec) -> None:
+def _check_ranges(tuning: TuningSettings, specs: tuple[HyperparameterSpec, ...], instance_type: str) -> None:
     """Every bound and value of the ranges (checked at synth for the default instance type) is valid for this
     instance type's hyperparameters too: a type may have its own variant of one."""
     for ranges in tuning.job_config.get("ParameterRanges", {}).values():
         for item in ranges:
             for value in item.get("Values") or (item["MinValue"], item["MaxValue"]):
                 try:
-                    validate_hyperparameters(spec.hyperparameters, {item["Name"]: value}, model=spec.instance_type)
+                    validate_hyperparameters(specs, {item["Name"]: value}, model=instance_type)
                 except CatalogError as error:
                     raise PrepareError(
                         "InvalidInput", f"instance_type: training.tuning.parameter_ranges.{item['Name']}: {error}"

@@ -27,7 +27,8 @@ from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
 from genai_kit.contracts.schedule import EndpointSchedule
-from genai_kit.stage.endpoints import Preparation, ResolvedEndpoint
+from genai_kit.stage.endpoints import ResolvedEndpoint
+from genai_kit.stage.preparation import Preparation
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.lambda_code import stage_package
 from stacks.constructs.model_preparation import PREPARATION_PACKAGE, preparation_job_request

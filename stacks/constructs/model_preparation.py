@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import aws_cdk as cdk
 
-from genai_kit.stage.endpoints import Preparation
+from genai_kit.stage.preparation import Preparation
 
 PREPARATION_PACKAGE = "jobs/model_preparation"
 # The job unpacks its code asset (a zip the training channel copies as it is) and runs the script from there.
