@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from genai_kit.names import StageNames
+from genai_kit.stage.hf_training import ResolvedHfTraining
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.model_rollout import ModelRollout
 from stacks.constructs.training_layout import DATASETS_PREFIX, OUTPUT_PREFIX
@@ -19,17 +21,53 @@ from stacks.foundation_stack import DATA_CAPTURE_PREFIX, FoundationStack, bucket
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
-def sample_input(datasets_bucket: str, training: ResolvedTraining) -> dict[str, object]:
+def sample_input(datasets_bucket: str, training: ResolvedTraining | ResolvedHfTraining) -> dict[str, object]:
     """An execution input that fine-tunes the configured model on a dataset folder, for the outputs and docs."""
     sample: dict[str, object] = {
         "dataset": f"s3://{datasets_bucket}/{DATASETS_PREFIX}my-dataset/",
         "instance_type": training.default_instance_type,
-        "instance_count": training.config.instance_count,
+        "instance_count": (
+            training.huggingface.instance_count
+            if isinstance(training, ResolvedHfTraining)
+            else training.config.instance_count
+        ),
         "hyperparameters": {"max_steps": 100},
     }
-    if any(spec.accept_eula_required for spec in training.specs.values()):
+    if isinstance(training, ResolvedTraining) and any(spec.accept_eula_required for spec in training.specs.values()):
         sample["accept_eula"] = True
     return sample
+
+
+@dataclass(frozen=True)
+class ServingContainer:
+    """What serves the fine-tuned versions (timeouts in seconds, volume in GB; None: SageMaker's default)."""
+
+    image_uri: str
+    model_data_download_timeout: int | None
+    container_startup_health_check_timeout: int | None
+    volume_size_gb: int | None
+
+
+def serving_container(training: ResolvedTraining | ResolvedHfTraining) -> ServingContainer:
+    """The JumpStart model's hosting image and timeouts, or the Hugging Face kind's serving container."""
+    if isinstance(training, ResolvedHfTraining):
+        serving = training.serving
+        return ServingContainer(
+            serving.image_uri, serving.model_data_download_timeout, serving.container_startup_health_check_timeout, None
+        )
+    hosting = training.hosting
+    return ServingContainer(
+        hosting.image_uri,
+        hosting.model_data_download_timeout,
+        hosting.container_startup_health_check_timeout,
+        hosting.volume_size_gb,
+    )
+
+
+def _model_label(training: ResolvedTraining | ResolvedHfTraining) -> str:
+    if isinstance(training, ResolvedHfTraining):
+        return training.huggingface.model_label
+    return f"{training.config.model_id}@{training.config.version}"
 
 
 class TrainingStack(cdk.Stack):
@@ -43,7 +81,7 @@ class TrainingStack(cdk.Stack):
         construct_id: str,
         *,
         names: StageNames,
-        training: ResolvedTraining,
+        training: ResolvedTraining | ResolvedHfTraining,
         foundation: FoundationStack,
         tags: Mapping[str, str],
         **kwargs: object,
@@ -67,7 +105,7 @@ class TrainingStack(cdk.Stack):
         )
         self.rollout: ModelRollout | None = None
         if training.config.rollout.enabled:
-            hosting = training.hosting
+            serving = serving_container(training)
             self.rollout = ModelRollout(
                 self,
                 "Rollout",
@@ -76,10 +114,10 @@ class TrainingStack(cdk.Stack):
                 resource_prefix=self.pipeline.job_prefix,
                 model_package_group_name=self.pipeline.model_package_group_name,
                 serving_instance_type=training.config.serving_instance_type,
-                serving_image_uri=hosting.image_uri,
-                model_data_download_timeout=hosting.model_data_download_timeout,
-                container_startup_health_check_timeout=hosting.container_startup_health_check_timeout,
-                volume_size_gb=hosting.volume_size_gb,
+                serving_image_uri=serving.image_uri,
+                model_data_download_timeout=serving.model_data_download_timeout,
+                container_startup_health_check_timeout=serving.container_startup_health_check_timeout,
+                volume_size_gb=serving.volume_size_gb,
                 model_artifacts_prefix=OUTPUT_PREFIX,
                 data_capture_prefix=DATA_CAPTURE_PREFIX,
                 artifacts_bucket_name=foundation.artifacts_bucket_name,
@@ -91,7 +129,9 @@ class TrainingStack(cdk.Stack):
             )
         self._outputs(self.pipeline, training, datasets_bucket)
 
-    def _outputs(self, pipeline: TrainingPipeline, training: ResolvedTraining, datasets_bucket: str) -> None:
+    def _outputs(
+        self, pipeline: TrainingPipeline, training: ResolvedTraining | ResolvedHfTraining, datasets_bucket: str
+    ) -> None:
         state_machine_arn = pipeline.state_machine.state_machine_arn
         settings = pipeline.settings
         sample = json.dumps(sample_input(datasets_bucket, training), separators=(",", ":"))
@@ -106,7 +146,7 @@ class TrainingStack(cdk.Stack):
                 "Upload each dataset as a folder of JSON Lines files under this prefix",
             ),
             "TrainingModel": (
-                f"{settings.model_id}@{settings.version} on {settings.default_instance_type}",
+                f"{_model_label(training)} on {settings.default_instance_type}",
                 "Model fine-tuned and its default Trainium instance type",
             ),
             "StartExecutionCommand": (

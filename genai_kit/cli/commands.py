@@ -73,9 +73,11 @@ def _cost(args: argparse.Namespace, config: Any, out: TextIO) -> int:
 
 def _training_max_hours(config: Any) -> float | None:
     """The training job's time limit in hours, as the pipeline sets StoppingCondition.MaxRuntimeInSeconds: the
-    configured ``max_runtime_seconds``, else the model spec's for the default instance type, else the default."""
+    configured ``max_runtime_seconds``, else the JumpStart model spec's for the default instance type, else the
+    default."""
     training = config.training
     if training is None:
         return None
-    spec = training.specs[training.default_instance_type]
-    return (training.config.max_runtime_seconds or spec.max_run_seconds or DEFAULT_MAX_RUNTIME_SECONDS) / 3600
+    # The Hugging Face kind has no spec: its jobs run at most the configured time or the default.
+    spec_limit = training.specs[training.default_instance_type].max_run_seconds if hasattr(training, "specs") else None
+    return (training.config.max_runtime_seconds or spec_limit or DEFAULT_MAX_RUNTIME_SECONDS) / 3600

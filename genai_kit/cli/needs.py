@@ -60,17 +60,22 @@ def preparation_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
 def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
 
-    Read defensively (``instance_type``, ``instance_count``, ``spot`` or ``use_spot`` as a flag or a section
-    with ``enabled``). ``at_most`` counts the most instances an execution may ask for, times a tuning job's
+    Read defensively (``instance_type``, ``instance_count`` of the section or of its ``huggingface``, ``spot`` or
+    ``use_spot`` as a flag or a section with ``enabled``). ``at_most`` counts the most instances an execution may ask for, times a tuning job's
     parallel training jobs (quotas); otherwise the configured count (cost).
     """
     training = getattr(settings, "training", None)
     if training is None or getattr(training, "enabled", True) is False:
         return []
-    instance_type = getattr(training, "instance_type", None) or _catalog_training_default(training)
+    # The Hugging Face kind (training.huggingface) names its own instances.
+    huggingface = getattr(training, "huggingface", None)
+    if huggingface is not None:
+        instance_type, count = getattr(huggingface, "instance_type", None), getattr(huggingface, "instance_count", 1)
+    else:
+        instance_type = getattr(training, "instance_type", None) or _catalog_training_default(training)
+        count = getattr(training, "instance_count", 1)
     if not isinstance(instance_type, str):
         return []
-    count = getattr(training, "instance_count", 1)
     if at_most:
         # An execution may ask for up to max_instance_count instances: the quota must cover that.
         count = max(count, getattr(training, "max_instance_count", 1))

@@ -21,6 +21,7 @@ from typing import Any
 CAUSE_MAX_CHARS = 1000
 TRAINING_JOB_FAILED = "TrainingJobFailed"
 TUNING_JOB_FAILED = "TuningJobFailed"
+PREPARATION_JOB_FAILED = "PreparationJobFailed"
 PIPELINE_ERROR = "PipelineError"
 TRAINING_JOBS_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
@@ -61,12 +62,15 @@ def describe_failure(
     training_step: str,
     describe_training_job: Callable[[str], Mapping[str, Any] | None],
     describe_tuning_job: Callable[[str], Mapping[str, Any] | None] | None = None,
+    preparation_step: str | None = None,
 ) -> Failure:
     """Explain the error at ``state["error"]`` of the step that failed.
 
     ``describe_training_job(name)`` returns the job's description, None when SageMaker has no such job, or raises
     JobNotDescribed; the reason then rests on the step's error alone. ``describe_tuning_job`` does the same for a
     tuning job (DescribeHyperParameterTuningJob): the training step ran one when Prepare named it.
+    ``preparation_step``: the state that prepares a trained model for serving (a training job Prepare named
+    ``serving.jobName``), explained from that job's description like the training step.
     """
     step = failed_step(state, steps)
     error = state.get("error") or {}
@@ -81,33 +85,54 @@ def describe_failure(
             reason = f"{step} failed for tuning job {tuning_name}: {error_text(name, cause)} (not described: {problem})"
             return Failure(step, TUNING_JOB_FAILED, reason)
         return Failure(step, TUNING_JOB_FAILED, tuning_reason(step, tuning_name, job, name, cause))
-    if step == training_step and isinstance(state.get("prepared"), Mapping):
-        job_name = str(state["prepared"]["trainingJobName"])
-        try:
-            job = describe_training_job(job_name)
-        except JobNotDescribed as problem:
-            reason = f"{step} failed for training job {job_name}: {error_text(name, cause)} (not described: {problem})"
-            return Failure(step, TRAINING_JOB_FAILED, reason)
-        return Failure(step, TRAINING_JOB_FAILED, training_reason(step, job_name, job, name, cause))
+    if step == training_step and isinstance(prepared, Mapping):
+        return _job_failure(step, str(prepared["trainingJobName"]), describe_training_job, name, cause)
+    serving = prepared.get("serving") if isinstance(prepared, Mapping) else None
+    if step == preparation_step and isinstance(serving, Mapping):
+        return _job_failure(step, str(serving["jobName"]), describe_training_job, name, cause, kind="Preparation job")
     return Failure(step, PIPELINE_ERROR, f"{step} failed: {error_text(name, cause)}")
 
 
-def training_reason(step: str, job_name: str, job: Mapping[str, Any] | None, error: str, cause: Any) -> str:
+def _job_failure(
+    step: str,
+    job_name: str,
+    describe: Callable[[str], Mapping[str, Any] | None],
+    error: str,
+    cause: Any,
+    *,
+    kind: str = "Training job",
+) -> Failure:
+    """The failure of ``step``, explained from the description of the training job it ran (see training_reason)."""
+    failed = TRAINING_JOB_FAILED if kind == "Training job" else PREPARATION_JOB_FAILED
+    try:
+        job = describe(job_name)
+    except JobNotDescribed as problem:
+        reason = f"{step} failed for {kind.lower()} {job_name}: {error_text(error, cause)} (not described: {problem})"
+        return Failure(step, failed, reason)
+    return Failure(step, failed, training_reason(step, job_name, job, error, cause, kind=kind))
+
+
+def training_reason(
+    step: str, job_name: str, job: Mapping[str, Any] | None, error: str, cause: Any, *, kind: str = "Training job"
+) -> str:
     """One line on how training job ``job_name`` ended, from its description (DescribeTrainingJob), or on why
-    ``step`` failed (with ``error`` and ``cause``) when the job did not end that way or was never created."""
+    ``step`` failed (with ``error`` and ``cause``) when the job did not end that way or was never created.
+    ``kind``: what the job is called ("Training job", or "Preparation job" for the job that compiles a trained
+    model for serving, whose time limit is not the configured training one)."""
     if job is None:
-        return f"SageMaker did not create training job {job_name}: {error_text(error, cause)}"
+        return f"SageMaker did not create {kind.lower()} {job_name}: {error_text(error, cause)}"
     status = job.get("TrainingJobStatus")
     secondary = job.get("SecondaryStatus")
     stopping = job.get("StoppingCondition") or {}
     reason = job.get("FailureReason")
     logs = f"its log streams are {TRAINING_JOBS_LOG_GROUP} {job_name}/*"
     if status == "Failed":
-        return f"Training job {job_name} failed: {reason or secondary or 'no reason given'} ({logs})"
+        return f"{kind} {job_name} failed: {reason or secondary or 'no reason given'} ({logs})"
     if status == "Stopped" and secondary == "MaxRuntimeExceeded":
+        setting = " (training.max_runtime_seconds)" if kind == "Training job" else ""
         return (
-            f"Training job {job_name} was stopped at its maximum run time of {stopping.get('MaxRuntimeInSeconds')} s "
-            f"(training.max_runtime_seconds) ({logs})"
+            f"{kind} {job_name} was stopped at its maximum run time of {stopping.get('MaxRuntimeInSeconds')} s"
+            f"{setting} ({logs})"
         )
     if status == "Stopped" and secondary == "MaxWaitTimeExceeded":
         return (
@@ -115,13 +140,15 @@ def training_reason(step: str, job_name: str, job: Mapping[str, Any] | None, err
             f"{stopping.get('MaxWaitTimeInSeconds')} s (training.spot.max_wait_seconds) ({logs})"
         )
     if status == "Stopped":
-        return f"Training job {job_name} was stopped{': ' + reason if reason else ''} ({logs})"
+        return f"{kind} {job_name} was stopped{': ' + reason if reason else ''} ({logs})"
     running = (
         f"; it still runs and bills: aws sagemaker stop-training-job --training-job-name {job_name}"
         if status == "InProgress"
         else ""
     )
-    return f"{step} failed while training job {job_name} is {status} ({secondary}): {error_text(error, cause)}{running}"
+    return (
+        f"{step} failed while {kind.lower()} {job_name} is {status} ({secondary}): {error_text(error, cause)}{running}"
+    )
 
 
 def tuning_reason(step: str, job_name: str, job: Mapping[str, Any] | None, error: str, cause: Any) -> str:

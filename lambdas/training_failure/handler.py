@@ -40,6 +40,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         training_step=settings.training_step,
         describe_training_job=describe_training_job,
         describe_tuning_job=describe_tuning_job,
+        preparation_step=settings.preparation_step,
     )
     logger.warning("pipeline step failed", extra=failure.as_output())
     metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)

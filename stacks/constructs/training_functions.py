@@ -87,6 +87,8 @@ def pipeline_functions(
     log_retention: logs.RetentionDays,
     removal_policy: cdk.RemovalPolicy,
     tuning_jobs: str | None = None,
+    source_archive_uri: str | None = None,
+    preparation_step: tuple[str, str] | None = None,
 ) -> PipelineFunctions:
     """Create the pipeline's five functions in ``scope`` (``<Name>Function`` each).
 
@@ -94,6 +96,9 @@ def pipeline_functions(
     training jobs' name prefix (the functions describe only those jobs); ``training_role_arn``: the role the
     prepared request names. Functions read the datasets folder and write evaluation reports with ``encryption_key``.
     ``tuning_jobs``: the ARN pattern of the pipeline's tuning jobs when it tunes (DescribeFailure describes them).
+    The Hugging Face kind: ``source_archive_uri``, the S3 URI of the training script's archive (Prepare names it in
+    each request); ``preparation_step``, the state that prepares the trained model for serving and its result key,
+    before Register (DescribeFailure explains its job's failure).
     """
     common = _Common(encryption_key, log_retention, removal_policy)
     check_input, prepare = _prepare_functions(
@@ -110,11 +115,12 @@ def pipeline_functions(
             checkpoint_prefix=CHECKPOINT_PREFIX,
             compile_cache_prefix=COMPILE_CACHE_PREFIX,
             kms_key_arn=encryption_key.key_arn,
+            source_archive_uri=source_archive_uri,
         ).to_environment(),
     )
     validate = _validate_dataset_function(scope, common, config, datasets_bucket_name)
     evaluate = _evaluate_function(scope, common, config, job_prefix, artifacts_bucket_name)
-    describe_failure = _describe_failure_function(scope, common, job_prefix, tuning_jobs)
+    describe_failure = _describe_failure_function(scope, common, job_prefix, tuning_jobs, preparation_step)
     return PipelineFunctions(
         check_input=check_input,
         prepare=prepare,
@@ -228,14 +234,25 @@ def _evaluate_function(
 
 
 def _describe_failure_function(
-    scope: Construct, common: _Common, job_prefix: str, tuning_jobs: str | None
+    scope: Construct,
+    common: _Common,
+    job_prefix: str,
+    tuning_jobs: str | None,
+    preparation_step: tuple[str, str] | None,
 ) -> KitFunction:
+    steps = list(STEPS)
+    if preparation_step is not None:
+        steps.insert(len(steps) - 1, preparation_step)
     describe_failure = KitFunction(
         scope,
         "DescribeFailureFunction",
         name="training_failure",
         description="Fine-tuning pipeline: say why a step failed (the training job's reason, a Lambda's error)",
-        environment=FailureEnvironment(steps=STEPS, training_step=TRAIN_STEP).to_environment(),
+        environment=FailureEnvironment(
+            steps=tuple(steps),
+            training_step=TRAIN_STEP,
+            preparation_step=preparation_step[0] if preparation_step is not None else None,
+        ).to_environment(),
         timeout=cdk.Duration.seconds(30),
         **common.kwargs(),
     )

@@ -16,14 +16,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from genai_kit.config.hf_training import hyperparameter_specs as hf_hyperparameter_specs
 from genai_kit.contracts.training_prepare import PipelineSettings
 from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES
+from genai_kit.stage.hf_training import ResolvedHfTraining
+from genai_kit.stage.hf_training_job import hf_training_settings
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.training_functions import pipeline_functions
-from stacks.constructs.training_layout import training_job_arn
-from stacks.constructs.training_role import training_job_role
+from stacks.constructs.training_layout import OUTPUT_PREFIX, training_job_arn
+from stacks.constructs.training_role import S3Reads, training_job_role
+from stacks.constructs.training_serving_states import PREPARE_SERVING_STEP, SERVING_RESULT, prepare_serving_state
+from stacks.constructs.training_source import preparation_code, training_source
 from stacks.constructs.training_states import model_package_arns, pipeline_definition
 from stacks.constructs.training_tuning_states import tuning_job_arn, tuning_settings, tuning_statements
 
@@ -32,9 +37,38 @@ from stacks.constructs.training_tuning_states import tuning_job_arn, tuning_sett
 SYNC_RULE_NAME = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 
 
-def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
-    """What the prepare step reads from its asset (``pipeline.json``): the resolved catalog facts and configuration."""
+# Trainium instances carry local NVMe storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId for instance types
+# with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
+LOCAL_STORAGE_INSTANCE_TYPES = tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage)
+
+
+def pipeline_settings(training: ResolvedTraining | ResolvedHfTraining) -> PipelineSettings:
+    """What the prepare step reads from its asset (``pipeline.json``): the resolved catalog facts and configuration
+    (for the Hugging Face kind, the training script's request parts and ranges)."""
     config = training.config
+    if isinstance(training, ResolvedHfTraining):
+        hf = training.huggingface
+        return PipelineSettings(
+            model_id=hf.model_id or str(hf.model_s3_uri),
+            # What the script downloads without a pinned revision: the Hub's default branch.
+            version="main",
+            eula_uri=None,
+            specs={},
+            default_instance_type=hf.instance_type,
+            instance_count=hf.instance_count,
+            max_instance_count=config.max_instance_count,
+            hyperparameters={},
+            max_runtime_seconds=config.max_runtime_seconds,
+            volume_size_gb=config.volume_size_gb,
+            spot=config.spot.enabled,
+            spot_max_wait_seconds=config.spot.max_wait_seconds,
+            warm_pool_seconds=config.warm_pool_seconds,
+            efa_instance_types=training.efa_instance_types,
+            local_storage_instance_types=LOCAL_STORAGE_INSTANCE_TYPES,
+            tuning=tuning_settings(config.tuning, hf_hyperparameter_specs()),
+            huggingface=hf_training_settings(hf, region=training.region, instance_types=training.instance_types),
+        )
+    specs = training.specs[training.default_instance_type].hyperparameters
     return PipelineSettings(
         model_id=config.model_id,
         version=config.version,
@@ -50,10 +84,8 @@ def pipeline_settings(training: ResolvedTraining) -> PipelineSettings:
         spot_max_wait_seconds=config.spot.max_wait_seconds,
         warm_pool_seconds=config.warm_pool_seconds,
         efa_instance_types=training.efa_instance_types,
-        # Trainium instances carry local NVMe storage (hardware-encrypted); SageMaker refuses VolumeKmsKeyId for
-        # instance types with local storage (CreateTrainingJob ResourceConfig.VolumeKmsKeyId, botocore's model).
-        local_storage_instance_types=tuple(t for t in sorted(NEURON_INSTANCES) if NEURON_INSTANCES[t].local_storage),
-        tuning=tuning_settings(training),
+        local_storage_instance_types=LOCAL_STORAGE_INSTANCE_TYPES,
+        tuning=tuning_settings(config.tuning, specs),
     )
 
 
@@ -70,7 +102,7 @@ class TrainingPipeline(Construct):
         construct_id: str,
         *,
         names: StageNames,
-        training: ResolvedTraining,
+        training: ResolvedTraining | ResolvedHfTraining,
         encryption_key: kms.IKey,
         datasets_bucket_name: str,
         artifacts_bucket_name: str,
@@ -94,14 +126,15 @@ class TrainingPipeline(Construct):
             ),
         )
         group.apply_removal_policy(removal_policy)
-        self.training_role = training_job_role(
-            self,
-            stage=training.stage,
-            job_prefix=self.job_prefix,
-            specs=self.settings.specs,
+        hf = training if isinstance(training, ResolvedHfTraining) else None
+        # The Hugging Face kind's code: the training script's archive and the preparation job's zip.
+        self.source = training_source(self) if hf is not None else None
+        self.preparation_code = preparation_code(self) if hf is not None else None
+        self.training_role = self._training_role(
+            training,
             datasets_bucket_name=datasets_bucket_name,
             artifacts_bucket_name=artifacts_bucket_name,
-            encryption_key=encryption_key,
+            key=encryption_key,
         )
         self.functions = pipeline_functions(
             self,
@@ -115,23 +148,67 @@ class TrainingPipeline(Construct):
             tuning_jobs=tuning_job_arn(self.job_prefix) if training.config.tuning is not None else None,
             log_retention=log_retention,
             removal_policy=removal_policy,
+            source_archive_uri=self.source.s3_object_url if self.source is not None else None,
+            preparation_step=(PREPARE_SERVING_STEP, SERVING_RESULT) if hf is not None else None,
         )
-        self.state_machine = self._state_machine(training, topic, encryption_key, log_retention, removal_policy)
+        self.state_machine = self._state_machine(
+            training, topic, encryption_key, log_retention, removal_policy, artifacts_bucket_name=artifacts_bucket_name
+        )
         self._allow_tasks(encryption_key, topic)
         if training.config.tuning is not None:
             self._allow_tuning()
 
+    def _training_role(
+        self,
+        training: ResolvedTraining | ResolvedHfTraining,
+        *,
+        datasets_bucket_name: str,
+        artifacts_bucket_name: str,
+        key: kms.IKey,
+    ) -> iam.Role:
+        """The jobs' role: the JumpStart specs' images and objects, or the Hugging Face kind's training and serving
+        images, its code assets, an S3 model folder and the token secret."""
+        hf = training.huggingface if isinstance(training, ResolvedHfTraining) else None
+        return training_job_role(
+            self,
+            stage=training.stage,
+            job_prefix=self.job_prefix,
+            datasets_bucket_name=datasets_bucket_name,
+            artifacts_bucket_name=artifacts_bucket_name,
+            encryption_key=key,
+            specs=self.settings.specs if hf is None else None,
+            image_uris=(training.image_uri, training.serving.image_uri)
+            if isinstance(training, ResolvedHfTraining)
+            else (),
+            reads=[S3Reads("BaseModel", (hf.model_s3_uri,), folders=True)] if hf and hf.model_s3_uri else [],
+            assets=[asset for asset in (self.source, self.preparation_code) if asset is not None],
+            token_secret_arn=hf.hf_token_secret_arn if hf else None,
+        )
+
     def _state_machine(
         self,
-        training: ResolvedTraining,
+        training: ResolvedTraining | ResolvedHfTraining,
         topic: sns.ITopic,
         key: kms.IKey,
         retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        *,
+        artifacts_bucket_name: str,
     ) -> sfn.StateMachine:
         log_group = logs.LogGroup(
             self, "StateMachineLogs", retention=retention, encryption_key=key, removal_policy=removal_policy
         )
+        prepare_serving = None
+        if isinstance(training, ResolvedHfTraining) and self.preparation_code is not None:
+            prepare_serving = prepare_serving_state(
+                training.serving,
+                training_role_arn=self.training_role.role_arn,
+                code_s3_url=self.preparation_code.s3_object_url,
+                output_s3_url=f"s3://{artifacts_bucket_name}/{OUTPUT_PREFIX}",
+                kms_key_arn=key.key_arn,
+                model_label=training.huggingface.model_label,
+                local_storage_instance_types=LOCAL_STORAGE_INSTANCE_TYPES,
+            )
         definition = pipeline_definition(
             comment=f"Fine-tune {self.settings.model_id} on Trainium, evaluate, register (stage {training.stage})",
             functions=self.functions,
@@ -139,6 +216,7 @@ class TrainingPipeline(Construct):
             training_role_arn=self.training_role.role_arn,
             model_package_group_name=self.model_package_group_name,
             topic_arn=topic.topic_arn,
+            prepare_serving=prepare_serving,
         )
         return sfn.StateMachine(
             self,

@@ -22,6 +22,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from genai_kit.stage.hf_training import ResolvedHfTraining
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_asl import (
     DESCRIBE_FAILURE,
@@ -38,6 +39,7 @@ from stacks.constructs.training_asl import (
 )
 from stacks.constructs.training_functions import PipelineFunctions
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
+from stacks.constructs.training_serving_states import PREPARE_SERVING_STEP, finetuned_inference_specification
 from stacks.constructs.training_tuning_states import tuning_states
 
 # The members of the CreateTrainingJob request the prepare step builds (SageMaker API reference).
@@ -68,15 +70,18 @@ def pipeline_definition(
     *,
     comment: str,
     functions: PipelineFunctions,
-    training: ResolvedTraining,
+    training: ResolvedTraining | ResolvedHfTraining,
     training_role_arn: str,
     model_package_group_name: str,
     topic_arn: str,
+    prepare_serving: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The state machine's Amazon States Language document (JSONPath), its ARNs CloudFormation tokens.
 
     ``training_role_arn``: the only role the Train state passes to SageMaker; ``model_package_group_name``: where
-    Register creates a version (PendingManualApproval); ``topic_arn``: where Notify publishes every outcome.
+    Register creates a version (PendingManualApproval); ``topic_arn``: where Notify publishes every outcome;
+    ``prepare_serving``: the Hugging Face kind's PrepareServing state (``training_serving_states``), between an
+    accepted model and Register.
     """
     group = model_package_group_name
     tuned = training.config.tuning is not None
@@ -87,10 +92,11 @@ def pipeline_definition(
         evaluate["tuningJobName.$"] = "$.training.HyperParameterTuningJobName"
         job, job_args = "training job {} (best of tuning job {})", f"{job_args}, $.training.HyperParameterTuningJobName"
     train = (
-        tuning_states(training, training_role_arn=training_role_arn, group=group)
-        if tuned
+        tuning_states(training.config.tuning, training_role_arn=training_role_arn, group=group)
+        if training.config.tuning is not None
         else {TRAIN_STEP: _train(training_role_arn)}
     )
+    serving = {PREPARE_SERVING_STEP: prepare_serving} if prepare_serving is not None else {}
     return {
         "Comment": comment,
         "StartAt": "CheckInput",
@@ -107,9 +113,10 @@ def pipeline_definition(
                 "ModelAccepted?",
                 result=RESULT_KEYS["Evaluate"],
                 refused=("Rejected", "REJECTED", "rejected the model"),
-                accepted="Register",
+                accepted=PREPARE_SERVING_STEP if serving else "Register",
                 group=group,
             ),
+            **serving,
             "Register": _register(training, group, job=(job, job_args)),
             "Registered": outcome(
                 SUCCEEDED,
@@ -201,12 +208,32 @@ def _train(training_role_arn: str) -> dict[str, Any]:
     }
 
 
-def _register(training: ResolvedTraining, group: str, *, job: tuple[str, str]) -> dict[str, Any]:
-    """CreateModelPackage in the pipeline's group, pending approval, served by the model's hosting image.
+def _register(training: ResolvedTraining | ResolvedHfTraining, group: str, *, job: tuple[str, str]) -> dict[str, Any]:
+    """CreateModelPackage in the pipeline's group, pending approval, served by the model's serving image (the
+    JumpStart model's hosting image with the job's output, or the Hugging Face kind's container with the prepared
+    model).
 
     ``job``: how the description names the job, as a States.Format template part and its arguments."""
-    hosting, config = training.hosting, training.config
-    description = literal(f"Fine-tuned {config.model_id}@{config.version} by ")
+    config = training.config
+    if isinstance(training, ResolvedHfTraining):
+        label = training.huggingface.model_label
+        specification = finetuned_inference_specification(training.serving, config.serving_instance_type)
+    else:
+        hosting = training.hosting
+        label = f"{config.model_id}@{config.version}"
+        specification = {
+            "Containers": [
+                {
+                    "Image": hosting.image_uri,
+                    "Environment": dict(hosting.environment),
+                    "ModelDataSource": {"S3DataSource.$": "$.evaluation.modelData"},
+                }
+            ],
+            "SupportedRealtimeInferenceInstanceTypes": [config.serving_instance_type],
+            "SupportedContentTypes": [hosting.payload.content_type or "application/json"],
+            "SupportedResponseMIMETypes": [hosting.payload.accept or "application/json"],
+        }
+    description = literal(f"Fine-tuned {label} by ")
     return {
         "Type": "Task",
         "Resource": integration_arn("aws-sdk:sagemaker:createModelPackage"),
@@ -215,18 +242,7 @@ def _register(training: ResolvedTraining, group: str, *, job: tuple[str, str]) -
             "ModelPackageDescription.$": f"States.Format('{description}{job[0]}', {job[1]})",
             "ModelApprovalStatus": "PendingManualApproval",
             "ClientToken.$": "$.prepared.clientToken",
-            "InferenceSpecification": {
-                "Containers": [
-                    {
-                        "Image": hosting.image_uri,
-                        "Environment": dict(hosting.environment),
-                        "ModelDataSource": {"S3DataSource.$": "$.evaluation.modelData"},
-                    }
-                ],
-                "SupportedRealtimeInferenceInstanceTypes": [config.serving_instance_type],
-                "SupportedContentTypes": [hosting.payload.content_type or "application/json"],
-                "SupportedResponseMIMETypes": [hosting.payload.accept or "application/json"],
-            },
+            "InferenceSpecification": specification,
             "ModelMetrics": {"ModelQuality": {"Statistics.$": "$.evaluation.report"}},
             "CustomerMetadataProperties.$": "$.evaluation.metadata",
         },

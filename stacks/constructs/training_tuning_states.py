@@ -21,9 +21,9 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
+from genai_kit.catalog import HyperparameterSpec
 from genai_kit.config.training_tuning import TuningConfig, range_kind
 from genai_kit.contracts.training_prepare import DEFINITION_MEMBERS, TuningSettings
-from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_asl import DESCRIBE_FAILURE, catch, integration_arn, literal, outcome
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
 
@@ -39,14 +39,13 @@ TUNING_RESULT = "tuning"
 NO_TRAINING_JOB_SUCCEEDED = "NoTrainingJobSucceeded"
 
 
-def tuning_settings(training: ResolvedTraining) -> TuningSettings | None:
+def tuning_settings(tuning: TuningConfig | None, specs: tuple[HyperparameterSpec, ...]) -> TuningSettings | None:
     """What the prepare step needs of ``training.tuning`` (None when tuning is off): the tuning job's
-    HyperParameterTuningJobConfig and WarmStartConfig, built here once, and what it checks per execution."""
-    tuning = training.config.tuning
+    HyperParameterTuningJobConfig and WarmStartConfig, built here once, and what it checks per execution.
+    ``specs``: the trained model's hyperparameters (the JumpStart spec's, or the kit's script's)."""
     if tuning is None:
         return None
-    entry_specs = training.specs[training.default_instance_type].hyperparameters
-    by_name = {spec.name: spec for spec in entry_specs}
+    by_name = {spec.name: spec for spec in specs}
     return TuningSettings(
         job_config=_job_config(tuning, {name: by_name[name].type for name in tuning.parameter_ranges}),
         warm_start=(
@@ -100,11 +99,8 @@ def _job_config(tuning: TuningConfig, types: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def tuning_states(training: ResolvedTraining, *, training_role_arn: str, group: str) -> dict[str, Any]:
+def tuning_states(tuning: TuningConfig, *, training_role_arn: str, group: str) -> dict[str, Any]:
     """The Train state as a tuning job, the choice on its best training job and the outcome without one."""
-    tuning = training.config.tuning
-    if tuning is None:
-        raise ValueError("tuning_states: training.tuning is not configured")
     parameters: dict[str, Any] = {
         "HyperParameterTuningJobName.$": "$.prepared.tuning.HyperParameterTuningJobName",
         "HyperParameterTuningJobConfig.$": "$.prepared.tuning.HyperParameterTuningJobConfig",
