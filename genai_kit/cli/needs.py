@@ -61,8 +61,8 @@ def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
 
     Read defensively (``instance_type``, ``instance_count`` of the section or of its ``huggingface``, ``spot`` or
-    ``use_spot`` as a flag or a section with ``enabled``). ``at_most`` counts the most instances an execution may ask for, times a tuning job's
-    parallel training jobs (quotas); otherwise the configured count (cost).
+    ``use_spot`` as a flag or a section with ``enabled``). ``at_most`` counts the most instances an execution may
+    ask for, times a tuning job's parallel training jobs (quotas); otherwise the configured count (cost).
     """
     training = getattr(settings, "training", None)
     if training is None or getattr(training, "enabled", True) is False:
