@@ -66,6 +66,17 @@ TUNING_STAGES = {
 }
 
 
+# A stage fine-tuning a small ungated Hugging Face model with the kit's script (the fine-tuning guide's first run).
+HF_MODEL = {
+    "model_id": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+    "model_type": "llama",
+    "instance_type": "ml.trn1.2xlarge",
+    "hyperparameters": {"tensor_parallel_size": 2, "max_seq_length": 1024},
+    "serving": {"tensor_parallel_degree": 2, "max_sequence_length": 2048},
+}
+HF_STAGES = {"dev": {"removal_policy": "destroy", "training": {"max_instance_count": 1, "huggingface": HF_MODEL}}}
+
+
 @dataclass
 class Pipeline:
     """The deployed pipeline in moto, with helpers to seed data, steer the training job and run executions."""
@@ -191,6 +202,16 @@ def pipeline_stage(synth: Callable[..., SynthResult]) -> SynthResult:
 @pytest.fixture(scope="session")
 def tuning_stage(synth: Callable[..., SynthResult]) -> SynthResult:
     return synth("dev", stages=TUNING_STAGES)
+
+
+@pytest.fixture(scope="session")
+def hf_stage(synth: Callable[..., SynthResult]) -> SynthResult:
+    return synth("dev", stages=HF_STAGES)
+
+
+@pytest.fixture
+def hf_pipeline(hf_stage: SynthResult) -> Iterator[Pipeline]:
+    yield from _deployed(hf_stage)
 
 
 @pytest.fixture

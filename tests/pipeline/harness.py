@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import re
 import os
 import time
 import traceback
@@ -77,6 +78,9 @@ class Resolver:
         if set(value) == {"Fn::GetStackOutput"}:
             name = value["Fn::GetStackOutput"]["OutputName"]
             return next(v for k, v in self.stack_outputs.items() if k in name)
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            # The pseudo parameters only (what a CDK asset's S3 URL holds: the bootstrap bucket's account and region).
+            return re.sub(r"\$\{(AWS::[A-Za-z]+)\}", lambda match: _PSEUDO[match.group(1)], value["Fn::Sub"])
         return {key: self(item) for key, item in value.items()}
 
 
