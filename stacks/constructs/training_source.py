@@ -89,7 +89,11 @@ def asset_object_arn(asset: s3_assets.Asset) -> str:
     Not ``asset.grant_read``: that grants ``s3:GetObject*``, ``s3:GetBucket*`` and ``s3:List*`` on the whole bootstrap
     bucket and every object in it (aws-cdk-lib 2.275 ``aws-s3-assets/lib/asset.js`` ``grantRead`` calls the bucket's
     ``grantRead`` with the key pattern ``*``; ``aws-s3/lib/perms.js`` ``BUCKET_READ_ACTIONS``), i.e. every other
-    stack's assets too. A job needs ``s3:GetObject`` on its own object only."""
+    stack's assets too. A job needs ``s3:GetObject`` on its own object only. It needs no KMS permission: the key of the
+    bootstrap bucket (the one ``cdk bootstrap`` creates, or ``aws/s3``) lets every principal of the account use it
+    through S3 (aws-cdk CLI 2.1148.1 ``bootstrap-template.yaml``, ``FileAssetsBucketEncryptionKey``'s policy:
+    ``kms:ViaService`` ``s3.<region>.amazonaws.com`` and ``kms:CallerAccount``); a bucket bootstrapped with a key of
+    one's own (``--bootstrap-kms-key-id``) needs that key's policy to allow the same."""
     return f"arn:{cdk.Aws.PARTITION}:s3:::{asset.s3_bucket_name}/{asset.s3_object_key}"
 
 
