@@ -22,7 +22,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from genai_kit.config.endpoints import AutoscalingConfig
@@ -30,12 +29,12 @@ from genai_kit.contracts.schedule import EndpointSchedule
 from genai_kit.stage.endpoints import ResolvedEndpoint
 from genai_kit.stage.preparation import Preparation
 from stacks.constructs.kit_function import KitFunction
-from stacks.constructs.lambda_code import stage_package
-from stacks.constructs.model_preparation import PREPARATION_PACKAGE, preparation_job_request
+from stacks.constructs.model_preparation import preparation_job_request
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.provider_framework import framework_provider
 from stacks.constructs.sagemaker_role import acknowledge_container_wildcards, container_statements
 from stacks.constructs.scaling_permissions import grant_scaling_registration, grant_variant_scaling
+from stacks.constructs.training_source import asset_object_arn, preparation_code
 
 METRICS_NAMESPACE = "GenAiKit/Endpoints"
 TRAINING_JOBS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
@@ -78,11 +77,7 @@ class EndpointLifecycle(Construct):
             query_interval=PROVIDER_QUERY_INTERVAL,
             total_timeout=PROVIDER_TOTAL_TIMEOUT,
         )
-        staged = stage_package(PREPARATION_PACKAGE, aws_services=("s3", "secretsmanager"))
-        # The staged folder's name is the digest of its content (stacks.constructs.lambda_code).
-        self.code = s3_assets.Asset(
-            self, "PreparationCode", path=str(staged), asset_hash=staged.name, asset_hash_type=cdk.AssetHashType.CUSTOM
-        )
+        self.code = preparation_code(self)
         self.role = self._preparation_role(stage, encryption_key)
         self._images: set[str] = set()
         self._scaling_granted = False
@@ -149,7 +144,7 @@ class EndpointLifecycle(Construct):
             iam.PolicyStatement(
                 sid="ReadPreparationCode",
                 actions=["s3:GetObject"],
-                resources=[f"{self._partition_arn}:s3:::{self.code.s3_bucket_name}/{self.code.s3_object_key}"],
+                resources=[asset_object_arn(self.code)],
             )
         )
         key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")

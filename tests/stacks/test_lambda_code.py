@@ -178,19 +178,19 @@ def test_same_content_reuses_its_folder_and_a_change_replaces_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(lambda_code, "STAGING_ROOT", tmp_path)
-    first = lambda_code._stage("fn", {"a.py": b"x = 1\n"})
-    assert lambda_code._stage("fn", {"a.py": b"x = 1\n"}) == first
-    second = lambda_code._stage("fn", {"a.py": b"x = 2\n"})
+    first = lambda_code.stage_files("fn", {"a.py": b"x = 1\n"})
+    assert lambda_code.stage_files("fn", {"a.py": b"x = 1\n"}) == first
+    second = lambda_code.stage_files("fn", {"a.py": b"x = 2\n"})
     assert second != first
     assert sorted(p.name for p in tmp_path.iterdir()) == [second.name]
 
 
 def test_bytecode_a_local_run_wrote_is_not_shipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(lambda_code, "STAGING_ROOT", tmp_path)
-    staged = lambda_code._stage("fn", {"pkg/a.py": b"x = 1\n"})
+    staged = lambda_code.stage_files("fn", {"pkg/a.py": b"x = 1\n"})
     (staged / "pkg" / "__pycache__").mkdir()
     (staged / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
-    assert lambda_code._stage("fn", {"pkg/a.py": b"x = 1\n"}) == staged
+    assert lambda_code.stage_files("fn", {"pkg/a.py": b"x = 1\n"}) == staged
     assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["pkg", "pkg/a.py"]
 
 
