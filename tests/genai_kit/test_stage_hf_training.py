@@ -47,7 +47,9 @@ def test_the_kind_resolves_its_training_image_and_every_trainium_type() -> None:
 def test_an_approved_version_is_served_by_vllm_from_the_mounted_model_compiled_for_its_settings() -> None:
     serving = _resolved().serving
     assert serving.framework == "huggingface-vllm-neuronx"
-    assert serving.image_uri.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm-inference-neuronx:")
+    assert serving.image_uri.startswith(
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-vllm-inference-neuronx:"
+    )
     # vLLM's start-up contract (optimum-neuron v0.4.1 docker/vllm/Dockerfile#L55-L94): the model is where SageMaker
     # mounts the model data, with the settings it was compiled for.
     assert serving.environment["SM_ON_MODEL"] == "/opt/ml/model"

@@ -20,7 +20,9 @@ NO_TRAINING_IMAGE = (
 
 
 def _training(region: str = "us-east-1", **training: Any) -> ResolvedTraining | None:
-    return load_stage({"stages": {"dev": {"region": region, "endpoints": [], "training": training}}}).training
+    resolved = load_stage({"stages": {"dev": {"region": region, "endpoints": [], "training": training}}}).training
+    assert resolved is None or isinstance(resolved, ResolvedTraining)
+    return resolved
 
 
 def _problems(stages: dict[str, Any], stage: str = "dev") -> list[str]:

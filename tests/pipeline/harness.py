@@ -20,8 +20,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import re
 import os
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterator

@@ -75,8 +75,10 @@ def test_a_model_better_than_its_base_is_compiled_registered_and_rolled_out_on_a
         validate_parameters(request, _CREATE_TRAINING_JOB)
     training_job = training_request["TrainingJobName"]
     # The preparation runs the serving image on the training output's merged model, isolated.
-    assert preparation_request["AlgorithmSpecification"]["TrainingImage"].split("/")[-1].startswith(
-        "huggingface-vllm-inference-neuronx:"
+    assert (
+        preparation_request["AlgorithmSpecification"]["TrainingImage"]
+        .split("/")[-1]
+        .startswith("huggingface-vllm-inference-neuronx:")
     )
     (model_channel,) = (c for c in preparation_request["InputDataConfig"] if c["ChannelName"] == "model")
     assert model_channel["DataSource"]["S3DataSource"]["S3Uri"] == (
@@ -108,8 +110,9 @@ def test_a_model_better_than_its_base_is_compiled_registered_and_rolled_out_on_a
     # THEN the version is rolled out to the fine-tuned endpoint, from its package (image, environment, model data)
     assert result["status"] == "CREATING"
     assert hf_pipeline.endpoints() == ["genai-kit-dev-finetuned"]
-    (model,) = sagemaker_backends[ACCOUNT][REGION].models.values()
-    assert model.containers == [{"ModelPackageName": package["ModelPackageArn"]}]
+    (model,) = sagemaker.list_models()["Models"]
+    described = sagemaker.describe_model(ModelName=model["ModelName"])
+    assert described["Containers"][0]["ModelPackageName"] == package["ModelPackageArn"]
 
 
 def test_a_model_worse_than_its_base_is_rejected_with_both_numbers(hf_pipeline: Pipeline) -> None:
