@@ -17,7 +17,8 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
   models/training/checkpointing.py:160 (exported by models/training/__init__.py:19).
 
 Held-out evaluation: the 0.4.1 trainer refuses an ``eval_dataset`` (transformers.py:132-133) and ``do_eval``
-(training_args.py:585-586), so ``held_out_loss`` runs the forward pass itself, reusing the trainer's own pieces:
+(training_args.py:585-586), so ``held_out_loss`` runs the forward pass itself, once on the model as loaded before
+training (``base_eval_*``) and once on the trained model (``eval_*``), reusing the trainer's own pieces:
 trl's ``_prepare_dataset`` (the same tokenization and padding as the training set, copied onto the trainer class at
 sft_trainer.py:66-70), ``_get_dataloader`` (the same data-parallel sharding, transformers.py:479-518),
 ``autocast_smart_context_manager`` (:727) and the all-reduce over data-parallel groups the trainer uses for its
@@ -34,7 +35,7 @@ from typing import Any
 
 from kit_training.args import ScriptArgs
 from kit_training.data import format_records, read_records, split_held_out
-from kit_training.metrics import eval_metrics, metric_line, train_metrics, write_report
+from kit_training.metrics import BASE_EVAL, EVAL, held_out_metrics, metric_line, train_metrics, write_report
 from kit_training.outputs import REPORT_FILE, write_model_dir
 from kit_training.settings import TEXT_FIELD, lora_config_kwargs, sft_config_kwargs
 
@@ -73,7 +74,8 @@ def hf_token(secret_arn: str | None, client: Any = None) -> str | None:
 
 
 def run(args: ScriptArgs) -> None:
-    """Train, evaluate on the held-out set, and write the model directory (outputs.py). Runs under torchrun."""
+    """Evaluate the model as loaded on the held-out set, train, evaluate again, and write the model directory
+    (outputs.py). Runs under torchrun."""
     import torch  # noqa: PLC0415
     import torch_xla.core.xla_model as xm  # noqa: PLC0415
     from datasets import Dataset  # noqa: PLC0415
@@ -114,13 +116,31 @@ def run(args: ScriptArgs) -> None:
         peft_config=LoraConfig(**lora) if lora is not None else None,
         callbacks=[_metrics_callback()],
     )
-    trainer.train()
+    held_out_set = Dataset.from_dict({TEXT_FIELD: held_out})
 
-    metrics: dict[str, float] | None = None
-    if held_out:
-        metrics = eval_metrics(held_out_loss(trainer, Dataset.from_dict({TEXT_FIELD: held_out})))
+    def emit(line: str) -> None:
         if is_main_worker():
-            print(metric_line(metrics), flush=True)  # noqa: T201 - the job's metric definitions read stdout
+            print(line, flush=True)  # noqa: T201 - the job's metric definitions read stdout
+
+    def measure() -> float:
+        return held_out_loss(trainer, held_out_set)
+
+    if held_out:
+        # The model as loaded is measured by the same pass as the trained one (for LoRA that is the base model: peft
+        # starts every lora_B at zero, peft 0.17.0 tuners/lora/layer.py:256-271, which optimum-neuron's LoRA layers
+        # call, optimum/neuron/peft/tuners/lora/layer.py:213-214). At v0.4.1, before train() the model is on the
+        # CPU: from_pretrained built its tensor-parallel layers (the parallel groups exist since trn_config was
+        # built, models/training/config.py:48-52) and loaded this rank's shard, moving it to the device only for
+        # device_map="xla" (models/training/modeling_utils.py:1337-1338). train() prepares it in setup_training
+        # (trainers/transformers.py:841) with the accelerator's prepare_model (accelerate/accelerator.py:338-398:
+        # bf16 cast in FULL_BF16 mode :370-371, move to the XLA device :372, tie weights), so that call is made here
+        # first. train() then empties the accelerator's list of prepared models (free_memory, transformers.py:1045;
+        # accelerate 1.8.1 Accelerator.free_memory) and prepares it again: the cast and the move find it done, and
+        # gradient checkpointing, enabled before that (:839), only sets module flags (modeling_utils.py:242).
+        trainer.model = trainer.accelerator.prepare_model(trainer.model)
+    base_metrics = held_out_metrics(len(held_out), measure, BASE_EVAL, emit)
+    trainer.train()
+    metrics = held_out_metrics(len(held_out), measure, EVAL, emit)
 
     saved = args.checkpoint_dir / FINAL_SAVE
     if is_main_worker():
@@ -133,8 +153,8 @@ def run(args: ScriptArgs) -> None:
         write_model_dir(
             saved, args.model_dir, method=args.method, consolidate=_consolidate, merge=_merger(token, dtype), base=base
         )
-        if metrics is not None:
-            write_report(args.model_dir / REPORT_FILE, metrics, len(held_out))
+        if metrics is not None and base_metrics is not None:
+            write_report(args.model_dir / REPORT_FILE, metrics, base_metrics, len(held_out))
     # No barrier after: the other ranks have nothing left to do, and a merge on CPU can outlast a collective's timeout.
 
 
