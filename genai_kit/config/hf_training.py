@@ -1,10 +1,11 @@
 """Configuration of fine-tuning a Hugging Face causal LM with the kit's own script on Trainium.
 
 ``HfTrainingConfig`` is a section a stage may hold (absent by default: the pipeline does not use it yet). It names
-the model (a hub id, or S3 weights), its ``model_type`` (checked at synth against the architectures optimum-neuron
-can train in the catalog's training image), the instances, the Secrets Manager ARN of a Hugging Face token for gated
-models, and the typed ``hyperparameters`` of ``model_artifacts/training`` with their ranges. An execution's
-overrides are checked again with ``check_hyperparameter_overrides`` at its start, with the same messages.
+the model (a hub id, optionally pinned to a commit ``revision``, or S3 weights), its ``model_type`` (checked at
+synth against the architectures optimum-neuron can train in the catalog's training image), the instances, the
+Secrets Manager ARN of a Hugging Face token for gated models, and the typed ``hyperparameters`` of
+``model_artifacts/training`` with their ranges. An execution's overrides are checked again with
+``check_hyperparameter_overrides`` at its start, with the same messages.
 ``genai_kit.stage.hf_training_job`` turns the result into CreateTrainingJob's HyperParameters and Environment.
 """
 
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from genai_kit.catalog import CatalogError, training_image
-from genai_kit.config.base import StrictModel, describe_errors
+from genai_kit.config.base import HubCommit, StrictModel, describe_errors
 from genai_kit.neuron import NeuronError, has_efa, is_trainium, neuron_instance
 
 # Hugging Face hub repository id: [namespace/]name of letters, digits, '-', '_', '.' (huggingface_hub's
@@ -79,6 +80,11 @@ class HfTrainingConfig(StrictModel):
     """Fine-tuning a Hugging Face causal LM on Trainium with the kit's script (optimum-neuron)."""
 
     model_id: str | None = Field(None, description="Hugging Face hub id of the model to fine-tune.")
+    revision: HubCommit | None = Field(
+        None,
+        description="Hub commit id of model_id to train (40 lowercase hexadecimal characters); every download of the "
+        "job loads this commit, so the run can be repeated (default: the hub's main branch at the time of the run).",
+    )
     model_s3_uri: str | None = Field(
         None, pattern=r"^s3://[a-z0-9.-]{3,63}/.*/$", description="S3 folder of the model's Hugging Face files."
     )
@@ -100,6 +106,11 @@ class HfTrainingConfig(StrictModel):
             raise ValueError("model_id/model_s3_uri: set exactly one (a hub id, or an S3 folder of the weights)")
         if self.model_id is not None and not _HUB_ID_RE.match(self.model_id):
             raise ValueError(f"model_id: got {self.model_id!r}; expected a Hugging Face hub id such as org/name")
+        if self.revision is not None and self.model_id is None:
+            raise ValueError(
+                f"revision: got {self.revision!r} with model_s3_uri; a revision pins a hub model_id, the S3 folder's "
+                "weights are read as they are: remove revision, or train model_id at it"
+            )
         if self.hf_token_secret_arn is not None and not _SECRET_ARN_RE.match(self.hf_token_secret_arn):
             raise ValueError(
                 f"hf_token_secret_arn: got {self.hf_token_secret_arn!r}; expected a Secrets Manager secret ARN "

@@ -57,11 +57,14 @@ class HfTrainingJobSettings:
 
 
 def script_hyperparameters(config: HfTrainingConfig, values: HfTrainingHyperparameters) -> dict[str, str]:
-    """The script's own hyperparameters, JSON-encoded; ``lora_target_modules`` as the comma list it parses."""
+    """The script's own hyperparameters, JSON-encoded; ``lora_target_modules`` as the comma list it parses; the
+    model's ``model_id`` and ``revision`` (commit) when the configuration names a hub model."""
     raw: dict[str, object] = values.model_dump()
     raw["lora_target_modules"] = ",".join(values.lora_target_modules)
     if config.model_id is not None:
         raw["model_id"] = config.model_id
+    if config.revision is not None:
+        raw["revision"] = config.revision
     return {name: json.dumps(value) for name, value in sorted(raw.items())}
 
 

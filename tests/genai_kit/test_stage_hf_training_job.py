@@ -15,6 +15,7 @@ from genai_kit.stage.hf_training_job import EFA_ENVIRONMENT, HfTrainingJobSettin
 from tests.service_model import violations
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbC123"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CONFIG = HfTrainingConfig.model_validate(
     {"model_id": "meta-llama/Llama-3.2-1B", "model_type": "llama", "hf_token_secret_arn": SECRET}
 )
@@ -129,10 +130,21 @@ def test_the_script_receives_exactly_the_configured_values() -> None:
     from kit_training.args import parse_args  # noqa: PLC0415
 
     config = CONFIG.model_copy(
-        update={"hyperparameters": CONFIG.hyperparameters.model_copy(update={"learning_rate": 2e-4, "max_steps": 40})}
+        update={
+            "revision": COMMIT,
+            "hyperparameters": CONFIG.hyperparameters.model_copy(update={"learning_rate": 2e-4, "max_steps": 40}),
+        }
     )
     argv = _as_the_toolkit_passes_them(_settings(config).hyper_parameters)
     args = parse_args(argv, environ={"SM_CHANNEL_TRAIN": "/opt/ml/input/data/train"})
     received = {name: getattr(args, name) for name in config.hyperparameters.model_dump()}
     assert received == config.hyperparameters.model_dump()
-    assert args.model_id == "meta-llama/Llama-3.2-1B"
+    assert (args.model_id, args.revision, args.base_revision) == ("meta-llama/Llama-3.2-1B", COMMIT, COMMIT)
+
+
+def test_the_revision_is_passed_like_model_id_and_only_when_set() -> None:
+    pinned = HfTrainingConfig.model_validate({**CONFIG.model_dump(), "revision": COMMIT})
+    assert _settings(pinned).hyper_parameters["revision"] == json.dumps(COMMIT)
+    assert "revision" not in _settings().hyper_parameters
+    s3 = HfTrainingConfig.model_validate({"model_s3_uri": "s3://weights/llama/", "model_type": "llama"})
+    assert not {"model_id", "revision"} & set(_settings(s3).hyper_parameters)

@@ -7,8 +7,8 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
 - ``NeuronSFTConfig`` / ``NeuronSFTTrainer`` exported by optimum/neuron/__init__.py:39-41; the trainer's
   ``__init__(model, args, ..., tokenizer, peft_config, formatting_func)`` trainers/sft_trainer.py:87-101 wraps the
   model with optimum-neuron's ``get_peft_model`` when ``peft_config`` is given (:164-187);
-- ``NeuronModelForCausalLM.from_pretrained(name_or_path, trn_config, token=, torch_dtype=)``
-  models/training/modeling_auto.py:35-41 -> modeling_utils.py:679-689 (the training class, not
+- ``NeuronModelForCausalLM.from_pretrained(name_or_path, trn_config, token=, revision=, torch_dtype=)``
+  models/training/modeling_auto.py:35-41 -> modeling_utils.py:679-693 (the training class, not
   ``optimum.neuron.NeuronModelForCausalLM``, which is the inference one); ``args.trn_config`` is built in
   ``NeuronTrainingArguments.__post_init__`` (trainers/training_args.py:627-641);
 - ``trainer.train()`` transformers.py:1036 (returns None; no ``resume_from_checkpoint``, :1040-1041);
@@ -73,6 +73,16 @@ def hf_token(secret_arn: str | None, client: Any = None) -> str | None:
     return secret.strip()
 
 
+def hub_kwargs(args: ScriptArgs, token: str | None) -> dict[str, str | None]:
+    """The keyword arguments of every ``from_pretrained`` of the base model: the token, and ``revision`` when the
+    base is a hub id pinned to a commit (left out otherwise, so each loader keeps its own default, "main":
+    transformers 4.55.4 ``from_pretrained``; optimum-neuron models/training/modeling_utils.py:690)."""
+    kwargs: dict[str, str | None] = {"token": token}
+    if args.base_revision is not None:
+        kwargs["revision"] = args.base_revision
+    return kwargs
+
+
 def run(args: ScriptArgs) -> None:
     """Evaluate the model as loaded on the held-out set, train, evaluate again, and write the model directory
     (outputs.py). Runs under torchrun."""
@@ -89,8 +99,11 @@ def run(args: ScriptArgs) -> None:
     check_optimum_neuron(__version__)
     token = hf_token(args.hf_token_secret_arn)
     base = args.base_model
+    # Every load of a hub model is pinned to the same commit when one is given (tokenizer, training weights, and the
+    # base weights the LoRA adapter is merged into); without one the hub's default branch is used, as before.
+    source = hub_kwargs(args, token)
     # transformers is typed where the kit's tests install it and absent where they do not: either ignore may go unused.
-    tokenizer = AutoTokenizer.from_pretrained(base, token=token)  # type: ignore[no-untyped-call, unused-ignore]
+    tokenizer = AutoTokenizer.from_pretrained(base, **source)  # type: ignore[no-untyped-call, unused-ignore]
     if tokenizer.pad_token is None:
         # Padding to max_seq_length needs a pad token, and the collator masks every pad id out of the labels
         # (DataCollatorForLanguageModeling): prefer <unk> so the end-of-sequence token stays learnt; a model without
@@ -106,7 +119,7 @@ def run(args: ScriptArgs) -> None:
 
     sft_config = NeuronSFTConfig(**sft_config_kwargs(args))
     dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
-    model = NeuronModelForCausalLM.from_pretrained(base, sft_config.trn_config, token=token, torch_dtype=dtype)
+    model = NeuronModelForCausalLM.from_pretrained(base, sft_config.trn_config, torch_dtype=dtype, **source)
     lora = lora_config_kwargs(args)
     trainer = NeuronSFTTrainer(
         model=model,
@@ -151,7 +164,7 @@ def run(args: ScriptArgs) -> None:
     xm.rendezvous("genai_kit_saved")
     if is_main_worker():
         write_model_dir(
-            saved, args.model_dir, method=args.method, consolidate=_consolidate, merge=_merger(token, dtype), base=base
+            saved, args.model_dir, method=args.method, consolidate=_consolidate, merge=_merger(source, dtype), base=base
         )
         if metrics is not None and base_metrics is not None:
             write_report(args.model_dir / REPORT_FILE, metrics, base_metrics, len(held_out))
@@ -209,13 +222,13 @@ def _consolidate(checkpoint_dir: Path, output_dir: Path) -> None:
     consolidate_model_parallel_checkpoints_to_unified_checkpoint(checkpoint_dir, output_dir, save_format="safetensors")
 
 
-def _merger(token: str | None, dtype: Any) -> Any:
+def _merger(source: dict[str, str | None], dtype: Any) -> Any:
     def merge(base: str, adapter_dir: Path, output_dir: Path) -> None:
         """Base weights + LoRA adapter -> one model (peft ``merge_and_unload``), on CPU, saved as safetensors."""
         from peft import PeftModel  # noqa: PLC0415
         from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
-        model = AutoModelForCausalLM.from_pretrained(base, token=token, torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(base, torch_dtype=dtype, **source)
         merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
         merged.save_pretrained(str(output_dir), safe_serialization=True)
 
