@@ -129,14 +129,13 @@ def run(args: ScriptArgs) -> None:
         peft_config=LoraConfig(**lora) if lora is not None else None,
         callbacks=[_metrics_callback()],
     )
-    held_out_set = Dataset.from_dict({TEXT_FIELD: held_out})
 
     def emit(line: str) -> None:
         if is_main_worker():
             print(line, flush=True)  # noqa: T201 - the job's metric definitions read stdout
 
-    def measure() -> float:
-        return held_out_loss(trainer, held_out_set)
+    def measure() -> float:  # called only with a held-out example (held_out_metrics)
+        return held_out_loss(trainer, Dataset.from_dict({TEXT_FIELD: held_out}))
 
     if held_out:
         # The model as loaded is measured by the same pass as the trained one (for LoRA that is the base model: peft
