@@ -7,6 +7,7 @@ cdk.json that is silently ignored deploys something other than what the user wro
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
@@ -76,6 +77,23 @@ def _log_retention(value: int) -> int:
 
 
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+# A Hugging Face hub commit id, as the hub's "Files and versions" history shows it (full SHA-1).
+_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _commit(value: str) -> str:
+    if not _COMMIT_RE.match(value):
+        raise ValueError(
+            f"got '{value}'; expected a commit id (40 lowercase hexadecimal characters, the 'Files and versions' "
+            "history of the model on huggingface.co); a branch or tag such as 'main' moves, so the weights could "
+            "change under the same configuration"
+        )
+    return value
+
+
+HubCommit = Annotated[str, AfterValidator(_commit)]
+"""A Hugging Face hub revision pinned to one commit (a branch or tag name is refused, naming the value)."""
 
 
 def describe_errors(error: ValidationError, *, prefix: str) -> list[str]:

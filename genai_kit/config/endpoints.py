@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from genai_kit.config.base import StrictModel
+from genai_kit.config.base import HubCommit, StrictModel
 from genai_kit.contracts.schedule import EndpointSchedule
 
 # SageMaker's EndpointName pattern, less the kit's prefix "genai-kit-<stage>-" (at most 22 characters).
@@ -28,7 +28,6 @@ _ENDPOINT_NAME_RE = re.compile(r"^[a-z0-9](-?[a-z0-9]){0,39}$")
 _HF_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}$")
 _S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\s]*/)?$")
 _ENV_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
-_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 
 # The endpoint scheduler's reserved concurrency (when a stage schedules an endpoint): starts of several endpoints at
@@ -53,16 +52,6 @@ def _endpoint_name(value: str) -> str:
 def _hf_model_id(value: str) -> str:
     if not _HF_MODEL_ID_RE.match(value):
         raise ValueError(f"got '{value}'; expected a Hugging Face Hub model id such as 'namespace/model-name'")
-    return value
-
-
-def _commit(value: str) -> str:
-    if not _COMMIT_RE.match(value):
-        raise ValueError(
-            f"got '{value}'; expected a commit id (40 lowercase hexadecimal characters, the 'Files and versions' "
-            "history of the model on huggingface.co); a branch or tag such as 'main' moves, so the served weights "
-            "could change under the same configuration"
-        )
     return value
 
 
@@ -105,9 +94,7 @@ class HuggingFaceSource(StrictModel):
 
     kind: Literal["huggingface"] = Field(description="`huggingface`")
     model_id: Annotated[str, AfterValidator(_hf_model_id)] = Field(description="Hub model id.")
-    revision: Annotated[str, AfterValidator(_commit)] | None = Field(
-        None, description="Commit id of the weights to serve (required with `prepare`)."
-    )
+    revision: HubCommit | None = Field(None, description="Commit id of the weights to serve (required with `prepare`).")
     container: NeuronContainer = Field(description="Neuron serving container (LMI, TGI or vLLM).")
     container_version: str = Field(description="Container version from the SageMaker SDK's image table.")
     prepare: bool = Field(

@@ -1,7 +1,8 @@
 """Configuration of fine-tuning a Hugging Face causal LM with the kit's own script on Trainium.
 
 ``HfTrainingConfig`` is the stage's ``training.huggingface`` section: when present, the pipeline fine-tunes this model
-instead of a JumpStart one. It names the model (a hub id, or S3 weights), its ``model_type`` (checked at synth against
+instead of a JumpStart one. It names the model (a hub id, optionally pinned to a commit ``revision``, or S3 weights),
+its ``model_type`` (checked at synth against
 the architectures optimum-neuron can train in the catalog's training image), the instances, the Secrets Manager ARN
 of a Hugging Face token for gated models, the typed ``hyperparameters`` of ``model_artifacts/training`` with their
 ranges, and the Neuron serving container and settings an approved version is compiled for. An execution's
@@ -23,7 +24,7 @@ import annotated_types
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from genai_kit.catalog import CatalogError, HyperparameterSpec, training_image
-from genai_kit.config.base import StrictModel, describe_errors
+from genai_kit.config.base import HubCommit, StrictModel, describe_errors
 from genai_kit.config.endpoints import NeuronContainer, ServingOptions
 from genai_kit.neuron import NeuronError, has_efa, is_trainium, neuron_instance
 
@@ -90,6 +91,11 @@ class HfTrainingConfig(StrictModel):
     """Fine-tuning a Hugging Face causal LM on Trainium with the kit's script (optimum-neuron)."""
 
     model_id: str | None = Field(None, description="Hugging Face hub id of the model to fine-tune.")
+    revision: HubCommit | None = Field(
+        None,
+        description="Hub commit id of model_id to train (40 lowercase hexadecimal characters); every download of the "
+        "job loads this commit, so the run can be repeated (default: the hub's main branch at the time of the run).",
+    )
     model_s3_uri: str | None = Field(
         None, pattern=r"^s3://[a-z0-9.-]{3,63}/.*/$", description="S3 folder of the model's Hugging Face files."
     )
@@ -118,8 +124,10 @@ class HfTrainingConfig(StrictModel):
 
     @property
     def model_label(self) -> str:
-        """What is fine-tuned, for names and reports: ``huggingface:<hub id>`` or the S3 folder."""
-        return f"huggingface:{self.model_id}" if self.model_id is not None else str(self.model_s3_uri)
+        """What is fine-tuned, for names and reports: ``huggingface:<hub id>[@<revision>]`` or the S3 folder."""
+        if self.model_id is None:
+            return str(self.model_s3_uri)
+        return f"huggingface:{self.model_id}" + (f"@{self.revision}" if self.revision else "")
 
     @model_validator(mode="after")
     def _checks(self) -> HfTrainingConfig:
@@ -127,6 +135,11 @@ class HfTrainingConfig(StrictModel):
             raise ValueError("model_id/model_s3_uri: set exactly one (a hub id, or an S3 folder of the weights)")
         if self.model_id is not None and not _HUB_ID_RE.match(self.model_id):
             raise ValueError(f"model_id: got {self.model_id!r}; expected a Hugging Face hub id such as org/name")
+        if self.revision is not None and self.model_id is None:
+            raise ValueError(
+                f"revision: got {self.revision!r} with model_s3_uri; a revision pins a hub model_id, the S3 folder's "
+                "weights are read as they are: remove revision, or train model_id at it"
+            )
         if self.hf_token_secret_arn is not None and not _SECRET_ARN_RE.match(self.hf_token_secret_arn):
             raise ValueError(
                 f"hf_token_secret_arn: got {self.hf_token_secret_arn!r}; expected a Secrets Manager secret ARN "

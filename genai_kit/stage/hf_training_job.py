@@ -43,11 +43,14 @@ HF_TOKEN_SECRET_ENV = "HF_TOKEN_SECRET_ARN"  # noqa: S105 - a variable name; the
 
 def script_hyperparameters(config: HfTrainingConfig, values: HfTrainingHyperparameters) -> dict[str, str]:
     """The script's own hyperparameters as strings (``str()`` of each value, as the toolkit passes it back);
-    ``lora_target_modules`` as the comma list the script parses, the model's hub id when it has one."""
+    ``lora_target_modules`` as the comma list the script parses; the model's ``model_id`` and ``revision`` (commit)
+    when the configuration names a hub model."""
     raw: dict[str, object] = values.model_dump()
     raw["lora_target_modules"] = ",".join(values.lora_target_modules)
     if config.model_id is not None:
         raw["model_id"] = config.model_id
+    if config.revision is not None:
+        raw["revision"] = config.revision
     return {name: str(value) for name, value in sorted(raw.items())}
 
 

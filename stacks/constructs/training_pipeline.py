@@ -51,7 +51,7 @@ def pipeline_settings(training: ResolvedTraining | ResolvedHfTraining) -> Pipeli
         return PipelineSettings(
             model_id=hf.model_id or str(hf.model_s3_uri),
             # What the script downloads without a pinned revision: the Hub's default branch.
-            version="main",
+            version=hf.revision or "main",
             eula_uri=None,
             specs={},
             default_instance_type=hf.instance_type,

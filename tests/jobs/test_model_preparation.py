@@ -155,3 +155,120 @@ def test_a_failed_export_publishes_nothing(hub: FakeHub, monkeypatch: pytest.Mon
 def test_an_unknown_layout_is_refused(hub: FakeHub) -> None:
     with pytest.raises(ValueError, match="PREPARATION_LAYOUT is 'zip'"):
         prepare.main({**ENVIRONMENT, "PREPARATION_LAYOUT": "zip"})
+
+
+CHANNEL_ENVIRONMENT = {
+    "PREPARATION_SOURCE_CHANNEL": "model",
+    "PREPARATION_LAYOUT": "weights",
+    "PREPARATION_BUCKET": BUCKET,
+    "PREPARATION_PREFIX": PREFIX,
+    "TRAINING_JOB_NAME": "genai-kit-dev-x-prep-abc-20261129000000",
+}
+
+
+@pytest.fixture
+def channel(hub: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The 'model' input channel as SageMaker leaves it in File mode, under a stand-in for /opt/ml/input/data."""
+    monkeypatch.setattr(prepare, "INPUT_DATA", tmp_path / "input" / "data")
+    folder = tmp_path / "input" / "data" / "model"
+    folder.mkdir(parents=True)
+    for name, data in {
+        "config.json": b'{"model_type": "llama"}',
+        "model-00001-of-00002.safetensors": b"w1",
+        "model-00002-of-00002.safetensors": b"w2",
+        "model.safetensors.index.json": b"{}",
+        "tokenizer_config.json": b"{}",
+        "generation_config.json": b"{}",
+    }.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_the_channel_is_the_input_data_folder_of_that_name() -> None:
+    assert Path("/opt/ml/input/data/model") == prepare.INPUT_DATA / "model"
+
+
+def test_a_channel_model_is_published_without_the_hub_or_a_token(
+    hub: FakeHub, channel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_secrets(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the token must not be read in channel mode")
+
+    monkeypatch.setattr(prepare, "hugging_face_token", no_secrets)
+    before = sorted(p.name for p in channel.iterdir())
+    environment = {**CHANNEL_ENVIRONMENT, "PREPARATION_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:x"}
+    assert prepare.main(environment) == 0
+    assert hub.calls == []
+    objects = _objects()
+    names = {key.removeprefix(f"{PREFIX}model/") for key in objects if key.startswith(f"{PREFIX}model/")}
+    assert names == {*before, "genai-kit-preparation.json"}
+    ready = json.loads(objects[f"{PREFIX}READY"])
+    assert (ready["source_channel"], ready["model_id"], ready["revision"]) == ("model", None, None)
+    assert sorted(p.name for p in channel.iterdir()) == before  # the input channel is left as it was
+
+
+def test_model_id_and_revision_are_labels_in_channel_mode(hub: FakeHub, channel: Path) -> None:
+    labels = {"PREPARATION_MODEL_ID": "org/model-tuned", "PREPARATION_REVISION": "run-1"}
+    assert prepare.main({**CHANNEL_ENVIRONMENT, **labels}) == 0
+    ready = json.loads(_objects()[f"{PREFIX}READY"])
+    marker = json.loads(_objects()[f"{PREFIX}model/genai-kit-preparation.json"])
+    assert (ready["model_id"], ready["revision"]) == ("org/model-tuned", "run-1")
+    assert (marker["model_id"], marker["revision"], marker["source_channel"]) == ("org/model-tuned", "run-1", "model")
+    assert hub.calls == []
+
+
+def test_a_channel_export_compiles_the_channel_folder(
+    hub: FakeHub, channel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands: list[list[str]] = []
+
+    def run(command: list[str], check: bool) -> None:
+        commands.append(command)
+        Path(command[-1]).mkdir(parents=True)
+        (Path(command[-1]) / "model.pt").write_bytes(b"neff")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert prepare.main({**CHANNEL_ENVIRONMENT, "PREPARATION_LAYOUT": "export"}) == 0
+    (command,) = commands
+    assert command[:5] == ["optimum-cli", "export", "neuron", "--model", str(channel)]
+    names = {key.removeprefix(f"{PREFIX}model/") for key in _objects() if key.startswith(f"{PREFIX}model/")}
+    assert names == {"model.pt", "generation_config.json", "genai-kit-preparation.json"}
+    assert hub.calls == []
+
+
+def test_a_missing_channel_is_refused_naming_it(hub: FakeHub, channel: Path) -> None:
+    with pytest.raises(ValueError, match=r"'weights' but .*/input/data/weights does not exist: the job has no File"):
+        prepare.main({**CHANNEL_ENVIRONMENT, "PREPARATION_SOURCE_CHANNEL": "weights"})
+    assert _objects() == {}
+
+
+def test_an_empty_channel_is_refused(hub: FakeHub, channel: Path) -> None:
+    for path in channel.iterdir():
+        path.unlink()
+    (channel / "sub").mkdir()
+    with pytest.raises(ValueError, match=r"input channel 'model' \(.*\) holds no file: its S3 prefix is empty"):
+        prepare.main(CHANNEL_ENVIRONMENT)
+    assert _objects() == {}
+
+
+def test_a_channel_without_config_json_at_its_top_is_refused(hub: FakeHub, channel: Path) -> None:
+    nested = channel / "model"
+    nested.mkdir()
+    (channel / "config.json").rename(nested / "config.json")
+    with pytest.raises(ValueError, match=r"has no config.json at its top \(found: .*model.*\)"):
+        prepare.main(CHANNEL_ENVIRONMENT)
+    assert _objects() == {}
+
+
+@pytest.mark.parametrize("name", ["..", ".", "code", "a/b", "x" * 65])
+def test_a_bad_channel_name_is_refused(hub: FakeHub, name: str) -> None:
+    with pytest.raises(ValueError, match=f"PREPARATION_SOURCE_CHANNEL is {name!r}; expected the name"):
+        prepare.main({**CHANNEL_ENVIRONMENT, "PREPARATION_SOURCE_CHANNEL": name})
+
+
+@pytest.mark.parametrize("variable", ["PREPARATION_MODEL_ID", "PREPARATION_REVISION"])
+def test_hub_mode_still_requires_the_model_and_its_revision(hub: FakeHub, variable: str) -> None:
+    environment = {k: v for k, v in ENVIRONMENT.items() if k != variable}
+    with pytest.raises(ValueError, match=f"^{variable} not set: required to download from the Hub"):
+        prepare.main(environment)
+    assert hub.calls == []

@@ -120,6 +120,19 @@ def test_the_script_receives_the_configured_values_and_the_overrides(settings: P
     assert args.lora_target_modules == ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
+def test_a_pinned_revision_reaches_the_script_and_the_summary() -> None:
+    commit = "fe8a4ea1ffedaf415f4da2f062534de366a451e6"
+    prepared = _prepare(_settings(huggingface={**TINY, "revision": commit}))
+    assert json.loads(prepared["request"]["HyperParameters"]["revision"]) == commit
+    assert prepared["summary"]["model"] == f"TinyLlama/TinyLlama-1.1B-Chat-v1.0@{commit}"
+
+
+def test_the_revision_is_not_an_execution_override(settings: PipelineSettings) -> None:
+    error, reason = _refusal(settings, hyperparameters={"revision": "main"})
+    assert error == "HyperparameterInvalid"
+    assert "unknown hyperparameter 'revision'" in reason
+
+
 def test_multi_node_on_an_efa_type_sets_the_efa_variables(settings: PipelineSettings) -> None:
     request = _prepare(settings, instance_type="ml.trn1.32xlarge", instance_count=2)["request"]
     assert request["ResourceConfig"]["InstanceCount"] == 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from kit_training.args import parse_args
-from kit_training.neuron import OPTIMUM_NEURON_VERSION, check_optimum_neuron, hf_token
+from kit_training.neuron import OPTIMUM_NEURON_VERSION, check_optimum_neuron, hf_token, hub_kwargs
 from kit_training.settings import lora_config_kwargs, sft_config_kwargs
 
 from genai_kit.catalog import training_image
@@ -27,6 +27,17 @@ def test_lora_configuration() -> None:
         "bias": "none",
         "task_type": "CAUSAL_LM",
     }
+
+
+def test_every_load_of_a_hub_model_gets_the_token_and_the_pinned_revision() -> None:
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    pinned = parse_args(["--model_id", "org/name", "--revision", commit], environ=ENV)
+    assert hub_kwargs(pinned, "hf_x") == {"token": "hf_x", "revision": commit}
+    # Without a revision the loaders keep their own default (optimum-neuron only auto-converts for "main").
+    assert hub_kwargs(parse_args(["--model_id", "org/name"], environ=ENV), None) == {"token": None}
+    # A model channel is a local folder: no revision even if one was given.
+    channel = parse_args(["--revision", commit], environ={**ENV, "SM_CHANNEL_MODEL": "/opt/ml/input/data/model"})
+    assert hub_kwargs(channel, None) == {"token": None}
 
 
 def test_full_fine_tuning_has_no_lora_configuration() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ DEFAULT_CHECKPOINT_DIR = "/opt/ml/checkpoints"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 # Environment variable holding the ARN of the Secrets Manager secret with a Hugging Face token (gated models).
 HF_TOKEN_SECRET_ENV = "HF_TOKEN_SECRET_ARN"  # noqa: S105 - a variable name, not a secret
+# A Hugging Face hub commit id (the form genai_kit.config.hf_training accepts for ``revision``).
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class ScriptArgs:
     """What the script trains, on which data, and where it writes (one value per hyperparameter)."""
 
     model_id: str | None
+    revision: str | None
     method: str
     tensor_parallel_size: int
     max_seq_length: int
@@ -67,6 +71,20 @@ class ScriptArgs:
             raise ValueError("model_id: no hub model id and no 'model' input channel; give one of them")
         return self.model_id
 
+    @property
+    def base_revision(self) -> str | None:
+        """The hub commit ``from_pretrained`` loads ``base_model`` at: ``revision`` for a hub id, None for the
+        ``model`` channel's folder (a local folder has no revision)."""
+        return None if self.model_channel_dir is not None else self.revision
+
+
+def _commit(value: str) -> str:
+    if not COMMIT_RE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"got {value!r}; expected a hub commit id (40 lowercase hexadecimal characters), not a branch or tag"
+        )
+    return value
+
 
 def _modules(value: str) -> tuple[str, ...]:
     names = tuple(part.strip() for part in value.split(",") if part.strip())
@@ -80,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="train.py", description="Fine-tune a causal LM on Trainium (optimum-neuron)")
     add = parser.add_argument
     add("--model_id", default=None, help="Hugging Face hub id; ignored when a 'model' channel is given")
+    add("--revision", type=_commit, default=None, help="hub commit of model_id (default: main); ignored with 'model'")
     add("--method", choices=METHODS, default="lora", help="full fine-tuning or LoRA")
     add("--tensor_parallel_size", type=int, default=8, help="NeuronCores one model replica is sharded over")
     add("--max_seq_length", type=int, default=2048, help="tokens per example (padded/truncated to it)")

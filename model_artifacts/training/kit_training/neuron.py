@@ -7,8 +7,8 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
 - ``NeuronSFTConfig`` / ``NeuronSFTTrainer`` exported by optimum/neuron/__init__.py:39-41; the trainer's
   ``__init__(model, args, ..., tokenizer, peft_config, formatting_func)`` trainers/sft_trainer.py:87-101 wraps the
   model with optimum-neuron's ``get_peft_model`` when ``peft_config`` is given (:164-187);
-- ``NeuronModelForCausalLM.from_pretrained(name_or_path, trn_config, token=, torch_dtype=)``
-  models/training/modeling_auto.py:35-41 -> modeling_utils.py:679-689 (the training class, not
+- ``NeuronModelForCausalLM.from_pretrained(name_or_path, trn_config, token=, revision=, torch_dtype=)``
+  models/training/modeling_auto.py:35-41 -> modeling_utils.py:679-693 (the training class, not
   ``optimum.neuron.NeuronModelForCausalLM``, which is the inference one); ``args.trn_config`` is built in
   ``NeuronTrainingArguments.__post_init__`` (trainers/training_args.py:627-641);
 - ``trainer.train()`` transformers.py:1036 (returns None; no ``resume_from_checkpoint``, :1040-1041);
@@ -17,7 +17,8 @@ calls and where they are defined at tag v0.4.1 (commit a3ded34):
   models/training/checkpointing.py:160 (exported by models/training/__init__.py:19).
 
 Held-out evaluation: the 0.4.1 trainer refuses an ``eval_dataset`` (transformers.py:132-133) and ``do_eval``
-(training_args.py:585-586), so ``held_out_loss`` runs the forward pass itself, reusing the trainer's own pieces:
+(training_args.py:585-586), so ``held_out_loss`` runs the forward pass itself, once on the model as loaded before
+training (``base_eval_*``) and once on the trained model (``eval_*``), reusing the trainer's own pieces:
 trl's ``_prepare_dataset`` (the same tokenization and padding as the training set, copied onto the trainer class at
 sft_trainer.py:66-70), ``_get_dataloader`` (the same data-parallel sharding, transformers.py:479-518),
 ``autocast_smart_context_manager`` (:727) and the all-reduce over data-parallel groups the trainer uses for its
@@ -34,7 +35,7 @@ from typing import Any
 
 from kit_training.args import ScriptArgs
 from kit_training.data import format_records, read_records, split_held_out
-from kit_training.metrics import eval_metrics, metric_line, train_metrics, write_report
+from kit_training.metrics import BASE_EVAL, EVAL, held_out_metrics, metric_line, train_metrics, write_report
 from kit_training.outputs import REPORT_FILE, write_model_dir
 from kit_training.settings import TEXT_FIELD, lora_config_kwargs, sft_config_kwargs
 
@@ -72,8 +73,19 @@ def hf_token(secret_arn: str | None, client: Any = None) -> str | None:
     return secret.strip()
 
 
+def hub_kwargs(args: ScriptArgs, token: str | None) -> dict[str, str | None]:
+    """The keyword arguments of every ``from_pretrained`` of the base model: the token, and ``revision`` when the
+    base is a hub id pinned to a commit (left out otherwise, so each loader keeps its own default, "main":
+    transformers 4.55.4 ``from_pretrained``; optimum-neuron models/training/modeling_utils.py:690)."""
+    kwargs: dict[str, str | None] = {"token": token}
+    if args.base_revision is not None:
+        kwargs["revision"] = args.base_revision
+    return kwargs
+
+
 def run(args: ScriptArgs) -> None:
-    """Train, evaluate on the held-out set, and write the model directory (outputs.py). Runs under torchrun."""
+    """Evaluate the model as loaded on the held-out set, train, evaluate again, and write the model directory
+    (outputs.py). Runs under torchrun."""
     import torch  # noqa: PLC0415
     import torch_xla.core.xla_model as xm  # noqa: PLC0415
     from datasets import Dataset  # noqa: PLC0415
@@ -87,8 +99,11 @@ def run(args: ScriptArgs) -> None:
     check_optimum_neuron(__version__)
     token = hf_token(args.hf_token_secret_arn)
     base = args.base_model
+    # Every load of a hub model is pinned to the same commit when one is given (tokenizer, training weights, and the
+    # base weights the LoRA adapter is merged into); without one the hub's default branch is used, as before.
+    source = hub_kwargs(args, token)
     # transformers is typed where the kit's tests install it and absent where they do not: either ignore may go unused.
-    tokenizer = AutoTokenizer.from_pretrained(base, token=token)  # type: ignore[no-untyped-call, unused-ignore]
+    tokenizer = AutoTokenizer.from_pretrained(base, **source)  # type: ignore[no-untyped-call, unused-ignore]
     if tokenizer.pad_token is None:
         # Padding to max_seq_length needs a pad token, and the collator masks every pad id out of the labels
         # (DataCollatorForLanguageModeling): prefer <unk> so the end-of-sequence token stays learnt; a model without
@@ -104,7 +119,7 @@ def run(args: ScriptArgs) -> None:
 
     sft_config = NeuronSFTConfig(**sft_config_kwargs(args))
     dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
-    model = NeuronModelForCausalLM.from_pretrained(base, sft_config.trn_config, token=token, torch_dtype=dtype)
+    model = NeuronModelForCausalLM.from_pretrained(base, sft_config.trn_config, torch_dtype=dtype, **source)
     lora = lora_config_kwargs(args)
     trainer = NeuronSFTTrainer(
         model=model,
@@ -114,13 +129,30 @@ def run(args: ScriptArgs) -> None:
         peft_config=LoraConfig(**lora) if lora is not None else None,
         callbacks=[_metrics_callback()],
     )
-    trainer.train()
 
-    metrics: dict[str, float] | None = None
-    if held_out:
-        metrics = eval_metrics(held_out_loss(trainer, Dataset.from_dict({TEXT_FIELD: held_out})))
+    def emit(line: str) -> None:
         if is_main_worker():
-            print(metric_line(metrics), flush=True)  # noqa: T201 - the job's metric definitions read stdout
+            print(line, flush=True)  # noqa: T201 - the job's metric definitions read stdout
+
+    def measure() -> float:  # called only with a held-out example (held_out_metrics)
+        return held_out_loss(trainer, Dataset.from_dict({TEXT_FIELD: held_out}))
+
+    if held_out:
+        # The model as loaded is measured by the same pass as the trained one (for LoRA that is the base model: peft
+        # starts every lora_B at zero, peft 0.17.0 tuners/lora/layer.py:256-271, which optimum-neuron's LoRA layers
+        # call, optimum/neuron/peft/tuners/lora/layer.py:213-214). At v0.4.1, before train() the model is on the
+        # CPU: from_pretrained built its tensor-parallel layers (the parallel groups exist since trn_config was
+        # built, models/training/config.py:48-52) and loaded this rank's shard, moving it to the device only for
+        # device_map="xla" (models/training/modeling_utils.py:1337-1338). train() prepares it in setup_training
+        # (trainers/transformers.py:841) with the accelerator's prepare_model (accelerate/accelerator.py:338-398:
+        # bf16 cast in FULL_BF16 mode :370-371, move to the XLA device :372, tie weights), so that call is made here
+        # first. train() then empties the accelerator's list of prepared models (free_memory, transformers.py:1045;
+        # accelerate 1.8.1 Accelerator.free_memory) and prepares it again: the cast and the move find it done, and
+        # gradient checkpointing, enabled before that (:839), only sets module flags (modeling_utils.py:242).
+        trainer.model = trainer.accelerator.prepare_model(trainer.model)
+    base_metrics = held_out_metrics(len(held_out), measure, BASE_EVAL, emit)
+    trainer.train()
+    metrics = held_out_metrics(len(held_out), measure, EVAL, emit)
 
     saved = args.checkpoint_dir / FINAL_SAVE
     if is_main_worker():
@@ -131,10 +163,10 @@ def run(args: ScriptArgs) -> None:
     xm.rendezvous("genai_kit_saved")
     if is_main_worker():
         write_model_dir(
-            saved, args.model_dir, method=args.method, consolidate=_consolidate, merge=_merger(token, dtype), base=base
+            saved, args.model_dir, method=args.method, consolidate=_consolidate, merge=_merger(source, dtype), base=base
         )
-        if metrics is not None:
-            write_report(args.model_dir / REPORT_FILE, metrics, len(held_out))
+        if metrics is not None and base_metrics is not None:
+            write_report(args.model_dir / REPORT_FILE, metrics, base_metrics, len(held_out))
     # No barrier after: the other ranks have nothing left to do, and a merge on CPU can outlast a collective's timeout.
 
 
@@ -189,13 +221,13 @@ def _consolidate(checkpoint_dir: Path, output_dir: Path) -> None:
     consolidate_model_parallel_checkpoints_to_unified_checkpoint(checkpoint_dir, output_dir, save_format="safetensors")
 
 
-def _merger(token: str | None, dtype: Any) -> Any:
+def _merger(source: dict[str, str | None], dtype: Any) -> Any:
     def merge(base: str, adapter_dir: Path, output_dir: Path) -> None:
         """Base weights + LoRA adapter -> one model (peft ``merge_and_unload``), on CPU, saved as safetensors."""
         from peft import PeftModel  # noqa: PLC0415
         from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
-        model = AutoModelForCausalLM.from_pretrained(base, token=token, torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(base, torch_dtype=dtype, **source)
         merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
         merged.save_pretrained(str(output_dir), safe_serialization=True)
 

@@ -5,7 +5,8 @@ Under ``SM_MODEL_DIR`` (uploaded to the job's S3 output)::
     model/            merged weights: config.json, generation_config.json, *.safetensors (+ index), tokenizer
                       files (tokenizer.json, tokenizer_config.json, special_tokens_map.json, chat_template.jinja)
     adapter/          LoRA only: adapter_config.json, adapter_model.safetensors, tokenizer files
-    evaluation.json   held-out loss and perplexity (metrics.evaluation_report), when there is a held-out set
+    evaluation.json   held-out loss and perplexity of the trained model and of the model as loaded
+                      (metrics.evaluation_report), when there is a held-out set
 
 What ``NeuronTrainer.save_model(dir)`` writes first (optimum-neuron 0.4.1): with tensor parallelism, sharded model
 weights in ``dir/shards`` plus ``config.json`` and ``generation_config.json`` (``NeuronModel.save_pretrained``,

@@ -11,6 +11,7 @@ from genai_kit.config.base import describe_errors
 from genai_kit.config.hf_training import HfTrainingConfig, HfTrainingHyperparameters, check_hyperparameter_overrides
 
 BASE = {"model_id": "meta-llama/Llama-3.2-1B", "model_type": "llama"}
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def _errors(data: dict[str, Any]) -> list[str]:
@@ -72,6 +73,17 @@ def test_defaults_are_lora_on_one_trn1_32xlarge() -> None:
             "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)",
         ),
         (
+            {**BASE, "revision": "main"},
+            "stages.dev.hf_training.revision: got 'main'; expected a commit id (40 lowercase hexadecimal characters, "
+            "the 'Files and versions' history of the model on huggingface.co); a branch or tag such as 'main' moves, "
+            "so the weights could change under the same configuration",
+        ),
+        (
+            {"model_s3_uri": "s3://weights/llama/", "model_type": "llama", "revision": COMMIT},
+            f"stages.dev.hf_training: revision: got '{COMMIT}' with model_s3_uri; a revision pins a hub model_id, "
+            "the S3 folder's weights are read as they are: remove revision, or train model_id at it",
+        ),
+        (
             {**BASE, "hyperparameters": {"lora_target_modules": ["q proj"]}},
             "stages.dev.hf_training.hyperparameters.lora_target_modules: got 'q proj'; expected a module name such "
             "as q_proj (letters, digits, _ and .)",
@@ -80,6 +92,19 @@ def test_defaults_are_lora_on_one_trn1_32xlarge() -> None:
 )
 def test_bad_values_name_the_key_and_what_is_valid(data: dict[str, Any], line: str) -> None:
     assert _errors(data) == [line]
+
+
+def test_a_hub_model_may_be_pinned_to_a_commit_and_is_not_by_default() -> None:
+    assert HfTrainingConfig.model_validate({**BASE, "revision": COMMIT}).revision == COMMIT
+    assert HfTrainingConfig.model_validate(BASE).revision is None
+
+
+def test_revision_is_the_models_not_an_execution_hyperparameter() -> None:
+    assert "revision" in HfTrainingConfig.model_fields
+    with pytest.raises(ValueError, match=r"^hyperparameters\.revision: unknown key"):
+        check_hyperparameter_overrides(
+            HfTrainingHyperparameters(), {"revision": COMMIT}, instance_type="ml.trn1.32xlarge", instance_count=1
+        )
 
 
 def test_an_execution_override_is_checked_like_the_configuration() -> None:
