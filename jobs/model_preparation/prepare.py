@@ -13,7 +13,9 @@ start-up: optimum-neuron configuration_utils.py checks both versions). Steps:
    ``weights``: keep the files as they are (LMI compiles them at start-up, offline);
 4. replace what is under ``s3://<bucket>/<prefix>model/`` with the result and the marker
    ``genai-kit-preparation.json`` (what was prepared, from where), then write ``<prefix>READY`` last: a prefix
-   without it is incomplete and never served.
+   without it is incomplete and never served; or, with ``PREPARATION_OUTPUT_DIR`` set (the fine-tuning pipeline
+   sets ``/opt/ml/model``), leave the result and the marker in that folder, which SageMaker uploads to the job's
+   output when the job succeeds (``keep``): the job then needs no network and no bucket of its own.
 
 Configuration: the ``PREPARATION_*`` environment variables (see ``Job``; SageMaker limits a training job's
 variable to 512 characters, so each field has its own). Exit status 0 on success; any failure raises, which fails
@@ -56,17 +58,20 @@ class Job:
 
     Hub mode (no ``PREPARATION_SOURCE_CHANNEL``): ``model_id`` and ``revision`` name what is downloaded and are
     required. Channel mode: the model is the input channel ``source_channel``'s folder; ``model_id`` and
-    ``revision`` are optional labels recorded in the marker, and no token is read.
+    ``revision`` are optional labels recorded in the marker, and no token is read. ``output_dir``
+    (``PREPARATION_OUTPUT_DIR``): the result stays there for SageMaker to upload; otherwise ``bucket`` and
+    ``prefix`` (``PREPARATION_BUCKET``, ``PREPARATION_PREFIX``) are where it is published.
     """
 
     model_id: str | None
     revision: str | None
     layout: Literal["export", "weights"]
     export_arguments: tuple[str, ...]
-    bucket: str
-    prefix: str
+    bucket: str | None
+    prefix: str | None
     token_secret_arn: str | None
     source_channel: str | None = None
+    output_dir: Path | None = None
 
     @classmethod
     def from_environment(cls, environ: dict[str, str]) -> Job:
@@ -94,15 +99,23 @@ class Job:
                     f"{' and '.join('PREPARATION_' + name for name in missing)} not set: required to download from "
                     "the Hub (or set PREPARATION_SOURCE_CHANNEL to prepare the model of an input channel)"
                 )
+        output_dir = environ.get("PREPARATION_OUTPUT_DIR") or None
+        bucket, prefix = environ.get("PREPARATION_BUCKET") or None, environ.get("PREPARATION_PREFIX") or None
+        if output_dir is None and (bucket is None or prefix is None):
+            raise ValueError(
+                "PREPARATION_BUCKET and PREPARATION_PREFIX not set: required to publish the result (or set "
+                "PREPARATION_OUTPUT_DIR to leave it for SageMaker to upload)"
+            )
         return cls(
             model_id=model_id,
             revision=revision,
             layout=layout,  # type: ignore[arg-type]
             export_arguments=tuple(environ.get("PREPARATION_EXPORT_ARGUMENTS", "").split()),
-            bucket=environ["PREPARATION_BUCKET"],
-            prefix=environ["PREPARATION_PREFIX"],
+            bucket=bucket,
+            prefix=prefix,
             token_secret_arn=token_secret_arn,
             source_channel=channel,
+            output_dir=Path(output_dir) if output_dir is not None else None,
         )
 
 
@@ -169,8 +182,25 @@ def export(job: Job, source: Path, into: Path) -> Path:
     return into
 
 
+def keep(output_dir: Path, directory: Path, details: dict[str, Any], *, move: bool) -> int:
+    """Leave ``directory``'s files and the marker in ``output_dir`` for SageMaker to upload; returns the bytes kept.
+    ``move``: the files are the job's own export (moved); otherwise the source's, copied (an input channel stays as
+    SageMaker left it)."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        relative = path.relative_to(directory)
+        if relative.as_posix() == MARKER:
+            continue  # written below from this run's details, never copied from a source
+        (output_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.move if move else shutil.copy2)(path, output_dir / relative)
+    (output_dir / MARKER).write_text(json.dumps(details, indent=1, sort_keys=True), encoding="utf-8")
+    return sum(p.stat().st_size for p in output_dir.rglob("*") if p.is_file())
+
+
 def publish(job: Job, directory: Path, details: dict[str, Any]) -> int:
     """Replace ``<prefix>model/`` with ``directory``, then write ``<prefix>READY``; returns the bytes uploaded."""
+    if job.bucket is None or job.prefix is None:  # Job.from_environment requires both without an output folder
+        raise ValueError("publish: no PREPARATION_BUCKET / PREPARATION_PREFIX to publish to")
     s3 = boto3.client("s3")
     target = f"{job.prefix}model/"
     stale = [
@@ -214,6 +244,10 @@ def main(environ: dict[str, str]) -> int:
     }
     if job.source_channel is not None:
         details["source_channel"] = job.source_channel
+    if job.output_dir is not None:
+        total = keep(job.output_dir, result, details, move=job.layout == "export")
+        logger.info("prepared %d bytes in %.0f s in %s", total, time.time() - started, job.output_dir)
+        return 0
     total = publish(job, result, details)
     logger.info("prepared %d bytes in %.0f s: s3://%s/%smodel/", total, time.time() - started, job.bucket, job.prefix)
     return 0

@@ -272,3 +272,45 @@ def test_hub_mode_still_requires_the_model_and_its_revision(hub: FakeHub, variab
     with pytest.raises(ValueError, match=f"^{variable} not set: required to download from the Hub"):
         prepare.main(environment)
     assert hub.calls == []
+
+
+@pytest.mark.parametrize("layout", ["weights", "export"])
+def test_with_an_output_folder_the_result_stays_there_for_sagemaker_and_nothing_is_published(
+    hub: FakeHub, channel: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layout: str
+) -> None:
+    # GIVEN the fine-tuning pipeline's variables: the trained model in the 'model' channel, no bucket, an output folder
+    def run(command: list[str], check: bool) -> None:
+        Path(command[-1]).mkdir(parents=True)
+        (Path(command[-1]) / "model.pt").write_bytes(b"neff")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(prepare, "WORK", tmp_path / "work")
+    output = tmp_path / "opt-ml-model"
+    environment = {
+        "PREPARATION_SOURCE_CHANNEL": "model",
+        "PREPARATION_LAYOUT": layout,
+        "PREPARATION_OUTPUT_DIR": str(output),
+        "PREPARATION_MODEL_ID": "huggingface:TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+    }
+    before = sorted(p.name for p in channel.iterdir())
+    # WHEN the job runs
+    assert prepare.main(environment) == 0
+    # THEN the result and the marker are in the output folder, nothing is written to S3, the channel is untouched
+    kept = sorted(p.name for p in output.iterdir())
+    expected = ["model.pt", "generation_config.json"] if layout == "export" else before
+    assert kept == sorted([*expected, "genai-kit-preparation.json"])
+    marker = json.loads((output / "genai-kit-preparation.json").read_text())
+    assert (marker["model_id"], marker["source_channel"], marker["layout"]) == (
+        "huggingface:TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+        "model",
+        layout,
+    )
+    assert _objects() == {}
+    assert sorted(p.name for p in channel.iterdir()) == before
+    assert hub.calls == []
+
+
+def test_without_an_output_folder_the_bucket_and_prefix_are_required(hub: FakeHub, channel: Path) -> None:
+    environment = {k: v for k, v in CHANNEL_ENVIRONMENT.items() if k != "PREPARATION_BUCKET"}
+    with pytest.raises(ValueError, match="PREPARATION_BUCKET and PREPARATION_PREFIX not set"):
+        prepare.main(environment)
