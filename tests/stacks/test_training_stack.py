@@ -63,7 +63,7 @@ def _resources(template: Template, resource_type: str) -> dict[str, dict[str, An
 
 def _render(value: Any) -> str:
     """A CloudFormation string value as text, each intrinsic function shown as a placeholder: ``<Logical.Arn>``,
-    ``<AWS::Partition>``, ``<Output:name>`` (another stack's output)."""
+    ``<AWS::Partition>``, ``<Output:name>`` (another stack's output), ``<AWS::AccountId>`` inside a ``Fn::Sub``."""
     if isinstance(value, str):
         return value
     ((function, argument),) = value.items()
@@ -75,6 +75,9 @@ def _render(value: Any) -> str:
         return f"<{argument}>"
     if function == "Fn::GetStackOutput":
         return f"<Output:{argument['OutputName']}>"
+    if function == "Fn::Sub" and isinstance(argument, str):
+        # A CDK asset's S3 URL: the bootstrap bucket named by ${AWS::AccountId} and ${AWS::Region}.
+        return argument.replace("${", "<").replace("}", ">")
     raise AssertionError(f"no placeholder for {function}")
 
 
