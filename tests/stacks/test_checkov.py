@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from genai_kit.cdk_context import PROJECT_ROOT
-from tests.pipeline.conftest import TUNING_STAGES
+from tests.pipeline.conftest import HF_MODEL, TUNING_STAGES
 from tests.synth import SynthResult
 
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0123abcd-0123-4567-89ab-0123456789ab"
@@ -83,6 +83,23 @@ EVERYTHING_ON = {
         },
     ],
     "pipeline": {"enabled": True, "connection_arn": CONNECTION, "repository": "my-org/genai-kit"},
+    # The Hugging Face kind with what adds to its IAM: a gated model's token secret, tuning, spot.
+    "training": {
+        "max_instance_count": 2,
+        "max_runtime_seconds": 7200,
+        "spot": {"enabled": True},
+        "huggingface": {
+            **HF_MODEL,
+            "hf_token_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-AbCdEf",
+        },
+        "tuning": {
+            "parameter_ranges": {"learning_rate": {"min": 1e-5, "max": 1e-3, "scaling": "Logarithmic"}},
+            "objective": {"metric": "eval_loss", "type": "Minimize"},
+            "max_jobs": 2,
+            "max_parallel_jobs": 1,
+            "max_instance_hours": 8,
+        },
+    },
 }
 
 
