@@ -9,7 +9,7 @@ configuration loads, so a bad value stops synth with a message naming the key. R
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
@@ -71,17 +71,51 @@ class DatasetRules(StrictModel):
 
 
 class MetricThreshold(StrictModel):
-    """A bar one final training metric must clear for the model to be registered."""
+    """A bar one final training metric must clear for the model to be registered: against fixed numbers, against
+    another final metric of the same job, or both."""
 
     metric: str = Field(description="Metric name from the model's metric definitions.")
     max: float | None = Field(None, description="The final value must be at or below this.")
     min: float | None = Field(None, description="The final value must be at or above this.")
+    max_metric: str | None = Field(
+        None,
+        description="The final value must be at or below this other metric's final value of the same job "
+        "(e.g. base_eval_loss: no worse than the base model).",
+    )
+    min_metric: str | None = Field(
+        None, description="The final value must be at or above this other metric's final value of the same job."
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> MetricThreshold:
-        if self.max is None and self.min is None:
-            raise ValueError(f"threshold for '{self.metric}' sets neither max nor min; expected at least one")
+        if self.max is None and self.min is None and self.max_metric is None and self.min_metric is None:
+            raise ValueError(
+                f"threshold for '{self.metric}' sets none of max, min, max_metric, min_metric; expected at least one"
+            )
+        for key in ("max_metric", "min_metric"):
+            if getattr(self, key) == self.metric:
+                raise ValueError(f"{key}: '{self.metric}' is the metric itself; expected another metric of the job")
         return self
+
+
+def check_thresholds(thresholds: Sequence[MetricThreshold], metrics: set[str], *, model: str) -> None:
+    """Check that every metric a threshold names (``metric``, ``max_metric``, ``min_metric``) is one of ``metrics``,
+    the names the model's metric definitions report (``model`` names it in the message).
+
+    Raises
+    ------
+    ValueError
+        ``thresholds.<i>.<key>: metric '<name>' is not reported by <model>; its metrics are: ...`` for the first
+        unknown name (``<i>`` counted from 0).
+    """
+    for index, threshold in enumerate(thresholds):
+        for key in ("metric", "max_metric", "min_metric"):
+            name = getattr(threshold, key)
+            if name is not None and name not in metrics:
+                raise ValueError(
+                    f"thresholds.{index}.{key}: metric '{name}' is not reported by {model}; "
+                    f"its metrics are: {', '.join(sorted(metrics)) or 'none'}"
+                )
 
 
 # The deploy-on-approval function handles one event at a time: an approval and the endpoint's state change never
@@ -137,7 +171,9 @@ class TrainingConfig(StrictModel):
     )
     dataset: DatasetRules = Field(default_factory=DatasetRules, description="Dataset checks.")
     thresholds: tuple[MetricThreshold, ...] = Field(
-        (), description="Bars on final training metrics; a model that misses one is rejected, not registered."
+        (),
+        description="Bars on final training metrics; a model that misses one is rejected, not registered. "
+        "Hugging Face kind, when empty: `eval_loss` at most `base_eval_loss` (the base model, measured in the job).",
     )
     serving_instance_type: str = Field(
         "ml.inf2.xlarge",
@@ -178,12 +214,7 @@ class TrainingConfig(StrictModel):
         specs = training_hyperparameter_specs(training.hyperparameters, training.instance_types[instance_type])
         check_hyperparameters(specs, self.hyperparameters, model=label, key="hyperparameters")
         metrics = {m.name for m in training.instance_types[instance_type].metrics}
-        for threshold in self.thresholds:
-            if threshold.metric not in metrics:
-                raise ValueError(
-                    f"thresholds: metric '{threshold.metric}' is not reported by {label}; "
-                    f"its metrics are: {', '.join(sorted(metrics)) or 'none'}"
-                )
+        check_thresholds(self.thresholds, metrics, model=label)
         runtime = self.max_runtime_seconds or training.max_run_seconds
         self._check_capacity(runtime)
         if self.tuning is not None:
@@ -221,12 +252,7 @@ class TrainingConfig(StrictModel):
                 f"({self.max_instance_count})"
             )
         metrics = set(hf_metric_names())
-        for threshold in self.thresholds:
-            if threshold.metric not in metrics:
-                raise ValueError(
-                    f"thresholds: metric '{threshold.metric}' is not reported by the kit's training script; "
-                    f"its metrics are: {', '.join(sorted(metrics))}"
-                )
+        check_thresholds(self.thresholds, metrics, model="the kit's training script")
         runtime = self.max_runtime_seconds or DEFAULT_MAX_RUNTIME_SECONDS
         self._check_capacity(runtime)
         if self.tuning is not None:

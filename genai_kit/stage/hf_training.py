@@ -17,7 +17,7 @@ from genai_kit.catalog import CatalogError, resolve_training_image
 from genai_kit.catalog.containers import ContainerContract
 from genai_kit.catalog.models import model_facts
 from genai_kit.config.hf_training import HfTrainingConfig
-from genai_kit.config.training import TrainingConfig
+from genai_kit.config.training import MetricThreshold, TrainingConfig
 from genai_kit.names import StageNames
 from genai_kit.neuron import NEURON_INSTANCES, NeuronError, has_efa, neuron_instance
 from genai_kit.stage.endpoints import NEURON_CONTAINER_TIMEOUT_SECONDS, container_environment, serving_container
@@ -27,6 +27,9 @@ from genai_kit.stage.serving import ServingSettings, serving_settings
 from genai_kit.stage.training import check_tuning_name
 
 _WITHOUT_PIPELINE = "set training.enabled to false to deploy the stage without the fine-tuning pipeline"
+# The bar without configured thresholds: not worse than the base model on the held-out set, both measured by the
+# same job with the same forward pass (model_artifacts/training/kit_training/neuron.py held_out_metrics).
+DEFAULT_THRESHOLDS = (MetricThreshold(metric="eval_loss", max_metric="base_eval_loss"),)
 
 
 class HfTrainingError(ResolutionError):
@@ -58,7 +61,8 @@ class FinetunedServing:
 
 @dataclass(frozen=True)
 class ResolvedHfTraining:
-    """The stage's ``training`` section with ``huggingface`` set, resolved for its region.
+    """The stage's ``training`` section with ``huggingface`` set, resolved for its region; ``config.thresholds`` are
+    the configured ones or, when none are, DEFAULT_THRESHOLDS.
 
     ``image_uri``: the Hugging Face Neuron training image; ``instance_types``: the Trainium types an execution may
     train on, with their NeuronCores; ``efa_instance_types``: those that train multi-node."""
@@ -97,6 +101,8 @@ def resolve_hf_training(config: TrainingConfig, *, stage: str, region: str) -> R
     except CatalogError as error:
         raise HfTrainingError("huggingface", f"{error} ({_WITHOUT_PIPELINE})") from None
     check_tuning_name(config, StageNames(stage).training_job_prefix)
+    if not config.thresholds:
+        config = config.model_copy(update={"thresholds": DEFAULT_THRESHOLDS})
     trainium = {t: i.neuron_cores for t, i in sorted(NEURON_INSTANCES.items()) if t.startswith("ml.trn1")}
     return ResolvedHfTraining(
         config=config,

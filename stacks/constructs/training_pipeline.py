@@ -25,11 +25,11 @@ from genai_kit.stage.hf_training_job import hf_training_settings
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.training_functions import pipeline_functions
-from stacks.constructs.training_layout import OUTPUT_PREFIX, training_job_arn
+from stacks.constructs.training_layout import OUTPUT_PREFIX, model_package_arns, training_job_arn
 from stacks.constructs.training_role import S3Reads, training_job_role
 from stacks.constructs.training_serving_states import PREPARE_SERVING_STEP, SERVING_RESULT, prepare_serving_state
 from stacks.constructs.training_source import preparation_code, training_source
-from stacks.constructs.training_states import model_package_arns, pipeline_definition
+from stacks.constructs.training_states import pipeline_definition
 from stacks.constructs.training_tuning_states import tuning_job_arn, tuning_settings, tuning_statements
 
 # The managed rule Step Functions creates to learn when a .sync training job ends (named in the IAM policies of
@@ -145,6 +145,7 @@ class TrainingPipeline(Construct):
             datasets_bucket_name=datasets_bucket_name,
             artifacts_bucket_name=artifacts_bucket_name,
             encryption_key=encryption_key,
+            model_package_group_name=self.model_package_group_name,
             tuning_jobs=tuning_job_arn(self.job_prefix) if training.config.tuning is not None else None,
             log_retention=log_retention,
             removal_policy=removal_policy,

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aws_cdk as cdk
-
 from genai_kit.stage.hf_training import ResolvedHfTraining
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_asl import (
@@ -59,13 +57,6 @@ TRAINING_JOB_FIELDS = (
 )
 
 
-def model_package_arns(group: str) -> list[str]:
-    """ARNs of the model package group ``group`` and of every version in it (SageMaker numbers the versions):
-    ``...:model-package-group/<group>`` and ``...:model-package/<group>/*`` in the stack's region and account."""
-    prefix = f"arn:{cdk.Aws.PARTITION}:sagemaker:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}"
-    return [f"{prefix}:model-package-group/{group}", f"{prefix}:model-package/{group}/*"]
-
-
 def pipeline_definition(
     *,
     comment: str,
@@ -85,8 +76,16 @@ def pipeline_definition(
     """
     group = model_package_group_name
     tuned = training.config.tuning is not None
-    # With tuning, the best training job of the tuning job goes on; its tuning job is named alongside it.
-    evaluate = {"trainingJobName.$": "$.training.TrainingJobName"}
+    # With tuning, the best training job of the tuning job goes on; its tuning job is named alongside it. The report
+    # records what the job was trained on (the dataset and its content hash) and with what (Prepare's summary).
+    evaluate: dict[str, Any] = {
+        "trainingJobName.$": "$.training.TrainingJobName",
+        "dataset": {
+            "uri.$": "$.prepared.dataset.uri",
+            "contentSha256.$": f"$.{RESULT_KEYS['ValidateDataset']}.contentSha256",
+        },
+        "summary.$": f"$.{RESULT_KEYS['Prepare']}.summary",
+    }
     job, job_args = "training job {}", "$.training.TrainingJobName"
     if tuned:
         evaluate["tuningJobName.$"] = "$.training.HyperParameterTuningJobName"

@@ -3,6 +3,7 @@ the record reader on streams (chunk boundaries, long lines refused early, the ti
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lambdas.training_validate_dataset.dataset import (
     Progress,
     Rules,
     check_records,
+    content_sha256,
     validate_dataset,
 )
 from tests.lambdas.conftest import DATASETS_BUCKET, REGION
@@ -38,7 +40,46 @@ def _sample(name: str) -> bytes:
 def test_valid_dataset_is_counted() -> None:
     _upload(("part-1.jsonl", _sample("valid.jsonl")), ("template.json", b'{"prompt": "{text}", "completion": ""}'))
     summary = validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", RULES)
-    assert summary == {"files": 1, "examples": 120, "bytes": len(_sample("valid.jsonl"))}
+    assert summary == {
+        "files": 1,
+        "examples": 120,
+        "bytes": len(_sample("valid.jsonl")),
+        "contentSha256": _expected_sha256(
+            {"part-1.jsonl": _sample("valid.jsonl"), "template.json": b'{"prompt": "{text}", "completion": ""}'}
+        ),
+    }
+
+
+def _expected_sha256(files: dict[str, bytes]) -> str:
+    """The content hash as the docstring of ``content_sha256`` defines it, written out independently."""
+    combined = b""
+    for name in sorted(files, key=str.encode):
+        combined += len(name.encode()).to_bytes(8, "big") + name.encode() + hashlib.sha256(files[name]).digest()
+    return hashlib.sha256(combined).hexdigest()
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_content_hash_covers_each_files_name_and_bytes_in_key_order() -> None:
+    # GIVEN two data files (uploaded out of key order) of 2.5 reads each: the hash is fed across read boundaries
+    big = (b'{"text": "' + b"x" * 500 + b'"}\n') * (READ_CHUNK_BYTES * 5 // 2 // 513)
+    rules = Rules(required_fields=("text",), min_examples=1, max_files=3, max_file_mb=4, max_record_kb=1)
+    _upload(("b.jsonl", big), ("a.jsonl", _sample("valid.jsonl")))
+    first = validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", rules)["contentSha256"]
+    assert first == _expected_sha256({"a.jsonl": _sample("valid.jsonl"), "b.jsonl": big})
+    # WHEN a file is renamed, the same bytes under another name, THEN the hash changes
+    boto3.client("s3", region_name=REGION).delete_object(Bucket=DATASETS_BUCKET, Key="fine-tuning/set/b.jsonl")
+    _upload(("c.jsonl", big))
+    renamed = validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", rules)["contentSha256"]
+    assert renamed not in (first, _expected_sha256({"a.jsonl": _sample("valid.jsonl") + big}))
+    # WHEN one byte changes THEN the hash changes too
+    _upload(("c.jsonl", big.replace(b"xx", b"xy", 1)))
+    assert validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", rules)["contentSha256"] != renamed
+
+
+def test_the_content_hash_does_not_depend_on_the_order_files_are_given_in() -> None:
+    digests = {"b.jsonl": hashlib.sha256(b"b").digest(), "a.jsonl": hashlib.sha256(b"a").digest()}
+    assert content_sha256(digests) == content_sha256(dict(reversed(digests.items())))
+    assert content_sha256(digests) == _expected_sha256({"a.jsonl": b"a", "b.jsonl": b"b"})
 
 
 @pytest.mark.usefixtures("aws")
@@ -144,3 +185,11 @@ def test_the_check_stops_with_dataset_too_large_when_its_time_is_up() -> None:
         "train on a smaller dataset (fewer or smaller files)"
     )
     assert stream.served == READ_CHUNK_BYTES
+
+
+@pytest.mark.parametrize("step", [1, 7, 64, READ_CHUNK_BYTES])
+def test_the_digest_sees_every_byte_read_once_in_order(step: int) -> None:
+    data = _sample("valid.jsonl") + b"\n\n" + b'{"text": "no line break at the end"}'
+    digest = hashlib.sha256()
+    check_records(CountingStream(data, step), where="s3://b/k.jsonl", rules=RULES, digest=digest)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()

@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GenAiKit/FineTuning")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "fine-tuning")
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,15 @@ HF_MODEL = {
     "serving": {"tensor_parallel_degree": 2, "max_sequence_length": 2048},
 }
 HF_STAGES = {"dev": {"removal_policy": "destroy", "training": {"max_instance_count": 1, "huggingface": HF_MODEL}}}
+
+
+def content_sha256(files: dict[str, bytes]) -> str:
+    """A dataset's content hash as ``lambdas/training_validate_dataset/dataset.content_sha256`` defines it, written out
+    independently: per file by name (UTF-8 byte order), its name's length (8 bytes, big-endian), name and SHA-256."""
+    combined = b""
+    for name in sorted(files, key=str.encode):
+        combined += len(name.encode()).to_bytes(8, "big") + name.encode() + hashlib.sha256(files[name]).digest()
+    return hashlib.sha256(combined).hexdigest()
 
 
 @dataclass
@@ -175,6 +185,28 @@ class Pipeline:
         sagemaker = boto3.client("sagemaker", region_name=REGION)
         summaries = sagemaker.list_model_packages(ModelPackageGroupName=self.group_name)["ModelPackageSummaryList"]
         return [sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+
+    def approve(self, model_package_arn: str) -> None:
+        """What a reviewer does: approve the version (UpdateModelPackage with the status only)."""
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        metadata = sagemaker.describe_model_package(ModelPackageName=model_package_arn)["CustomerMetadataProperties"]
+        sagemaker.update_model_package(ModelPackageArn=model_package_arn, ModelApprovalStatus="Approved")
+        # moto 5.2.5 replaces the metadata with the request's, None when it has none; SageMaker keeps what the
+        # update does not name (removing an entry takes CustomerMetadataPropertiesToRemove, SageMaker API reference).
+        (record,) = (
+            package
+            for package in sagemaker_backends[ACCOUNT][REGION].model_packages.values()
+            if package.arn == model_package_arn
+        )
+        record.customer_metadata_properties = metadata
+
+    def report(self, training_job: str) -> dict[str, Any]:
+        """The Evaluate step's report of ``training_job``."""
+        body = boto3.client("s3", region_name=REGION).get_object(
+            Bucket=self.artifacts_bucket, Key=f"training/evaluation/{training_job}/metrics.json"
+        )["Body"]
+        report: dict[str, Any] = json.loads(body.read())
+        return report
 
     def endpoints(self) -> list[str]:
         sagemaker = boto3.client("sagemaker", region_name=REGION)

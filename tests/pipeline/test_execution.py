@@ -15,8 +15,9 @@ from botocore.validate import validate_parameters
 from moto.sagemaker.exceptions import SagemakerClientError
 from moto.sagemaker.models import sagemaker_backends
 
-from tests.pipeline.conftest import DATASETS, TRAIN_LOSS, Pipeline
+from tests.pipeline.conftest import DATASETS, TRAIN_LOSS, Pipeline, content_sha256
 from tests.pipeline.harness import ACCOUNT, REGION, SageMakerSync
+from tests.service_model import violations
 
 EXAMPLE = '{"dataset": "my-dataset", "accept_eula": true}'
 
@@ -69,6 +70,70 @@ def test_success_registers_a_version_pending_approval(pipeline: Pipeline) -> Non
     (job,) = pipeline.training_jobs()
     assert pipeline.artifacts() == [f"training/evaluation/{job}/metrics.json"]
     assert pipeline.endpoints() == []
+
+
+def test_the_report_records_the_dataset_the_run_and_no_predecessor_for_a_first_version(pipeline: Pipeline) -> None:
+    dataset = pipeline.upload_dataset("notes", "valid.jsonl")
+    pipeline.when_trained(loss=0.42)
+    pipeline.run(_input(dataset))
+    (job,) = pipeline.training_jobs()
+    report = pipeline.report(job)
+    assert report["dataset"] == {
+        "uri": dataset,
+        "contentSha256": content_sha256({"valid.jsonl": (DATASETS / "valid.jsonl").read_bytes()}),
+    }
+    assert (report["trainingJobName"], report["tuningJobName"]) == (job, None)
+    assert (report["model"], report["instanceType"], report["instanceCount"]) == (
+        "meta-textgenerationneuron-llama-2-7b@1.0.0",
+        "ml.trn1.32xlarge",
+        1,
+    )
+    # The Prepare step's summary: the merged hyperparameters, as strings.
+    assert report["hyperparameters"]["max_steps"] == "50"
+    assert report["thresholds"] == [
+        {
+            "metric": TRAIN_LOSS,
+            "max": 1.0,
+            "min": None,
+            "max_metric": None,
+            "min_metric": None,
+            "passed": True,
+            "missed": [],
+        }
+    ]
+    assert report["predecessor"] is None
+    (package,) = pipeline.model_packages()
+    assert package["CustomerMetadataProperties"]["predecessor"] == "none"
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"].endswith(f"/{job}/metrics.json")
+
+
+def test_a_version_after_an_approved_one_is_compared_with_it(pipeline: Pipeline) -> None:
+    # GIVEN a first version, registered and then approved by a reviewer
+    dataset = pipeline.upload_dataset("notes", "valid.jsonl")
+    pipeline.when_trained(loss=0.42)
+    assert pipeline.run(_input(dataset), name="run-1")["status"] == "SUCCEEDED"
+    (first,) = pipeline.model_packages()
+    pipeline.approve(first["ModelPackageArn"])
+    # WHEN a second run on a changed dataset trains a model with a lower loss
+    pipeline.upload_dataset("notes", ("extra.jsonl", b'{"text": "one more example"}\n'))
+    pipeline.when_trained(loss=0.3)
+    assert pipeline.run(_input(dataset), name="run-2")["status"] == "SUCCEEDED"
+    # THEN its report names the approved version, its metrics and the difference
+    (second_job,) = (job for job in pipeline.training_jobs() if "-run-2-" in job)
+    report = pipeline.report(second_job)
+    assert report["predecessor"]["modelPackageArn"] == first["ModelPackageArn"]
+    assert report["predecessor"]["metrics"] == {TRAIN_LOSS: 0.42}
+    (compared,) = report["predecessor"]["differences"].values()
+    assert (compared["current"], compared["predecessor"]) == (0.3, 0.42)
+    assert compared["difference"] == pytest.approx(-0.12)
+    # AND the new version's metadata names it and the changed dataset's hash, as CreateModelPackage accepts them
+    (second,) = (p for p in pipeline.model_packages() if p["ModelPackageArn"] != first["ModelPackageArn"])
+    metadata = second["CustomerMetadataProperties"]
+    assert metadata["predecessor"] == first["ModelPackageArn"]
+    assert metadata["dataset-sha256"] == report["dataset"]["contentSha256"]
+    assert metadata["dataset-sha256"] != first["CustomerMetadataProperties"]["dataset-sha256"]
+    shape = get_session().get_service_model("sagemaker").operation_model("CreateModelPackage").input_shape
+    assert violations(shape.members["CustomerMetadataProperties"], metadata) == []
 
 
 def test_training_request_matches_the_sagemaker_api(pipeline: Pipeline) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.session import get_session
 from botocore.validate import validate_parameters
 
-from tests.pipeline.conftest import TRAIN_LOSS, Pipeline
+from tests.pipeline.conftest import DATASETS, TRAIN_LOSS, Pipeline, content_sha256
 from tests.pipeline.harness import NO_JOB_SUCCEEDED, SageMakerSync
 
 GROUP = "genai-kit-dev-finetuned"
@@ -46,6 +46,8 @@ def test_the_best_training_job_of_the_tuning_job_is_evaluated_and_registered(tun
     assert package["CustomerMetadataProperties"] == {
         "training-job": best,
         "tuning-job": tuning,
+        "dataset-sha256": content_sha256({"valid.jsonl": (DATASETS / "valid.jsonl").read_bytes()}),
+        "predecessor": "none",
         f"metric:{TRAIN_LOSS}": "0.42",
     }
     assert package["ModelPackageDescription"].endswith(f"by training job {best} (best of tuning job {tuning})")
@@ -55,6 +57,9 @@ def test_the_best_training_job_of_the_tuning_job_is_evaluated_and_registered(tun
     uri = container["ModelDataSource"]["S3DataSource"]["S3Uri"]
     assert uri.startswith(f"s3://{tuning_pipeline.artifacts_bucket}/training/output/{best}/")
     assert tuning_pipeline.artifacts() == [f"training/evaluation/{best}/metrics.json"]
+    report = tuning_pipeline.report(best)
+    assert (report["trainingJobName"], report["tuningJobName"]) == (best, tuning)
+    assert report["dataset"]["uri"] == dataset
     (notification,) = tuning_pipeline.notifications()
     assert notification["status"] == "SUCCEEDED"
     assert f"from training job {best} (best of tuning job {tuning})" in notification["reason"]

@@ -313,6 +313,23 @@ def test_describe_failure_may_only_describe_the_pipelines_training_jobs(training
     assert jobs["Resource"]["Fn::Join"][1][-1] == ":training-job/genai-kit-dev-ft-*"
 
 
+def test_evaluate_reads_only_its_own_groups_versions_and_gets_what_the_report_records(training: Template) -> None:
+    statements = _policy(training, "EvaluateFunctionRole")
+    registry = statements["ReadOwnModelPackages"]
+    assert sorted(registry["Action"]) == ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"]
+    assert sorted(_render(arn) for arn in registry["Resource"]) == [
+        "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package-group/genai-kit-dev-finetuned",
+        "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/genai-kit-dev-finetuned/*",
+    ]
+    variables = _variables(_function(training, "lambdas.training_evaluate.handler.handler"))
+    assert EvaluateEnvironment.from_environment(variables).model_package_group_name == "genai-kit-dev-finetuned"
+    assert _definition(training)["States"]["Evaluate"]["Parameters"] == {
+        "trainingJobName.$": "$.training.TrainingJobName",
+        "dataset": {"uri.$": "$.prepared.dataset.uri", "contentSha256.$": "$.dataset.contentSha256"},
+        "summary.$": "$.prepared.summary",
+    }
+
+
 def test_register_creates_a_version_pending_approval_served_on_inf2(training: Template) -> None:
     register = _definition(training)["States"]["Register"]
     assert register["Resource"] == "arn:<AWS::Partition>:states:::aws-sdk:sagemaker:createModelPackage"
@@ -432,8 +449,23 @@ def test_disabled_training_deploys_no_training_stack(synth: Callable[..., SynthR
         ),
         (
             {"thresholds": [{"metric": "loss", "max": 1}]},
-            "stages.dev.training: thresholds: metric 'loss' is not reported by "
+            "stages.dev.training: thresholds.0.metric: metric 'loss' is not reported by "
             "meta-textgenerationneuron-llama-2-7b@1.0.0; its metrics are: meta-textgenerationneuron:train-loss",
+        ),
+        (
+            {
+                "thresholds": [
+                    {"metric": "meta-textgenerationneuron:train-loss", "max": 1},
+                    {"metric": "meta-textgenerationneuron:train-loss", "max_metric": "base_eval_loss"},
+                ]
+            },
+            "stages.dev.training: thresholds.1.max_metric: metric 'base_eval_loss' is not reported by "
+            "meta-textgenerationneuron-llama-2-7b@1.0.0; its metrics are: meta-textgenerationneuron:train-loss",
+        ),
+        (
+            {"thresholds": [{"metric": "meta-textgenerationneuron:train-loss"}]},
+            "stages.dev.training.thresholds.0: threshold for 'meta-textgenerationneuron:train-loss' sets none of "
+            "max, min, max_metric, min_metric; expected at least one",
         ),
         (
             {"dataset": {"max_record_kb": 65537}},

@@ -44,6 +44,8 @@ def test_train_runs_a_tuning_job_with_the_fixed_role_and_the_prepared_definition
     assert states["Evaluate"]["Parameters"] == {
         "trainingJobName.$": "$.training.TrainingJobName",
         "tuningJobName.$": "$.training.HyperParameterTuningJobName",
+        "dataset": {"uri.$": "$.prepared.dataset.uri", "contentSha256.$": "$.dataset.contentSha256"},
+        "summary.$": "$.prepared.summary",
     }
     assert "(best of tuning job {})" in states["Register"]["Parameters"]["ModelPackageDescription.$"]
 
