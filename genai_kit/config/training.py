@@ -246,6 +246,11 @@ class TrainingConfig(StrictModel):
         }
         for key in sorted(self.model_fields_set & jumpstart.keys()):
             raise ValueError(f"{key}: a JumpStart model's setting; with 'huggingface' set, use {jumpstart[key]}")
+        if "required_fields" in self.dataset.model_fields_set:
+            raise ValueError(
+                "dataset.required_fields: with 'huggingface' set, the dataset step checks each record is one of the "
+                "kit's script's formats (text, instruction/response, messages); remove it"
+            )
         if huggingface.instance_count > self.max_instance_count:
             raise ValueError(
                 f"huggingface.instance_count: {huggingface.instance_count} is above max_instance_count "

@@ -74,6 +74,8 @@ class Rules:
     max_files: int
     max_file_mb: int
     max_record_kb: int
+    # "kit_script": each record must be one of the kit's training script's formats (required_fields unused).
+    record_format: str | None = None
 
 
 def _unlimited() -> float:
@@ -247,12 +249,28 @@ def _check_line(line: bytes, *, where: str, number: int, rules: Rules, limit: in
         raise DatasetError(f"{where} line {number}: not valid JSON ({error})") from None
     if not isinstance(record, dict):
         raise DatasetError(f"{where} line {number}: expected a JSON object, got {type(record).__name__}")
+    if rules.record_format == "kit_script":
+        _check_script_record(record, f"{where} line {number}")
+        return 1
     for field in rules.required_fields:
         value = record.get(field)
         if not isinstance(value, str) or not value.strip():
             problem = "missing" if field not in record else "not a non-empty string"
             raise DatasetError(f"{where} line {number}: field '{field}' is {problem}")
     return 1
+
+
+def _check_script_record(record: dict[str, Any], where: str) -> None:
+    """Refuse a record the kit's training script cannot read, by the script's own rules: ``kit_training.data``
+    (model_artifacts/training), packaged with this function for the Hugging Face kind, decides what a ``text``,
+    instruction/response or ``messages`` record is (its chat template is applied later, in the job)."""
+    # Imported here: only the Hugging Face kind's function has the script's package in its asset.
+    from kit_training.data import DataError, conversation  # noqa: PLC0415
+
+    try:
+        conversation(record, where)
+    except DataError as error:
+        raise DatasetError(str(error)) from None
 
 
 def _too_long(

@@ -23,4 +23,5 @@ def rules() -> Rules:
         max_files=configured.max_files,
         max_file_mb=configured.max_file_mb,
         max_record_kb=configured.max_record_kb,
+        record_format=configured.record_format,
     )

@@ -22,6 +22,7 @@ from genai_kit.contracts.training_evaluate import EvaluateEnvironment, MetricThr
 from genai_kit.contracts.training_failure import FailureEnvironment
 from genai_kit.contracts.training_prepare import SETTINGS_FILE, PipelineSettings, PrepareEnvironment
 from genai_kit.contracts.training_validate_dataset import DatasetRules, ValidateDatasetEnvironment
+from genai_kit.stage.hf_training_job import TRAINING_SCRIPT_DIR
 from stacks.constructs.kit_function import KitFunction
 from stacks.constructs.nag import acknowledge_wildcards
 from stacks.constructs.training_layout import (
@@ -171,14 +172,16 @@ def _validate_dataset_function(
     scope: Construct, common: _Common, config: TrainingConfig, datasets_bucket_name: str
 ) -> KitFunction:
     datasets = bucket_arn(datasets_bucket_name)
+    # The Hugging Face kind: records are checked by the training script's own rules, its module packaged alongside.
+    script = config.huggingface is not None
+    rules = {**config.dataset.model_dump(), "record_format": "kit_script" if script else None}
     validate = KitFunction(
         scope,
         "ValidateDatasetFunction",
         name="training_validate_dataset",
         description="Fine-tuning pipeline: check the dataset's files, records and size",
-        environment=ValidateDatasetEnvironment(
-            dataset_rules=DatasetRules.model_validate(config.dataset.model_dump())
-        ).to_environment(),
+        environment=ValidateDatasetEnvironment(dataset_rules=DatasetRules.model_validate(rules)).to_environment(),
+        extra_files=script_data_module() if script else None,
         # Streams every record of up to max_files files: allow Lambda's maximum. Parsing is CPU-bound and Lambda
         # gives one full vCPU at 1,769 MB ("Configure Lambda function memory", Lambda developer guide): the same
         # cost per dataset as less memory for longer, and a larger dataset checked in the 15 minutes.
@@ -204,6 +207,16 @@ def _validate_dataset_function(
         reason="Datasets are any objects under the pipeline's datasets folder.",
     )
     return validate
+
+
+def script_data_module() -> dict[str, str]:
+    """The training script's record rules (``kit_training/data.py``, standard library only) as asset files, so the
+    dataset step checks records exactly as the job will read them."""
+    package = TRAINING_SCRIPT_DIR / "kit_training"
+    return {
+        "kit_training/__init__.py": (package / "__init__.py").read_text(encoding="utf-8"),
+        "kit_training/data.py": (package / "data.py").read_text(encoding="utf-8"),
+    }
 
 
 def _evaluate_function(

@@ -81,10 +81,22 @@ def test_a_threshold_on_a_metric_the_script_does_not_log_is_refused() -> None:
     problems = _problems(hf_stage(thresholds=[{"metric": "meta-textgenerationneuron:train-loss", "max": 1}]))
     assert len(problems) == 1
     assert problems[0].startswith(
-        "stages.dev.training: thresholds: metric 'meta-textgenerationneuron:train-loss' is not reported by the kit's "
-        "training script; its metrics are: "
+        "stages.dev.training: thresholds.0.metric: metric 'meta-textgenerationneuron:train-loss' is not reported by "
+        "the kit's training script; its metrics are: base_eval_loss, base_eval_perplexity, epoch, eval_loss, "
     )
-    assert "eval_loss" in problems[0]
+
+
+def test_without_thresholds_the_bar_is_not_worse_than_the_base_model() -> None:
+    (bar,) = _resolved().config.thresholds
+    assert (bar.metric, bar.max_metric, bar.max, bar.min, bar.min_metric) == (
+        "eval_loss",
+        "base_eval_loss",
+        None,
+        None,
+        None,
+    )
+    configured = _resolved(thresholds=[{"metric": "eval_perplexity", "max": 20}]).config.thresholds
+    assert [(t.metric, t.max) for t in configured] == [("eval_perplexity", 20)]
 
 
 def test_serving_settings_that_do_not_fit_the_serving_instance_are_refused_under_huggingface() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -193,3 +195,47 @@ def test_the_digest_sees_every_byte_read_once_in_order(step: int) -> None:
     digest = hashlib.sha256()
     check_records(CountingStream(data, step), where="s3://b/k.jsonl", rules=RULES, digest=digest)
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+SCRIPT_RULES = Rules(
+    required_fields=("text",), min_examples=3, max_files=3, max_file_mb=1, max_record_kb=4, record_format="kit_script"
+)
+
+
+@pytest.fixture
+def script_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The script's package importable, as the Hugging Face kind's function asset carries it at its root."""
+    from tests.training.conftest import SCRIPT_DIR  # noqa: PLC0415
+
+    monkeypatch.syspath_prepend(str(SCRIPT_DIR))
+
+
+@pytest.mark.usefixtures("aws", "script_package")
+def test_the_kit_script_formats_are_accepted_together() -> None:
+    records = [
+        {"text": "Trainium trains."},
+        {"instruction": "Name the accelerator.", "response": "Inferentia2.", "context": "AWS chips"},
+        {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]},
+    ]
+    _upload(("mixed.jsonl", "\n".join(json.dumps(r) for r in records).encode()))
+    assert validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", SCRIPT_RULES)["examples"] == 3
+
+
+@pytest.mark.usefixtures("aws", "script_package")
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ({"prompt": "x"}, "expected 'text', 'instruction' and 'response', or 'messages'; got ['prompt']"),
+        ({"messages": [{"role": "bot", "content": "x"}]}, "messages[0].role is 'bot'; expected one of"),
+        ({"instruction": "x"}, "'response'"),
+    ],
+)
+def test_a_record_the_script_cannot_read_is_refused_by_the_scripts_own_rule(
+    record: dict[str, Any], problem: str
+) -> None:
+    good = json.dumps({"text": "fine"})
+    _upload(("part.jsonl", f"{good}\n{good}\n{json.dumps(record)}\n".encode()))
+    with pytest.raises(DatasetError) as caught:
+        validate_dataset(DATASETS_BUCKET, "fine-tuning/set/", SCRIPT_RULES)
+    assert str(caught.value).startswith(f"s3://{DATASETS_BUCKET}/fine-tuning/set/part.jsonl line 3: ")
+    assert problem in str(caught.value)

@@ -242,7 +242,9 @@ def hf_stage(synth: Callable[..., SynthResult]) -> SynthResult:
 
 
 @pytest.fixture
-def hf_pipeline(hf_stage: SynthResult) -> Iterator[Pipeline]:
+def hf_pipeline(hf_stage: SynthResult, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    # The dataset step imports the script's record rules, which its asset carries at its root (kit_training/).
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training"))
     yield from _deployed(hf_stage)
 
 
