@@ -138,3 +138,11 @@ def test_tuning_ranges_are_checked_against_the_scripts_hyperparameters() -> None
     assert problems[0].startswith("stages.dev.training: tuning.parameter_ranges.learning_rate")
     good = {**tuning, "parameter_ranges": {"learning_rate": {"min": 1e-6, "max": 1e-4, "scaling": "Logarithmic"}}}
     assert _resolved(tuning=good).config.tuning is not None
+
+
+def test_required_fields_beside_huggingface_are_refused() -> None:
+    problems = _problems(hf_stage(dataset={"required_fields": ["messages"]}))
+    assert problems == [
+        "stages.dev.training: dataset.required_fields: with 'huggingface' set, the dataset step checks each record is "
+        "one of the kit's script's formats (text, instruction/response, messages); remove it"
+    ]

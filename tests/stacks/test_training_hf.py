@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from genai_kit.contracts.training_prepare import PipelineSettings
+from genai_kit.stage.hf_training_job import TRAINING_SCRIPT_DIR
 from genai_kit.synth_summary import validation_findings
 from tests.cfn_lint import cfn_lint_problems
 from tests.pipeline.conftest import HF_STAGES
@@ -97,3 +98,13 @@ def test_the_rollout_serves_with_the_serving_container(hf_stage: SynthResult) ->
     pulled = json.dumps(statements)
     assert "huggingface-vllm-inference-neuronx" in pulled
     assert _resources(template, "AWS::SageMaker::ModelPackageGroup")
+
+
+def test_the_dataset_step_carries_the_scripts_record_rules(hf_stage: SynthResult) -> None:
+    template = hf_stage.template("Training")
+    function = _function(template, "lambdas.training_validate_dataset.handler.handler")
+    rules = json.loads(function["Environment"]["Variables"]["DATASET_RULES"])
+    assert rules["record_format"] == "kit_script"
+    asset = hf_stage.assembly_dir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
+    packaged = asset / "kit_training" / "data.py"
+    assert packaged.read_text() == (TRAINING_SCRIPT_DIR / "kit_training" / "data.py").read_text()
