@@ -7,6 +7,8 @@ package group the versions are registered in.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -46,6 +48,17 @@ def pipeline_settings(training: ResolvedTraining | ResolvedHfTraining) -> Pipeli
     """What the prepare step reads from its asset (``pipeline.json``): the resolved catalog facts and configuration
     (for the Hugging Face kind, the training script's request parts and ranges)."""
     config = training.config
+    # What both kinds take from the training section as it is.
+    shared: dict[str, Any] = {
+        "max_instance_count": config.max_instance_count,
+        "max_runtime_seconds": config.max_runtime_seconds,
+        "volume_size_gb": config.volume_size_gb,
+        "spot": config.spot.enabled,
+        "spot_max_wait_seconds": config.spot.max_wait_seconds,
+        "warm_pool_seconds": config.warm_pool_seconds,
+        "efa_instance_types": training.efa_instance_types,
+        "local_storage_instance_types": LOCAL_STORAGE_INSTANCE_TYPES,
+    }
     if isinstance(training, ResolvedHfTraining):
         hf = training.huggingface
         return PipelineSettings(
@@ -56,19 +69,11 @@ def pipeline_settings(training: ResolvedTraining | ResolvedHfTraining) -> Pipeli
             specs={},
             default_instance_type=hf.instance_type,
             instance_count=hf.instance_count,
-            max_instance_count=config.max_instance_count,
             hyperparameters={},
-            max_runtime_seconds=config.max_runtime_seconds,
-            volume_size_gb=config.volume_size_gb,
-            spot=config.spot.enabled,
-            spot_max_wait_seconds=config.spot.max_wait_seconds,
-            warm_pool_seconds=config.warm_pool_seconds,
-            efa_instance_types=training.efa_instance_types,
-            local_storage_instance_types=LOCAL_STORAGE_INSTANCE_TYPES,
             tuning=tuning_settings(config.tuning, hf_hyperparameter_specs()),
             huggingface=hf_training_settings(hf, region=training.region, instance_types=training.instance_types),
+            **shared,
         )
-    specs = training.specs[training.default_instance_type].hyperparameters
     return PipelineSettings(
         model_id=config.model_id,
         version=config.version,
@@ -76,16 +81,9 @@ def pipeline_settings(training: ResolvedTraining | ResolvedHfTraining) -> Pipeli
         specs=dict(training.specs),
         default_instance_type=training.default_instance_type,
         instance_count=config.instance_count,
-        max_instance_count=config.max_instance_count,
         hyperparameters=dict(training.hyperparameters),
-        max_runtime_seconds=config.max_runtime_seconds,
-        volume_size_gb=config.volume_size_gb,
-        spot=config.spot.enabled,
-        spot_max_wait_seconds=config.spot.max_wait_seconds,
-        warm_pool_seconds=config.warm_pool_seconds,
-        efa_instance_types=training.efa_instance_types,
-        local_storage_instance_types=LOCAL_STORAGE_INSTANCE_TYPES,
-        tuning=tuning_settings(config.tuning, specs),
+        tuning=tuning_settings(config.tuning, training.specs[training.default_instance_type].hyperparameters),
+        **shared,
     )
 
 

@@ -11,27 +11,18 @@ import pytest
 from botocore.session import get_session
 from botocore.validate import validate_parameters
 
-from genai_kit.contracts.training_prepare import EFA_ENVIRONMENT, PipelineSettings, PrepareEnvironment
+from genai_kit.contracts.training_prepare import EFA_ENVIRONMENT, PipelineSettings
 from genai_kit.stage import load_stage
 from lambdas.training_prepare.training_job import PrepareError, check_execution_input, prepare
 from stacks.constructs.training_pipeline import pipeline_settings
 from tests.genai_kit.test_stage_hf_training import TINY, hf_stage
+from tests.lambdas.test_training_prepare import ENV as JUMPSTART_ENV
 from tests.service_model import violations
 from tests.training.conftest import SCRIPT_DIR
 
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-token-AbC123"
-ENV = PrepareEnvironment(
-    training_job_prefix="genai-kit-dev-ft",
-    training_role_arn="arn:aws:iam::123456789012:role/training",
-    datasets_bucket="datasets",
-    datasets_prefix="fine-tuning/",
-    artifacts_bucket="artifacts",
-    output_prefix="training/output/",
-    checkpoint_prefix="training/checkpoints/",
-    compile_cache_prefix="training/neuron-compile-cache/",
-    kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/kit",
-    source_archive_uri="s3://cdk-assets/abc123.tar.gz",
-)
+# The JumpStart tests' environment, plus the script's archive the construct names for this kind.
+ENV = JUMPSTART_ENV.model_copy(update={"source_archive_uri": "s3://cdk-assets/abc123.tar.gz"})
 
 
 def _settings(**training: Any) -> PipelineSettings:
