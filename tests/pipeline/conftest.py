@@ -76,6 +76,25 @@ HF_MODEL = {
     "serving": {"tensor_parallel_degree": 2, "max_sequence_length": 2048},
 }
 HF_STAGES = {"dev": {"removal_policy": "destroy", "training": {"max_instance_count": 1, "huggingface": HF_MODEL}}}
+# The same, tuning the learning rate on the held-out loss: two jobs, one at a time, within an 8 instance-hour guard.
+HF_TUNING = {
+    "parameter_ranges": {"learning_rate": {"min": 1e-5, "max": 1e-3, "scaling": "Logarithmic"}},
+    "objective": {"metric": "eval_loss", "type": "Minimize"},
+    "max_jobs": 2,
+    "max_parallel_jobs": 1,
+    "max_instance_hours": 8,
+}
+HF_TUNING_STAGES = {
+    "dev": {
+        "removal_policy": "destroy",
+        "training": {
+            "max_instance_count": 1,
+            "max_runtime_seconds": 7200,
+            "huggingface": HF_MODEL,
+            "tuning": HF_TUNING,
+        },
+    }
+}
 
 
 def content_sha256(files: dict[str, bytes]) -> str:
@@ -246,6 +265,17 @@ def hf_pipeline(hf_stage: SynthResult, monkeypatch: pytest.MonkeyPatch) -> Itera
     # The dataset step imports the script's record rules, which its asset carries at its root (kit_training/).
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training"))
     yield from _deployed(hf_stage)
+
+
+@pytest.fixture(scope="session")
+def hf_tuning_stage(synth: Callable[..., SynthResult]) -> SynthResult:
+    return synth("dev", stages=HF_TUNING_STAGES)
+
+
+@pytest.fixture
+def hf_tuning_pipeline(hf_tuning_stage: SynthResult, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training"))
+    yield from _deployed(hf_tuning_stage)
 
 
 @pytest.fixture

@@ -21,10 +21,12 @@ PACKAGE_EVENT = Path(__file__).parents[1] / "lambdas" / "events" / "model_packag
 _CREATE_TRAINING_JOB = get_session().get_service_model("sagemaker").operation_model("CreateTrainingJob").input_shape
 
 
-def _steer(pipeline: Pipeline, *, eval_loss: float, base_eval_loss: float) -> None:
+def _steer(pipeline: Pipeline, *, eval_loss: float | list[float], base_eval_loss: float) -> None:
     """The training job reports held-out losses; every job leaves uncompressed output (``CompressionType: NONE``:
     SageMaker uploads ``/opt/ml/model`` as files under ``<output>/<job>/output/model/``), which moto does not
     model, so the test writes what SageMaker would: the preparation job's compiled files, with the kit's key."""
+
+    losses = list(eval_loss) if isinstance(eval_loss, list) else None
 
     def steer(job_name: str) -> None:
         job = sagemaker_backends[ACCOUNT][REGION].training_jobs[job_name]
@@ -40,9 +42,10 @@ def _steer(pipeline: Pipeline, *, eval_loss: float, base_eval_loss: float) -> No
                 SSEKMSKeyId=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/kit",
             )
             return
+        loss = losses.pop(0) if losses is not None else eval_loss
         job.final_metric_data_list = [
             {"MetricName": name, "Value": value, "Timestamp": job.creation_time}
-            for name, value in (("eval_loss", eval_loss), ("base_eval_loss", base_eval_loss), ("train_loss", 0.9))
+            for name, value in (("eval_loss", loss), ("base_eval_loss", base_eval_loss), ("train_loss", 0.9))
         ]
 
     SageMakerSync.on_created = steer
@@ -162,3 +165,37 @@ def _deploy(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
             return dict(deploy.handler(event, FakeContext("deploy")))
         finally:
             environment.cache_clear()
+
+
+def test_with_tuning_the_best_job_by_held_out_loss_is_prepared_and_registered(hf_tuning_pipeline: Pipeline) -> None:
+    # GIVEN a tuning job over the learning rate whose second training job scores the lower held-out loss
+    dataset = hf_tuning_pipeline.upload_dataset("notes", "valid.jsonl")
+    _steer(hf_tuning_pipeline, eval_loss=[1.6, 1.1], base_eval_loss=1.9)
+    SageMakerSync.tuning_jobs = 2
+    # WHEN the pipeline runs
+    execution = hf_tuning_pipeline.run({"dataset": dataset})
+    # THEN that job's model is prepared for serving and registered, naming the tuning job
+    assert execution["status"] == "SUCCEEDED"
+    tuning_request, preparation_request = SageMakerSync.requests
+    validate_parameters(
+        tuning_request,
+        get_session().get_service_model("sagemaker").operation_model("CreateHyperParameterTuningJob").input_shape,
+    )
+    definition = tuning_request["TrainingJobDefinition"]
+    assert (
+        definition["AlgorithmSpecification"]["TrainingImage"]
+        .split("/")[-1]
+        .startswith("huggingface-pytorch-training-neuronx:")
+    )
+    assert "learning_rate" not in definition["StaticHyperParameters"]
+    assert definition["StaticHyperParameters"]["sagemaker_program"] == '"train.py"'
+    tuning = tuning_request["HyperParameterTuningJobName"]
+    best = sorted(j for j in hf_tuning_pipeline.training_jobs() if j.startswith(f"{tuning}-"))[-1]
+    assert best.startswith(f"{tuning}-002-")
+    (model_channel,) = (c for c in preparation_request["InputDataConfig"] if c["ChannelName"] == "model")
+    assert model_channel["DataSource"]["S3DataSource"]["S3Uri"] == (
+        f"s3://{hf_tuning_pipeline.artifacts_bucket}/training/output/{best}/output/model/model/"
+    )
+    (package,) = hf_tuning_pipeline.model_packages()
+    assert package["CustomerMetadataProperties"]["tuning-job"] == tuning
+    assert package["CustomerMetadataProperties"]["metric:eval_loss"] == "1.1"
