@@ -202,14 +202,27 @@ def synthesized_schedules(stacks: list[SynthesizedStack]) -> dict[str, EndpointS
     return found
 
 
+# What the cost report calls the fine-tuning pipeline's preparation of each accepted model (the Hugging Face kind's
+# PrepareServing state, stacks/constructs/training_serving_states.py).
+FINETUNED_PREPARATION = "fine-tuned model (each accepted run)"
+
+
 def synthesized_preparations(stacks: list[SynthesizedStack]) -> list[tuple[str, str, float]]:
-    """(endpoint name, instance type, longest run in hours) of every model preparation in the templates."""
+    """(endpoint name, instance type, longest run in hours) of every model preparation in the templates: each
+    endpoint's, and the fine-tuning pipeline's PrepareServing job (named FINETUNED_PREPARATION), which runs once per
+    accepted model."""
     found = []
     for stack in stacks:
         resources = stack.template.get("Resources", {})
-        for props in _of_type(resources, "Custom::ModelPreparation").values():
-            request = _json_with_placeholders(props.get("Request"))
-            endpoint = str(props.get("JobNamePrefix", "")).removesuffix("-prep")
+        requests = [
+            (str(props.get("JobNamePrefix", "")).removesuffix("-prep"), _json_with_placeholders(props.get("Request")))
+            for props in _of_type(resources, "Custom::ModelPreparation").values()
+        ]
+        for props in _of_type(resources, "AWS::StepFunctions::StateMachine").values():
+            states = _json_with_placeholders(props.get("DefinitionString")).get("States", {})
+            if "PrepareServing" in states:
+                requests.append((FINETUNED_PREPARATION, states["PrepareServing"].get("Parameters", {})))
+        for endpoint, request in requests:
             instance_type = request.get("ResourceConfig", {}).get("InstanceType")
             seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
             if endpoint and isinstance(instance_type, str) and isinstance(seconds, int):

@@ -198,7 +198,8 @@ def _preparations_table(result: CostEstimate) -> str:
         for p in result.preparations
     ]
     return (
-        "Model preparation (a training job, once per model, revision and serving settings; reused after)\n"
+        "Model preparation (a training job: an endpoint's once per model, revision and serving settings, reused after;"
+        " the fine-tuned model's once per accepted run)\n"
         + render_table(["ENDPOINT", "INSTANCE TYPE", "PER INSTANCE-HOUR", "LONGEST RUN (H)", "AT MOST"], rows)
     )
 

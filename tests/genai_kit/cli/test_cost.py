@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
@@ -11,10 +12,11 @@ from typing import Any
 import pytest
 
 from genai_kit.cli.assembly import stage_stacks
-from genai_kit.cli.cost import estimate, synthesized_endpoints, synthesized_preparations
+from genai_kit.cli.cost import FINETUNED_PREPARATION, estimate, synthesized_endpoints, synthesized_preparations
 from genai_kit.cli.cost_report import render_json, render_text
 from genai_kit.cli.main import main
 from genai_kit.pricing import ImagePrice, InstancePrice, PriceTable, TokenPrice, load_price_table
+from tests.pipeline.conftest import HF_STAGES
 from tests.synth import SynthResult
 
 SOURCE = {"source": "https://example.com/test-prices", "retrieved": date(2026, 1, 1)}
@@ -50,6 +52,13 @@ def test_endpoint_cost_per_hour_and_month_from_the_table(dev: SynthResult) -> No
     [endpoint] = result.endpoints
     assert (endpoint.per_hour(1), result.monthly("min")) == (2.0, 1460.0)
     assert "Endpoints per month: $1,460.00" in render_text(result)
+
+
+def test_the_hugging_face_kinds_preparation_of_each_accepted_model_is_listed(
+    synth: Callable[..., SynthResult],
+) -> None:
+    stacks = stage_stacks(synth("dev", stages=HF_STAGES).assembly_dir, "GenAiKit-dev-")
+    assert (FINETUNED_PREPARATION, "ml.trn1.2xlarge", 4.0) in synthesized_preparations(stacks)
 
 
 def test_the_model_preparation_is_priced_once_at_most_its_longest_run(dev: SynthResult) -> None:
