@@ -45,6 +45,7 @@ def _preflight(args: argparse.Namespace, config: Any, clients: Any, out: TextIO)
         settings=config.settings,
         bootstrap_version=version,
         bootstrap_parameter=parameter,
+        training=config.training,
     ).run()
     out.write(f"preflight of stage '{config.stage}' in {config.settings.region}\n\n")
     out.write(preflight.render(checks, render_table) + "\n")

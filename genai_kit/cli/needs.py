@@ -57,6 +57,15 @@ def preparation_needs(endpoints: Iterable[Any]) -> list[QuotaNeed]:
     ]
 
 
+def finetuned_preparation_needs(training: Any) -> list[QuotaNeed]:
+    """The Hugging Face kind's preparation of each accepted model: one training job at a time per execution, on the
+    instance type the resolved training section names (``serving.preparation_instance_type``); none otherwise."""
+    instance_type = getattr(getattr(training, "serving", None), "preparation_instance_type", None)
+    if not isinstance(instance_type, str):
+        return []
+    return [QuotaNeed(instance_type, 1, "training job usage", "the fine-tuned model's preparation")]
+
+
 def training_needs(settings: Any, *, at_most: bool = True) -> list[QuotaNeed]:
     """Training instances from the stage's ``training`` section, when the kit has one and it is enabled.
 

@@ -36,6 +36,7 @@ from genai_kit.cli.needs import (
     bedrock_model_ids,
     concurrency_reservations,
     endpoint_needs,
+    finetuned_preparation_needs,
     preparation_needs,
     training_needs,
 )
@@ -66,7 +67,10 @@ class Preflight:
         settings: Any,
         bootstrap_version: int,
         bootstrap_parameter: str,
+        training: Any = None,
     ) -> None:
+        """``training``: the stage's resolved training section (its Hugging Face kind's preparation job needs a
+        quota of its own), None without training."""
         self.clients = clients
         self.region = region
         self.expected_account = expected_account
@@ -74,6 +78,7 @@ class Preflight:
         self.settings = settings
         self.bootstrap_version = bootstrap_version
         self.bootstrap_parameter = bootstrap_parameter
+        self.training = training
         self.account = expected_account or "<account>"
 
     def run(self) -> list[Check]:
@@ -82,7 +87,12 @@ class Preflight:
         if credentials.status == "FAIL":
             return [credentials]
         checks = [credentials]
-        needs = [*endpoint_needs(self.endpoints), *preparation_needs(self.endpoints), *training_needs(self.settings)]
+        needs = [
+            *endpoint_needs(self.endpoints),
+            *preparation_needs(self.endpoints),
+            *training_needs(self.settings),
+            *finetuned_preparation_needs(self.training),
+        ]
         checks += self.check_quotas(needs)
         checks += [self.check_image(endpoint.name, endpoint.image_uri) for endpoint in self.endpoints]
         checks += [self.check_bedrock_model(model_id) for model_id in bedrock_model_ids(self.settings)]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from genai_kit.cli.needs import QuotaNeed, training_needs
+from genai_kit.cli.needs import QuotaNeed, finetuned_preparation_needs, training_needs
 from genai_kit.stage import load_stage
-from tests.pipeline.conftest import TUNING
+from tests.pipeline.conftest import HF_STAGES, TUNING
 
 
 def test_quota_covers_the_most_instances_an_execution_may_ask_for_on_the_catalog_default_type() -> None:
@@ -36,3 +36,12 @@ def test_a_tuning_stage_needs_its_parallel_jobs_worth_of_instances() -> None:
     assert training_needs(settings) == [QuotaNeed("ml.trn1.32xlarge", 8, "training job usage", "the training job")]
     # A tuning run's cost is priced per job's configured instances (times max_jobs in the cost report).
     assert training_needs(settings, at_most=False)[0].count == 1
+
+
+def test_the_hugging_face_kind_needs_its_own_instances_and_its_preparations() -> None:
+    stage = load_stage({"stages": HF_STAGES})
+    assert training_needs(stage.settings) == [QuotaNeed("ml.trn1.2xlarge", 1, "training job usage", "the training job")]
+    assert finetuned_preparation_needs(stage.training) == [
+        QuotaNeed("ml.trn1.2xlarge", 1, "training job usage", "the fine-tuned model's preparation")
+    ]
+    assert finetuned_preparation_needs(load_stage({"stages": {"dev": {}}}).training) == []
