@@ -63,7 +63,8 @@ def _secret_arn(value: str) -> str:
     return value
 
 
-def _s3_prefix(value: str) -> str:
+def s3_prefix_uri(value: str) -> str:
+    """Refuse anything but an ``s3://bucket/folder/`` URI (a prefix ending in '/'): ValueError naming the value."""
     if not _S3_PREFIX_RE.match(value):
         raise ValueError(
             f"got '{value}'; expected an S3 prefix of uncompressed weights ending in '/', such as s3://bucket/models/x/"
@@ -129,7 +130,7 @@ class S3WeightsSource(StrictModel):
     """Uncompressed model weights under an S3 prefix, served by a Neuron container."""
 
     kind: Literal["s3"] = Field(description="`s3`")
-    s3_uri: Annotated[str, AfterValidator(_s3_prefix)] = Field(description="S3 prefix holding the weights.")
+    s3_uri: Annotated[str, AfterValidator(s3_prefix_uri)] = Field(description="S3 prefix holding the weights.")
     container: NeuronContainer = Field(description="Neuron serving container (LMI, TGI or vLLM).")
     container_version: str = Field(description="Container version from the SageMaker SDK's image table.")
 

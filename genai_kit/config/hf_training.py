@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from genai_kit.catalog import CatalogError, HyperparameterSpec, training_image
 from genai_kit.config.base import HubCommit, StrictModel, describe_errors
-from genai_kit.config.endpoints import NeuronContainer, ServingOptions
+from genai_kit.config.endpoints import NeuronContainer, ServingOptions, s3_prefix_uri
 from genai_kit.neuron import NeuronError, has_efa, is_trainium, neuron_instance
 
 # Hugging Face hub repository id: [namespace/]name of letters, digits, '-', '_', '.' (huggingface_hub's
@@ -96,8 +96,8 @@ class HfTrainingConfig(StrictModel):
         description="Hub commit id of model_id to train (40 lowercase hexadecimal characters); every download of the "
         "job loads this commit, so the run can be repeated (default: the hub's main branch at the time of the run).",
     )
-    model_s3_uri: str | None = Field(
-        None, pattern=r"^s3://[a-z0-9.-]{3,63}/.*/$", description="S3 folder of the model's Hugging Face files."
+    model_s3_uri: Annotated[str, AfterValidator(s3_prefix_uri)] | None = Field(
+        None, description="S3 folder of the model's Hugging Face files."
     )
     model_type: str = Field(description="The model's config.json model_type (llama, qwen3, granite: trainable).")
     hf_token_secret_arn: str | None = Field(
@@ -110,8 +110,9 @@ class HfTrainingConfig(StrictModel):
     hyperparameters: HfTrainingHyperparameters = Field(
         default_factory=HfTrainingHyperparameters, description="The script's hyperparameters."
     )
-    # vLLM 0.4.1 ships optimum-neuron 0.4.1 and transformers 4.55.4, the versions the training image writes the
-    # merged model with (genai_kit/catalog startup contract sources; the training image's packages in the catalog).
+    # The vLLM Neuron container 0.4.1 (vLLM 0.10.2) ships optimum-neuron 0.4.1 and transformers 4.55.4, the versions
+    # the training image writes the merged model with (the catalog's start-up contract sources; the training image's
+    # packages in the catalog).
     container: NeuronContainer = Field(
         "huggingface-vllm-neuronx",
         description="Neuron serving container of the approved versions (compiled for it after training).",
@@ -195,8 +196,9 @@ def check_placement(instance_type: str, instance_count: int, hyperparameters: Hf
     tp = hyperparameters.tensor_parallel_size
     if cores % tp:
         valid = ", ".join(str(d) for d in range(1, cores + 1) if cores % d == 0)
+        default = "" if "tensor_parallel_size" in hyperparameters.model_fields_set else " (the default)"
         raise ValueError(
-            f"hyperparameters.tensor_parallel_size: got {tp}; {instance_type} has {cores} NeuronCores, "
+            f"hyperparameters.tensor_parallel_size: got {tp}{default}; {instance_type} has {cores} NeuronCores, "
             f"so it must be one of {valid}"
         )
 

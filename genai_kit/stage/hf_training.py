@@ -130,6 +130,12 @@ def _finetuned_serving(config: TrainingConfig, huggingface: HfTrainingConfig, *,
     except EndpointError as error:
         raise HfTrainingError(f"huggingface.{error.key.removeprefix('source.')}", str(error)) from None
     facts = model_facts(huggingface.model_id) if huggingface.model_id is not None else None
+    if facts is not None and facts.model_type != huggingface.model_type:
+        raise HfTrainingError(
+            "huggingface.model_type",
+            f"got '{huggingface.model_type}'; {huggingface.model_id}'s config.json says '{facts.model_type}' "
+            "(model_artifacts/huggingface/models.json)",
+        )
     try:
         settings = serving_settings(huggingface.serving, startup, instance, facts)
     except EndpointError as error:

@@ -146,3 +146,17 @@ def test_required_fields_beside_huggingface_are_refused() -> None:
         "stages.dev.training: dataset.required_fields: with 'huggingface' set, the dataset step checks each record is "
         "one of the kit's script's formats (text, instruction/response, messages); remove it"
     ]
+
+
+def test_a_model_type_other_than_the_recorded_one_is_refused() -> None:
+    problems = _problems(hf_stage(huggingface={**TINY, "model_type": "qwen3"}))
+    assert problems == [
+        "stages.dev.training.huggingface.model_type: got 'qwen3'; TinyLlama/TinyLlama-1.1B-Chat-v1.0's config.json "
+        "says 'llama' (model_artifacts/huggingface/models.json)"
+    ]
+
+
+def test_a_default_tensor_parallel_degree_that_does_not_fit_says_it_is_the_default() -> None:
+    tiny = {key: value for key, value in TINY.items() if key != "hyperparameters"}
+    (problem,) = _problems(hf_stage(huggingface=tiny))
+    assert "hyperparameters.tensor_parallel_size: got 8 (the default); ml.trn1.2xlarge has 2 NeuronCores" in problem

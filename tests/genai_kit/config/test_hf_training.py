@@ -50,7 +50,7 @@ def test_defaults_are_lora_on_one_trn1_32xlarge() -> None:
         ),
         (
             {**BASE, "instance_type": "ml.trn1.2xlarge"},
-            "stages.dev.hf_training: hyperparameters.tensor_parallel_size: got 8; ml.trn1.2xlarge has 2 NeuronCores, "
+            "stages.dev.hf_training: hyperparameters.tensor_parallel_size: got 8 (the default); ml.trn1.2xlarge has 2 NeuronCores, "
             "so it must be one of 1, 2",
         ),
         (
