@@ -2,7 +2,8 @@
 
 Composes the training jobs' role (``training_role``), the Lambda functions of the steps (``training_functions``),
 the state machine with its definition (``training_states``) and the permissions its states need, and the model
-package group the versions are registered in.
+package group the versions are registered in; for the Hugging Face kind also the training script's archive and the
+preparation job's code (``training_source``) and the PrepareServing state (``training_serving_states``).
 """
 
 from __future__ import annotations

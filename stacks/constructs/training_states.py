@@ -2,6 +2,8 @@
 
     CheckInput -> Prepare -> ValidateDataset -> Train (SageMaker .sync on Trainium) -> Evaluate -> Register -> Notify
 
+(the Hugging Face kind adds PrepareServing between an accepted model and Register: ``training_serving_states``)
+
 The first state hands the execution input, whatever JSON value it is, to a Lambda that checks it; no state reads
 the input before that, and later states read only fields the checked input and the steps' results are known to
 have. Every path ends in ``Notify`` (the foundation's topic) and then in ``Succeeded`` or in ``Failed`` with the
