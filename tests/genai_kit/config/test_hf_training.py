@@ -50,8 +50,8 @@ def test_defaults_are_lora_on_one_trn1_32xlarge() -> None:
         ),
         (
             {**BASE, "instance_type": "ml.trn1.2xlarge"},
-            "stages.dev.hf_training: hyperparameters.tensor_parallel_size: got 8 (the default); ml.trn1.2xlarge has 2 NeuronCores, "
-            "so it must be one of 1, 2",
+            "stages.dev.hf_training: hyperparameters.tensor_parallel_size: got 8 (the default); ml.trn1.2xlarge has 2 "
+            "NeuronCores, so it must be one of 1, 2",
         ),
         (
             {
