@@ -26,6 +26,7 @@ from typing import Any
 from genai_kit.cli.assembly import SynthesizedStack
 from genai_kit.cli.needs import bedrock_image_model_ids, bedrock_token_model_ids, training_needs
 from genai_kit.contracts.schedule import EndpointSchedule
+from genai_kit.names import StageNames
 from genai_kit.pricing import ImagePrice, InstancePrice, PriceTable, TokenPrice
 
 
@@ -145,6 +146,9 @@ class CostEstimate:
     bedrock: list[BedrockCost]
     bedrock_images: list[BedrockImageCost] = field(default_factory=list)
     tuning: list[TuningCost] = field(default_factory=list)
+    # The endpoint approved fine-tuned versions are rolled out to: it exists from the first approval on, so it is
+    # listed apart and not in ``monthly``.
+    finetuned: EndpointCost | None = None
 
     def monthly(self, instances: str) -> float | None:
         """Sum over the priced endpoints at their ``min`` or ``max`` instance counts, per month, a scheduled one for
@@ -297,4 +301,21 @@ def estimate(
         for t in training
         if max_jobs is not None
     ]
-    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock, images, tuning)
+    finetuned = _finetuned_endpoint(stage, settings, table, region)
+    return CostEstimate(stage, region, table, endpoints, preparations, training, bedrock, images, tuning, finetuned)
+
+
+def _finetuned_endpoint(stage: str, settings: Any, table: PriceTable, region: str) -> EndpointCost | None:
+    """The rollout's endpoint (``training.rollout``), when training and its rollout are on: the Lambda creates it on
+    the first approval with ``rollout.instance_count`` instances of ``serving_instance_type``. Read defensively,
+    like training_needs."""
+    training = getattr(settings, "training", None)
+    rollout = getattr(training, "rollout", None)
+    instance_type = getattr(training, "serving_instance_type", None)
+    if not getattr(training, "enabled", False) or not getattr(rollout, "enabled", False):
+        return None
+    if not isinstance(instance_type, str):
+        return None
+    count = int(getattr(rollout, "instance_count", 1))
+    name = StageNames(stage).finetuned_endpoint
+    return EndpointCost(name, instance_type, count, count, table.hosting(region, instance_type))

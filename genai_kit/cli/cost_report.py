@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from genai_kit.cli.cost import CostEstimate
+from genai_kit.cli.cost import CostEstimate, EndpointCost
 from genai_kit.cli.table import render_table
 from genai_kit.pricing import foundation_model_of
 
@@ -35,6 +35,8 @@ def render_text(result: CostEstimate) -> str:
         sections.append(_endpoints_table(result))
     if any(e.schedule is not None for e in result.endpoints):
         sections.append(_schedules_table(result))
+    if result.finetuned is not None:
+        sections.append(_finetuned_table(result, result.finetuned))
     if result.preparations:
         sections.append(_preparations_table(result))
     if result.training:
@@ -155,6 +157,22 @@ def _endpoints_table(result: CostEstimate) -> str:
         "window's share of them)"
     )
     return f"{title}\n" + render_table(headers, rows)
+
+
+def _finetuned_table(result: CostEstimate, endpoint: EndpointCost) -> str:
+    """The fine-tuned endpoint: created by the first approval, so apart from the synthesized endpoints' total."""
+    hours = result.table.hours_per_month
+    row = [
+        endpoint.name,
+        endpoint.instance_type,
+        str(endpoint.min_instances),
+        _usd(endpoint.price.usd_per_hour if endpoint.price else None, 4),
+        _usd(endpoint.per_hour(endpoint.min_instances)),
+        _usd(endpoint.per_month(endpoint.min_instances, hours)),
+    ]
+    headers = ["ENDPOINT", "INSTANCE TYPE", "INSTANCES", "PER INSTANCE-HOUR", "PER HOUR", "PER MONTH"]
+    title = "Fine-tuned endpoint (from the first approval of a fine-tuned version on; not in the endpoints' total)"
+    return f"{title}\n" + render_table(headers, [row])
 
 
 def _schedules_table(result: CostEstimate) -> str:
@@ -289,6 +307,17 @@ def render_json(result: CostEstimate) -> str:
             }
             for e in result.endpoints
         ],
+        "finetuned_endpoint": (
+            None
+            if result.finetuned is None
+            else {
+                "name": result.finetuned.name,
+                "instance_type": result.finetuned.instance_type,
+                "instances": result.finetuned.min_instances,
+                "per_instance_hour": result.finetuned.price.usd_per_hour if result.finetuned.price else None,
+                "per_month": result.finetuned.per_month(result.finetuned.min_instances, hours),
+            }
+        ),
         "preparations": [
             {
                 "endpoint": p.endpoint,

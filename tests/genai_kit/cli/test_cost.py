@@ -284,3 +284,30 @@ def test_without_tuning_there_is_no_tuning_line(dev: SynthResult) -> None:
     result = estimate(stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=table())
     assert result.tuning == []
     assert "Tuning" not in render_text(result)
+
+
+def test_the_fine_tuned_endpoint_is_priced_apart_from_the_endpoints_total(dev: SynthResult) -> None:
+    # GIVEN the default stage, whose rollout serves approved versions on one ml.inf2.xlarge
+    out = io.StringIO()
+    assert main(["cost", "--stage", "dev", "--assembly", str(dev.assembly_dir), "--json"], out=out) == 0
+    finetuned = json.loads(out.getvalue())["finetuned_endpoint"]
+    # THEN it is listed at the table's hosting price, and the endpoints' total is the synthesized endpoints' alone
+    assert finetuned == {
+        "name": "genai-kit-dev-finetuned",
+        "instance_type": "ml.inf2.xlarge",
+        "instances": 1,
+        "per_instance_hour": 0.99,
+        "per_month": 722.7,
+    }
+    text = io.StringIO()
+    assert main(["cost", "--stage", "dev", "--assembly", str(dev.assembly_dir)], out=text) == 0
+    assert "Fine-tuned endpoint (from the first approval of a fine-tuned version on" in text.getvalue()
+    assert "Endpoints per month: $722.70" in text.getvalue()
+
+
+def test_without_rollout_there_is_no_fine_tuned_endpoint_line(dev: SynthResult) -> None:
+    settings = SimpleNamespace(training=SimpleNamespace(enabled=True, rollout=SimpleNamespace(enabled=False)))
+    stacks = stage_stacks(dev.assembly_dir, "GenAiKit-dev-")
+    result = estimate(stage="dev", region="us-east-1", settings=settings, stacks=stacks, table=load_price_table())
+    assert result.finetuned is None
+    assert "Fine-tuned endpoint" not in render_text(result)
