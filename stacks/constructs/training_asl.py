@@ -31,6 +31,15 @@ LAMBDA_RETRY = {
     "BackoffRate": 2,
 }
 
+# A SageMaker .sync task's throttling and transient service errors, retried with backoff; a job that exists already
+# (same name) is not created twice.
+SAGEMAKER_SYNC_RETRY = {
+    "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
+    "IntervalSeconds": 30,
+    "MaxAttempts": 3,
+    "BackoffRate": 2,
+}
+
 
 def integration_arn(integration: str) -> str:
     """The Resource of a Task state calling a service integration, e.g. ``sns:publish`` ->

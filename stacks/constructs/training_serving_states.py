@@ -17,7 +17,7 @@ from typing import Any
 
 from genai_kit.stage.hf_training import FinetunedServing
 from stacks.constructs.model_preparation import PREPARATION_ENTRYPOINT
-from stacks.constructs.training_asl import DESCRIBE_FAILURE, catch, integration_arn
+from stacks.constructs.training_asl import DESCRIBE_FAILURE, SAGEMAKER_SYNC_RETRY, catch, integration_arn
 
 PREPARE_SERVING_STEP = "PrepareServing"
 # Where the step writes its result (the preparation job's name and status).
@@ -91,14 +91,7 @@ def prepare_serving_state(
         },
         "ResultSelector": {"TrainingJobName.$": "$.TrainingJobName", "TrainingJobStatus.$": "$.TrainingJobStatus"},
         "ResultPath": f"$.{SERVING_RESULT}",
-        "Retry": [
-            {
-                "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
-                "IntervalSeconds": 30,
-                "MaxAttempts": 3,
-                "BackoffRate": 2,
-            }
-        ],
+        "Retry": [SAGEMAKER_SYNC_RETRY],
         "Catch": catch(DESCRIBE_FAILURE),
         "Next": "Register",
     }

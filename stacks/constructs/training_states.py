@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from genai_kit.contracts.training_prepare import DEFINITION_MEMBERS
 from genai_kit.stage.hf_training import ResolvedHfTraining
 from genai_kit.stage.training import ResolvedTraining
 from stacks.constructs.training_asl import (
@@ -29,6 +30,7 @@ from stacks.constructs.training_asl import (
     DISCARD,
     LAMBDA_RETRY,
     NOTIFY,
+    SAGEMAKER_SYNC_RETRY,
     SUCCEEDED,
     integration_arn,
     literal,
@@ -42,20 +44,15 @@ from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
 from stacks.constructs.training_serving_states import PREPARE_SERVING_STEP, finetuned_inference_specification
 from stacks.constructs.training_tuning_states import tuning_states
 
-# The members of the CreateTrainingJob request the prepare step builds (SageMaker API reference).
+# The members of the CreateTrainingJob request the prepare step builds (SageMaker API reference): those a tuning
+# job's definition copies, and the job's own name, hyperparameters and checkpoints, in the API's order.
 TRAINING_JOB_FIELDS = (
     "TrainingJobName",
-    "AlgorithmSpecification",
+    DEFINITION_MEMBERS[0],
     "HyperParameters",
-    "InputDataConfig",
-    "OutputDataConfig",
-    "ResourceConfig",
-    "StoppingCondition",
-    "EnableNetworkIsolation",
-    "EnableInterContainerTrafficEncryption",
-    "EnableManagedSpotTraining",
+    *DEFINITION_MEMBERS[1:-1],
     "CheckpointConfig",
-    "Environment",
+    DEFINITION_MEMBERS[-1],
 )
 
 
@@ -196,14 +193,7 @@ def _train(training_role_arn: str) -> dict[str, Any]:
         },
         "ResultPath": f"$.{RESULT_KEYS[TRAIN_STEP]}",
         # Throttling and transient service errors; a job that exists already (same name) is not created twice.
-        "Retry": [
-            {
-                "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
-                "IntervalSeconds": 30,
-                "MaxAttempts": 3,
-                "BackoffRate": 2,
-            }
-        ],
+        "Retry": [SAGEMAKER_SYNC_RETRY],
         "Catch": _catch(DESCRIBE_FAILURE),
         "Next": "Evaluate",
     }

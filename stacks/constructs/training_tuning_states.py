@@ -24,7 +24,14 @@ from aws_cdk import aws_iam as iam
 from genai_kit.catalog import HyperparameterSpec
 from genai_kit.config.training_tuning import TuningConfig, range_kind
 from genai_kit.contracts.training_prepare import DEFINITION_MEMBERS, TuningSettings
-from stacks.constructs.training_asl import DESCRIBE_FAILURE, catch, integration_arn, literal, outcome
+from stacks.constructs.training_asl import (
+    DESCRIBE_FAILURE,
+    SAGEMAKER_SYNC_RETRY,
+    catch,
+    integration_arn,
+    literal,
+    outcome,
+)
 from stacks.constructs.training_layout import RESULT_KEYS, TRAIN_STEP
 
 # The members of HyperParameterTrainingJobDefinition the prepare step fills from its CreateTrainingJob request
@@ -121,14 +128,7 @@ def tuning_states(tuning: TuningConfig, *, training_role_arn: str, group: str) -
             # The whole description: BestTrainingJob is absent when no job reported the objective metric, and a
             # ResultSelector path to it would fail the state instead of letting the choice below decide.
             "ResultPath": f"$.{TUNING_RESULT}",
-            "Retry": [
-                {
-                    "ErrorEquals": ["SageMaker.AmazonSageMakerException", "SageMaker.ThrottlingException"],
-                    "IntervalSeconds": 30,
-                    "MaxAttempts": 3,
-                    "BackoffRate": 2,
-                }
-            ],
+            "Retry": [SAGEMAKER_SYNC_RETRY],
             "Catch": catch(DESCRIBE_FAILURE),
             "Next": "BestTrainingJob?",
         },
