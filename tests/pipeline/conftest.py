@@ -40,6 +40,9 @@ from tests.pipeline.harness import (
 from tests.synth import SynthResult
 
 DATASETS = Path(__file__).resolve().parents[1] / "data" / "datasets"
+# The Hugging Face kind's dataset step imports the script's record rules, which its asset carries at its root
+# (kit_training/): the in-process functions find them here.
+SCRIPT_DIR = str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training")
 TRAIN_LOSS = "meta-textgenerationneuron:train-loss"
 # The stage the execution tests run: the default training configuration plus a bar on the training loss.
 STAGES = {"dev": {"removal_policy": "destroy", "training": {"thresholds": [{"metric": TRAIN_LOSS, "max": 1.0}]}}}
@@ -262,8 +265,7 @@ def hf_stage(synth: Callable[..., SynthResult]) -> SynthResult:
 
 @pytest.fixture
 def hf_pipeline(hf_stage: SynthResult, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    # The dataset step imports the script's record rules, which its asset carries at its root (kit_training/).
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training"))
+    monkeypatch.syspath_prepend(SCRIPT_DIR)
     yield from _deployed(hf_stage)
 
 
@@ -274,7 +276,7 @@ def hf_tuning_stage(synth: Callable[..., SynthResult]) -> SynthResult:
 
 @pytest.fixture
 def hf_tuning_pipeline(hf_tuning_stage: SynthResult, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "model_artifacts" / "training"))
+    monkeypatch.syspath_prepend(SCRIPT_DIR)
     yield from _deployed(hf_tuning_stage)
 
 
