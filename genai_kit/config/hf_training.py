@@ -5,9 +5,9 @@ instead of a JumpStart one. It names the model (a hub id, optionally pinned to a
 its ``model_type`` (checked at synth against
 the architectures optimum-neuron can train in the catalog's training image), the instances, the Secrets Manager ARN
 of a Hugging Face token for gated models, the typed ``hyperparameters`` of ``model_artifacts/training`` with their
-ranges, and the Neuron serving container and settings an approved version is compiled for. An execution's
-overrides are checked again with ``check_hyperparameter_overrides`` at its start, with the same messages;
-``hyperparameter_specs`` gives the same ranges in the catalog's form, for tuning.
+ranges, and the Neuron serving container and settings an approved version is compiled for.
+``hyperparameter_specs`` gives the same ranges in the catalog's form: for tuning, and for the pipeline's CheckInput
+step, which checks an execution's overrides against them (lambdas/training_prepare/hf_training_job.py).
 ``genai_kit.stage.hf_training_job`` turns the result into CreateTrainingJob's HyperParameters and Environment.
 """
 
@@ -16,15 +16,14 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import annotated_types
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from genai_kit.catalog import CatalogError, HyperparameterSpec, training_image
-from genai_kit.config.base import HubCommit, StrictModel, describe_errors
+from genai_kit.config.base import HubCommit, StrictModel
 from genai_kit.config.endpoints import NeuronContainer, ServingOptions, s3_prefix_uri
 from genai_kit.neuron import NeuronError, has_efa, is_trainium, neuron_instance
 
@@ -201,26 +200,6 @@ def check_placement(instance_type: str, instance_count: int, hyperparameters: Hf
             f"hyperparameters.tensor_parallel_size: got {tp}{default}; {instance_type} has {cores} NeuronCores, "
             f"so it must be one of {valid}"
         )
-
-
-def check_hyperparameter_overrides(
-    base: HfTrainingHyperparameters,
-    overrides: Mapping[str, Any],
-    *,
-    instance_type: str,
-    instance_count: int,
-) -> HfTrainingHyperparameters:
-    """The configured hyperparameters with an execution's ``overrides`` applied, checked as at synth.
-
-    Raises ValueError with one ``hyperparameters.<key>: ...`` line per problem (unknown key, type, range, or a
-    tensor-parallel degree the instances cannot hold).
-    """
-    try:
-        merged = HfTrainingHyperparameters.model_validate({**base.model_dump(), **overrides})
-        check_placement(instance_type, instance_count, merged)
-    except ValidationError as error:
-        raise ValueError("; ".join(describe_errors(error, prefix="hyperparameters"))) from None
-    return merged
 
 
 def hyperparameter_specs() -> tuple[HyperparameterSpec, ...]:

@@ -162,3 +162,31 @@ def test_the_settings_file_of_the_jumpstart_kind_has_no_huggingface_key() -> Non
     from tests.lambdas.test_training_prepare import _settings as jumpstart_settings  # noqa: PLC0415
 
     assert "huggingface" not in json.loads(jumpstart_settings().to_json())
+
+
+def test_an_accepted_override_keeps_the_other_configured_values(settings: PipelineSettings) -> None:
+    hyperparameters = _prepare(settings, hyperparameters={"learning_rate": 1e-4, "method": "full"})["request"][
+        "HyperParameters"
+    ]
+    assert (json.loads(hyperparameters["learning_rate"]), json.loads(hyperparameters["method"])) == ("0.0001", "full")
+    assert json.loads(hyperparameters["lora_r"]) == "16"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"warmup_ratio": 1.5}, "hyperparameter 'warmup_ratio' of the kit's training script cannot be 1.5"),
+        ({"lora_rank": 8}, "unknown hyperparameter 'lora_rank'"),
+        (
+            {"tensor_parallel_size": 3},
+            "hyperparameters.tensor_parallel_size: tensor_parallel_size 3 does not divide the 32 NeuronCores of "
+            "ml.trn1n.32xlarge; expected one of 1, 2, 4, 8, 16, 32",
+        ),
+    ],
+)
+def test_a_bad_override_is_refused_naming_the_key(
+    settings: PipelineSettings, overrides: dict[str, Any], message: str
+) -> None:
+    error, reason = _refusal(settings, instance_type="ml.trn1n.32xlarge", instance_count=2, hyperparameters=overrides)
+    assert error == "HyperparameterInvalid"
+    assert message in reason

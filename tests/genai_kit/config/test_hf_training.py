@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from genai_kit.config.base import describe_errors
-from genai_kit.config.hf_training import HfTrainingConfig, HfTrainingHyperparameters, check_hyperparameter_overrides
+from genai_kit.config.hf_training import HfTrainingConfig, HfTrainingHyperparameters
 
 BASE = {"model_id": "meta-llama/Llama-3.2-1B", "model_type": "llama"}
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -99,37 +99,6 @@ def test_a_hub_model_may_be_pinned_to_a_commit_and_is_not_by_default() -> None:
     assert HfTrainingConfig.model_validate(BASE).revision is None
 
 
-def test_revision_is_the_models_not_an_execution_hyperparameter() -> None:
+def test_revision_is_the_models_not_a_hyperparameter() -> None:
     assert "revision" in HfTrainingConfig.model_fields
-    with pytest.raises(ValueError, match=r"^hyperparameters\.revision: unknown key"):
-        check_hyperparameter_overrides(
-            HfTrainingHyperparameters(), {"revision": COMMIT}, instance_type="ml.trn1.32xlarge", instance_count=1
-        )
-
-
-def test_an_execution_override_is_checked_like_the_configuration() -> None:
-    base = HfTrainingHyperparameters()
-    merged = check_hyperparameter_overrides(
-        base, {"learning_rate": 1e-4, "method": "full"}, instance_type="ml.trn1.32xlarge", instance_count=1
-    )
-    assert (merged.learning_rate, merged.method, merged.lora_r) == (1e-4, "full", base.lora_r)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"warmup_ratio": 1.5}, "hyperparameters.warmup_ratio: got 1.5; input should be less than or equal to 1"),
-        ({"lora_rank": 8}, "hyperparameters.lora_rank: unknown key (did you mean 'lora_r'?); valid keys are: "),
-        (
-            {"tensor_parallel_size": 3},
-            "hyperparameters.tensor_parallel_size: got 3; ml.trn1n.32xlarge has 32 NeuronCores, so it must be one of "
-            "1, 2, 4, 8, 16, 32",
-        ),
-    ],
-)
-def test_a_bad_execution_override_is_refused_naming_the_key(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=r"^hyperparameters\.") as excinfo:
-        check_hyperparameter_overrides(
-            HfTrainingHyperparameters(), overrides, instance_type="ml.trn1n.32xlarge", instance_count=2
-        )
-    assert str(excinfo.value).startswith(message)
+    assert "revision" not in HfTrainingHyperparameters.model_fields
